@@ -1,0 +1,184 @@
+"""Typed settings read once from the environment (and a ``.env`` file).
+
+Every name is ``VIDEOGEN_<FIELD>`` in upper case, e.g. ``VIDEOGEN_DATA_DIR``.
+The composition roots (CLI, HTTP app, Celery worker) call
+:meth:`Settings.from_env` once and hand the values to adapter constructors;
+adapters never read the environment themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from videogen_core import AnimationSettings, AudioSettings, InvalidRequest, VideoSettings
+
+__all__ = ["ENV_PREFIX", "Settings"]
+
+ENV_PREFIX = "VIDEOGEN_"
+
+_CHOICES = {
+    "storage": ("local", "s3", "gcs", "firebase", "memory"),
+    "renderer": ("kenburns", "comfyui"),
+    "narrator": ("piper", "espeak", "http", "chain", "silent"),
+    "music": ("synth", "library", "none"),
+    "executor": ("threads", "celery"),
+    "job_store": ("sqlite", "redis", "memory"),
+    "image_fit": ("cover", "contain"),
+}
+
+
+@attrs.frozen
+class Settings:
+    """All configuration of videogen, with embedded defaults (no servers, no keys)."""
+
+    # where things live
+    data_dir: Path = Path("videogen-data")
+    storage: str = "local"
+    renderer: str = "kenburns"
+    narrator: str = "piper"
+    music: str = "synth"
+    executor: str = "threads"
+    job_store: str = "sqlite"
+    workers: int = 2
+    # output video
+    width: int = 1024
+    height: int = 576
+    fps: int = 24
+    crf: int = 5
+    preset: str = "medium"
+    image_fit: str = "cover"
+    # animation rules
+    max_duration: float = 6.0
+    max_scene_duration: float = 300.0
+    transition_duration: float = 0.5
+    max_speedup: float = 1.25
+    # audio
+    loudness_lufs: float = -14.0
+    true_peak_db: float = -1.0
+    duck_db: float = 12.0
+    music_crossfade: float = 2.0
+    burn_subtitles: bool = False
+    soft_subtitles: bool = True
+    # narration
+    voice: str = ""
+    piper_voice_path: str = ""
+    narrator_chain: str = "piper,espeak"
+    espeak_voice: str = "en-us"
+    tts_url: str = ""
+    tts_model: str = "tts-1"
+    tts_voice: str = "alloy"
+    tts_api_key: str = ""
+    tts_timeout: float = 60.0
+    # music
+    music_dir: str = ""
+    # storage backends
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_public_base_url: str = ""
+    url_expiry: int = 3600
+    gcs_bucket: str = ""
+    gcs_prefix: str = ""
+    gcs_credentials: str = ""
+    gcs_public_base_url: str = ""
+    public_base_url: str = ""
+    # comfyui
+    comfyui_url: str = "http://127.0.0.1:8188"
+    comfyui_workflow: str = "svd_xt"
+    comfyui_timeout: float = 600.0
+    comfyui_concurrency: int = 1
+    comfyui_fallback: bool = False
+    # scale-out
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = ""
+    # http service
+    host: str = "127.0.0.1"
+    port: int = 8000
+    threads: int = 8
+    api_token: str = ""
+    max_jobs: int = 2
+    max_queue: int = 16
+    max_upload_mb: int = 50
+    max_body_kb: int = 1024
+    callback_secret: str = ""
+    log_level: str = "INFO"
+
+    def __attrs_post_init__(self) -> None:
+        for name, allowed in _CHOICES.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise InvalidRequest(
+                    ENV_PREFIX + name.upper(), f"must be one of {', '.join(allowed)}", value
+                )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True, **overrides: Any
+    ) -> Settings:
+        """Read ``VIDEOGEN_*`` variables (after loading ``.env`` from the working
+        directory when ``dotenv``); ``overrides`` win over the environment."""
+        if environ is None:
+            if dotenv:
+                try:
+                    from dotenv import load_dotenv
+                except ImportError:  # pragma: no cover - python-dotenv is a dependency
+                    pass
+                else:
+                    load_dotenv(Path.cwd() / ".env", override=False)
+            environ = os.environ
+        values: dict[str, Any] = {}
+        for field in attrs.fields(cls):
+            key = ENV_PREFIX + field.name.upper()
+            if key in environ and environ[key] != "":
+                values[field.name] = _convert(key, environ[key], field.type)
+        values.update(overrides)
+        return cls(**values)
+
+    @classmethod
+    def names(cls) -> list[tuple[str, str]]:
+        """Every environment variable with its default, for docs and ``videogen doctor``."""
+        return [(ENV_PREFIX + f.name.upper(), str(f.default)) for f in attrs.fields(cls)]
+
+    def video(self, fps: int | None = None) -> VideoSettings:
+        """Output encoding settings (``fps`` from the request wins)."""
+        return VideoSettings(width=self.width, height=self.height, fps=fps or self.fps,
+                             crf=self.crf, preset=self.preset)
+
+    def animation(self) -> AnimationSettings:
+        """Clip rules for the pipeline."""
+        return AnimationSettings(max_duration=self.max_duration,
+                                 transition_duration=self.transition_duration,
+                                 max_scene_duration=self.max_scene_duration,
+                                 max_speedup=self.max_speedup)
+
+    def audio(self) -> AudioSettings:
+        """Mix targets for the muxer."""
+        return AudioSettings(loudness_lufs=self.loudness_lufs, true_peak_db=self.true_peak_db,
+                             duck_db=self.duck_db, music_crossfade=self.music_crossfade)
+
+
+def _convert(key: str, raw: str, kind: Any) -> Any:
+    kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    try:
+        if kind == "bool":
+            lowered = raw.strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "Path":
+            return Path(raw).expanduser()
+    except ValueError:
+        raise InvalidRequest(key, f"must be a {kind}", raw) from None
+    return raw.strip()

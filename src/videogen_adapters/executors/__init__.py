@@ -1,0 +1,5 @@
+"""Executors: where parallel work runs (threads by default, Celery for scale-out)."""
+
+from .threads import InlineExecutor, ThreadPoolExecutorAdapter
+
+__all__ = ["InlineExecutor", "ThreadPoolExecutorAdapter"]

@@ -1,0 +1,63 @@
+"""Matching scenes to images, and the natural sort order of file names."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from .errors import MissingImage
+
+__all__ = ["IMAGE_EXTENSIONS", "is_image_name", "match_images", "natural_key", "natural_sorted"]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+_DIGITS = re.compile(r"(\d+)")
+_TRAILING_NUMBER = re.compile(r"(\d+)$")
+
+
+def is_image_name(name: str) -> bool:
+    """Whether ``name`` has an image extension (case-insensitive), not hidden."""
+    base = name.rsplit("/", 1)[-1]
+    return not base.startswith(".") and base.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key with numbers compared as numbers: ``img2 < img10``."""
+    parts = _DIGITS.split(name.lower())
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p != "")
+
+
+def natural_sorted(names: Iterable[str]) -> list[str]:
+    """``names`` in natural order."""
+    return sorted(names, key=natural_key)
+
+
+def _stem(name: str) -> str:
+    base = name.rsplit("/", 1)[-1]
+    return base.rsplit(".", 1)[0] if "." in base else base
+
+
+def match_images(
+    scene_numbers: Sequence[int], names: Sequence[str], folder_id: str = ""
+) -> dict[int, str]:
+    """Image of every scene: the one whose file stem ends in the scene number
+    (``scene_3.png``, ``003.jpg``); where no name matches, the N-th image in
+    natural order (N = the scene's position, 1-based). Raises MissingImage
+    naming the scene and listing the folder."""
+    ordered = natural_sorted(names)
+    by_number: dict[int, str] = {}
+    for name in ordered:
+        found = _TRAILING_NUMBER.search(_stem(name))
+        if found:
+            by_number.setdefault(int(found.group(1)), name)
+    result: dict[int, str] = {}
+    listing = [n.rsplit("/", 1)[-1] for n in ordered]
+    for position, number in enumerate(scene_numbers):
+        if number in by_number:
+            result[number] = by_number[number]
+        elif 1 <= number <= len(ordered):
+            result[number] = ordered[number - 1]
+        elif position < len(ordered):
+            result[number] = ordered[position]
+        else:
+            raise MissingImage(number, folder_id, listing)
+    return result

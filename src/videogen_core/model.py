@@ -1,0 +1,264 @@
+"""Value objects of the domain: scenes, sequences, settings.
+
+All are frozen attrs classes; a change returns a copy (``attrs.evolve``).
+Intrinsic rules (types, finiteness, ranges) are checked on construction and
+raise :class:`~videogen_core.errors.InvalidRequest` naming the field and the
+bad value; rules that depend on configuration (duration cap, transition
+length) are checked by :func:`validate_sequence`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .errors import InvalidRequest
+
+__all__ = [
+    "MAX_SEED",
+    "TRANSITION_TYPES",
+    "AnimationSettings",
+    "AudioSettings",
+    "GenerationParams",
+    "Scene",
+    "Sequence",
+    "VideoSettings",
+    "validate_sequence",
+]
+
+MAX_SEED = 2**32 - 1
+TRANSITION_TYPES = ("none", "fade", "crossfade")
+FPS_RANGE = (1, 120)
+
+
+def _check_int(field: str, value: object, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequest(field, "must be an integer", value)
+    if not lo <= value <= hi:
+        raise InvalidRequest(field, f"must be between {lo} and {hi}", value)
+
+
+def _check_number(field: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidRequest(field, "must be a number", value)
+    if not math.isfinite(value):
+        raise InvalidRequest(field, "must be a finite number", value)
+    return float(value)
+
+
+def _check_str(field: str, value: object) -> None:
+    if not isinstance(value, str):
+        raise InvalidRequest(field, "must be a string", value)
+    if "\x00" in value:
+        raise InvalidRequest(field, "must not contain NUL characters")
+
+
+def _scene_number(_: Any, a: attrs.Attribute[int], value: int) -> None:
+    _check_int(a.name, value, 0, 1_000_000)
+
+
+def _positive_duration(_: Any, a: attrs.Attribute[float], value: float) -> None:
+    if _check_number(a.name, value) <= 0:
+        raise InvalidRequest(a.name, "must be greater than 0", value)
+
+
+def _text(_: Any, a: attrs.Attribute[str], value: str) -> None:
+    _check_str(a.name, value)
+
+
+@attrs.frozen
+class Scene:
+    """One scene: an image shown for ``duration`` seconds while ``narration`` is spoken."""
+
+    scene_number: int = attrs.field(validator=_scene_number)
+    narration: str = attrs.field(default="", validator=_text)
+    duration: float = attrs.field(default=5.0, validator=_positive_duration)
+    clip_action: str = attrs.field(default="", validator=_text)
+    music_mood: str = attrs.field(default="", validator=_text)
+
+
+def _seed(_: Any, a: attrs.Attribute[int], value: int) -> None:
+    _check_int(a.name, value, 0, MAX_SEED)
+
+
+def _fps(_: Any, a: attrs.Attribute[int], value: int) -> None:
+    _check_int(a.name, value, *FPS_RANGE)
+
+
+def _transition(_: Any, a: attrs.Attribute[str], value: str) -> None:
+    _check_str(a.name, value)
+    if value not in TRANSITION_TYPES:
+        raise InvalidRequest(a.name, f"must be one of {', '.join(TRANSITION_TYPES)}", value)
+
+
+def _optional_text(_: Any, a: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is not None:
+        _check_str(a.name, value)
+
+
+def _optional_transition_duration(_: Any, a: attrs.Attribute[float | None], v: float | None) -> None:
+    if v is not None and _check_number(a.name, v) < 0:
+        raise InvalidRequest(a.name, "must be 0 or more", v)
+
+
+@attrs.frozen
+class GenerationParams:
+    """Job-wide choices: transition, seed, frame rate, and optional extras."""
+
+    transition_type: str = attrs.field(default="crossfade", validator=_transition)
+    seed: int = attrs.field(default=0, validator=_seed)
+    fps: int = attrs.field(default=24, validator=_fps)
+    voice: str | None = attrs.field(default=None, validator=_optional_text)
+    callback_url: str | None = attrs.field(default=None, validator=_optional_text)
+    transition_duration: float | None = attrs.field(
+        default=None, validator=_optional_transition_duration
+    )
+
+
+def _scenes(_: Any, a: attrs.Attribute[tuple[Scene, ...]], value: tuple[Scene, ...]) -> None:
+    if not value:
+        raise InvalidRequest("sequence_data", "must hold at least one scene")
+    seen: dict[int, int] = {}
+    for index, scene in enumerate(value):
+        if scene.scene_number in seen:
+            raise InvalidRequest(
+                f"sequence_data[{index}].scene_number",
+                f"duplicates sequence_data[{seen[scene.scene_number]}].scene_number",
+                scene.scene_number,
+            )
+        seen[scene.scene_number] = index
+
+
+@attrs.frozen
+class Sequence:
+    """The scene script: scenes in playing order plus the generation parameters."""
+
+    scenes: tuple[Scene, ...] = attrs.field(converter=tuple, validator=_scenes)
+    params: GenerationParams = attrs.field(factory=GenerationParams)
+
+    @property
+    def total_scene_time(self) -> float:
+        """Sum of scene durations (before transition overlaps)."""
+        return sum(s.duration for s in self.scenes)
+
+
+@attrs.frozen
+class VideoSettings:
+    """Output encoding. Defaults: 1024x576, 24 fps, H.264 yuv420p, CRF 5."""
+
+    width: int = 1024
+    height: int = 576
+    fps: int = 24
+    codec: str = "h264"
+    pix_fmt: str = "yuv420p"
+    crf: int = 5
+    preset: str = "medium"
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("width", "height"):
+            value = getattr(self, name)
+            _check_int(name, value, 16, 8192)
+            if value % 2:
+                raise InvalidRequest(name, "must be even for yuv420p", value)
+        _check_int("fps", self.fps, *FPS_RANGE)
+        _check_int("crf", self.crf, 0, 51)
+
+    def frames(self, duration: float) -> int:
+        """Frame count of a clip of ``duration`` seconds: ``round(duration·fps)``, at least 1."""
+        return max(1, round(duration * self.fps))
+
+
+@attrs.frozen
+class AudioSettings:
+    """Mix targets: integrated loudness, true peak, ducking depth, sample rate."""
+
+    loudness_lufs: float = -14.0
+    true_peak_db: float = -1.0
+    duck_db: float = 12.0
+    music_gain_db: float = -6.0
+    sample_rate: int = 48000
+    music_crossfade: float = 2.0
+    fade_in: float = 1.0
+    fade_out: float = 1.5
+
+
+def _limits(_: Any, a: attrs.Attribute[Mapping[str, int]], value: Mapping[str, int]) -> None:
+    if not value:
+        raise InvalidRequest(a.name, "must hold at least one limit")
+    for key, limit in value.items():
+        try:
+            float(key)
+        except (TypeError, ValueError):
+            raise InvalidRequest(a.name, "keys must be durations in seconds", key) from None
+        _check_int(f"{a.name}[{key!r}]", limit, 0, 100)
+
+
+@attrs.frozen
+class AnimationSettings:
+    """Rules for clips: movement limits by duration, transitions, caps."""
+
+    max_duration: float = 6.0
+    transition_types: tuple[str, ...] = TRANSITION_TYPES
+    movement_limits: Mapping[str, int] = attrs.field(
+        factory=lambda: {"3": 1, "5": 2, "7": 3}, validator=_limits
+    )
+    transition_duration: float = 0.5
+    max_scene_duration: float = 300.0
+    max_scenes: int = 500
+    narration_lead_in: float = 0.25
+    narration_gap: float = 0.2
+    max_speedup: float = 1.25
+
+    def movement_limit(self, duration: float) -> int:
+        """Movements allowed for ``duration``: the value of the smallest key ≥ it,
+        or of the largest key when the duration is above every key."""
+        keys = sorted((float(k), v) for k, v in self.movement_limits.items())
+        for key, limit in keys:
+            if duration <= key:
+                return limit
+        return keys[-1][1]
+
+
+def validate_sequence(sequence: Sequence, settings: AnimationSettings) -> None:
+    """Check the configuration-dependent rules; raise InvalidRequest naming the field."""
+    if len(sequence.scenes) > settings.max_scenes:
+        raise InvalidRequest(
+            "sequence_data", f"must hold at most {settings.max_scenes} scenes", len(sequence.scenes)
+        )
+    for index, scene in enumerate(sequence.scenes):
+        if scene.duration > settings.max_scene_duration:
+            raise InvalidRequest(
+                f"sequence_data[{index}].duration",
+                f"must be at most {settings.max_scene_duration:g} seconds",
+                scene.duration,
+            )
+    params = sequence.params
+    if params.transition_type not in settings.transition_types:
+        raise InvalidRequest(
+            "generation_params.transition_type",
+            f"must be one of {', '.join(settings.transition_types)}",
+            params.transition_type,
+        )
+    overlap = transition_length(sequence, settings)
+    scenes = sequence.scenes
+    if params.transition_type == "crossfade" and len(scenes) > 1:
+        for index, scene in enumerate(scenes):
+            neighbours = (index > 0) + (index < len(scenes) - 1)
+            if neighbours * overlap >= scene.duration:
+                raise InvalidRequest(
+                    f"sequence_data[{index}].duration",
+                    f"too short for {neighbours} crossfade(s) of {overlap:g} s",
+                    scene.duration,
+                )
+
+
+def transition_length(sequence: Sequence, settings: AnimationSettings) -> float:
+    """The transition length in seconds for this sequence (0 for ``none``)."""
+    if sequence.params.transition_type == "none":
+        return 0.0
+    if sequence.params.transition_duration is not None:
+        return sequence.params.transition_duration
+    return settings.transition_duration

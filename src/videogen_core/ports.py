@@ -1,0 +1,345 @@
+"""The ports: what the pipeline needs from the outside world.
+
+Each port is a :class:`typing.Protocol`; adapters in ``videogen_adapters``
+fit them structurally (no inheritance) and prove it by passing the contract
+suite in ``tests/contract/``. Value objects crossing the ports are frozen
+attrs classes defined here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+import attrs
+
+from .model import AudioSettings, VideoSettings
+from .progress import CancelToken, ProgressEvent
+from .timeline import Timeline
+
+__all__ = [
+    "Cue",
+    "ClipRenderer",
+    "ClipRequest",
+    "Executor",
+    "JobRecord",
+    "JobStore",
+    "MusicBed",
+    "MusicPlacement",
+    "MusicSource",
+    "MuxPlan",
+    "MuxResult",
+    "Muxer",
+    "Narration",
+    "NarrationPlacement",
+    "Narrator",
+    "ProgressSink",
+    "RenderedClip",
+    "Storage",
+    "StoredObject",
+]
+
+T = TypeVar("T")
+
+#: Called with a fraction 0..1 of one unit of work (one clip, one file...).
+FractionCallback = Callable[[float], None]
+
+
+# --------------------------------------------------------------------- clips
+@attrs.frozen
+class ClipRequest:
+    """Everything a renderer needs to turn one still into one clip.
+
+    The clip must have exactly ``settings.frames(duration)`` frames at
+    ``settings`` (size, fps, codec, pix_fmt, crf, preset), so the muxer can
+    join clips by stream copy. ``cut_frames`` are frame indices where the
+    muxer will cut the clip (transition overlaps/fades): the renderer must
+    start a closed GOP (an IDR frame) at each of them.
+    """
+
+    image_path: Path
+    duration: float
+    clip_action: str
+    seed: int
+    settings: VideoSettings = attrs.field(factory=VideoSettings)
+    scene_number: int = 0
+    narration: str = ""
+    cut_frames: tuple[int, ...] = ()
+    segment_index: int = 0
+
+    @property
+    def frames(self) -> int:
+        """Exact frame count the clip must have."""
+        return self.settings.frames(self.duration)
+
+
+@attrs.frozen
+class RenderedClip:
+    """A finished clip file and what the renderer has to say about it."""
+
+    path: Path
+    frames: int
+    duration: float
+    warnings: tuple[str, ...] = ()
+
+
+class ClipRenderer(Protocol):
+    """Turns one image into one encoded clip (Ken Burns, ComfyUI...)."""
+
+    name: str
+
+    def render(
+        self,
+        request: ClipRequest,
+        output_path: Path,
+        *,
+        progress: FractionCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> RenderedClip:
+        """Write the clip to ``output_path`` (atomically) and describe it.
+
+        Raises InvalidImage for an unusable image, RenderFailed when the
+        mechanism fails, ServiceUnavailable when a backend does not answer,
+        Cancelled when ``cancel`` fires.
+        """
+        ...
+
+
+# ----------------------------------------------------------------- narration
+@attrs.frozen
+class Cue:
+    """A caption cue: ``text`` spoken from ``start`` to ``end`` seconds."""
+
+    start: float
+    end: float
+    text: str
+
+    def shifted(self, offset: float) -> Cue:
+        """The same cue ``offset`` seconds later."""
+        return Cue(self.start + offset, self.end + offset, self.text)
+
+
+@attrs.frozen
+class Narration:
+    """Synthesised speech: a WAV file, its length, and cue timings relative to its start."""
+
+    path: Path | None
+    duration: float
+    sample_rate: int = 22050
+    cues: tuple[Cue, ...] = ()
+    voice: str = ""
+    provider: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+class Narrator(Protocol):
+    """Text-to-speech. Empty text gives silence (``path`` None, duration 0), never an error."""
+
+    name: str
+
+    def voices(self) -> list[str]:
+        """Names of the voices this narrator can speak with."""
+        ...
+
+    def synthesize(
+        self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0
+    ) -> Narration:
+        """Speak ``text`` into a WAV at ``output_path``; ``speed`` > 1 speaks faster,
+        pitch preserved. Unknown voice → UnknownVoice; engine down → ServiceUnavailable."""
+        ...
+
+
+# --------------------------------------------------------------------- music
+@attrs.frozen
+class MusicBed:
+    """A music file for one mood span; ``mood`` is the mood actually used."""
+
+    path: Path
+    duration: float
+    mood: str
+    warnings: tuple[str, ...] = ()
+
+
+class MusicSource(Protocol):
+    """Background music by mood, deterministic by seed."""
+
+    name: str
+
+    def moods(self) -> list[str]:
+        """Moods this source knows."""
+        ...
+
+    def compose(self, mood: str, duration: float, output_path: Path, *, seed: int) -> MusicBed:
+        """Write a bed of at least ``duration`` seconds (WAV) for ``mood``.
+        An unknown mood maps to the nearest known one, with a warning."""
+        ...
+
+
+# ----------------------------------------------------------------------- mux
+@attrs.frozen
+class NarrationPlacement:
+    """A narration file placed at ``start`` seconds of the video."""
+
+    path: Path
+    start: float
+    duration: float
+
+
+@attrs.frozen
+class MusicPlacement:
+    """A music bed playing from ``start`` to ``end`` seconds; beds of adjacent
+    spans overlap by the crossfade and are crossfaded by the muxer."""
+
+    path: Path
+    start: float
+    end: float
+    mood: str = ""
+
+
+@attrs.frozen
+class MuxPlan:
+    """Everything the muxer joins into the final file."""
+
+    timeline: Timeline
+    clips: tuple[Path, ...]
+    narrations: tuple[NarrationPlacement, ...] = ()
+    music: tuple[MusicPlacement, ...] = ()
+    cues: tuple[Cue, ...] = ()
+    video: VideoSettings = attrs.field(factory=VideoSettings)
+    audio: AudioSettings = attrs.field(factory=AudioSettings)
+    soft_subtitles: bool = True
+    burn_subtitles: bool = False
+
+
+@attrs.frozen
+class MuxResult:
+    """The final file and its measured facts."""
+
+    path: Path
+    duration: float
+    frames: int = 0
+    loudness_lufs: float | None = None
+    true_peak_db: float | None = None
+    warnings: tuple[str, ...] = ()
+
+
+class Muxer(Protocol):
+    """Joins clips with transitions and mixes audio into one MP4."""
+
+    def mux(
+        self,
+        plan: MuxPlan,
+        output_path: Path,
+        *,
+        executor: Executor | None = None,
+        progress: FractionCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> MuxResult:
+        """Write the final video atomically; RenderFailed (with ffmpeg's stderr tail) on failure."""
+        ...
+
+
+# ------------------------------------------------------------------- storage
+@attrs.frozen
+class StoredObject:
+    """An object in storage: its key, size and content type."""
+
+    key: str
+    size: int = 0
+    content_type: str = "application/octet-stream"
+
+
+class Storage(Protocol):
+    """Where images come from and finished videos go (local disk, S3, GCS, memory).
+
+    Keys are ``/``-separated relative paths such as ``"folder/scene_1.png"``;
+    every adapter confines them to its root (PathNotAllowed otherwise) and
+    translates backend failures into StorageFailed / NotFound.
+    """
+
+    name: str
+
+    def list_images(self, folder_id: str) -> list[str]:
+        """Keys of the images (png, jpg, jpeg, webp, bmp, tif, tiff, gif) directly in
+        ``folder_id``, in natural sort order; NotFound when the folder does not exist."""
+        ...
+
+    def fetch(self, key: str, destination: Path) -> Path:
+        """Copy the object to a local path; NotFound when it does not exist."""
+        ...
+
+    def put(self, source: Path, key: str, content_type: str = "application/octet-stream") -> str:
+        """Store a local file under ``key`` (atomically: never a half object); return the key."""
+        ...
+
+    def url(self, key: str) -> str:
+        """A URL from which the object can be downloaded."""
+        ...
+
+    def exists(self, key: str) -> bool:
+        """Whether an object is stored under ``key``."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove the object; no error when it is already gone."""
+        ...
+
+
+# ----------------------------------------------------------------- execution
+class Executor(Protocol):
+    """Runs independent work in parallel (thread pool by default)."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        """Schedule ``fn(*args, **kwargs)``."""
+        ...
+
+
+@runtime_checkable
+class ProgressSink(Protocol):
+    """Receives progress events (the CLI draws bars, the job API stores them)."""
+
+    def __call__(self, event: ProgressEvent) -> None: ...
+
+
+# ---------------------------------------------------------------------- jobs
+@attrs.frozen
+class JobRecord:
+    """A job as the job store keeps it."""
+
+    id: str
+    folder_id: str
+    request: Mapping[str, Any]
+    status: str = "queued"  # queued | running | succeeded | failed | cancelled
+    stage: str = ""
+    percent: float = 0.0
+    scenes_done: int = 0
+    scenes_total: int = 0
+    eta_seconds: float | None = None
+    warnings: tuple[str, ...] = ()
+    result: Mapping[str, Any] | None = None
+    error: Mapping[str, Any] | None = None
+    idempotency_key: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+class JobStore(Protocol):
+    """Durable job records (SQLite embedded, Redis for scale-out)."""
+
+    def create(self, job: JobRecord) -> JobRecord:
+        """Store a new job; with an ``idempotency_key`` already known, return that job instead."""
+        ...
+
+    def get(self, job_id: str) -> JobRecord:
+        """The job; NotFound when unknown."""
+        ...
+
+    def update(self, job_id: str, **changes: Any) -> JobRecord:
+        """Change fields of a job and return the new record."""
+        ...
+
+    def list(self, statuses: Iterable[str] = ()) -> list[JobRecord]:
+        """Jobs, optionally only those in ``statuses``, oldest first."""
+        ...

@@ -1,0 +1,116 @@
+"""Progress events and cancellation, shared by the pipeline and every adapter."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import attrs
+
+from .errors import Cancelled
+
+__all__ = ["STAGES", "CancelToken", "ProgressEvent", "ProgressTracker"]
+
+#: Stages of a job in the order they run, with their share of the whole job's work.
+STAGES: dict[str, float] = {
+    "validate": 0.01,
+    "fetch": 0.04,
+    "narrate": 0.10,
+    "render": 0.55,
+    "music": 0.05,
+    "mux": 0.20,
+    "store": 0.05,
+}
+
+
+@attrs.frozen
+class ProgressEvent:
+    """``done`` of ``total`` units of ``stage`` are finished; ``percent`` is of the whole job."""
+
+    stage: str
+    done: float
+    total: float
+    message: str = ""
+    percent: float = 0.0
+    scene_number: int | None = None
+    eta_seconds: float | None = None
+
+
+class CancelToken:
+    """A thread-safe cancellation flag; long work checks it between steps."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._callbacks: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    def cancel(self) -> None:
+        """Ask the work to stop; runs the registered callbacks once."""
+        with self._lock:
+            if self._event.is_set():
+                return
+            self._event.set()
+            callbacks = list(self._callbacks)
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 - a failing hook must not stop cancellation
+                pass
+
+    @property
+    def cancelled(self) -> bool:
+        """True once :meth:`cancel` was called."""
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        """Raise Cancelled when cancellation was asked for."""
+        if self._event.is_set():
+            raise Cancelled()
+
+    def on_cancel(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` when cancelled (at once if already cancelled)."""
+        with self._lock:
+            if not self._event.is_set():
+                self._callbacks.append(callback)
+                return
+        callback()
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep up to ``timeout`` s; True when cancelled meanwhile."""
+        return self._event.wait(timeout)
+
+
+class ProgressTracker:
+    """Turns per-stage done/total into whole-job percent and an ETA, and forwards events."""
+
+    def __init__(
+        self, sink: Callable[[ProgressEvent], None] | None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sink = sink
+        self._clock = clock
+        self._started = clock()
+        self._lock = threading.Lock()
+        self.percent = 0.0
+
+    def report(self, stage: str, done: float, total: float, message: str = "",
+               scene_number: int | None = None) -> ProgressEvent:
+        """Record progress of ``stage`` and forward the event."""
+        before = 0.0
+        for name, share in STAGES.items():
+            if name == stage:
+                break
+            before += share
+        share = STAGES.get(stage, 0.0)
+        fraction = 1.0 if total <= 0 else min(1.0, max(0.0, done / total))
+        with self._lock:
+            self.percent = max(self.percent, round(100.0 * (before + share * fraction), 2))
+            percent = self.percent
+        elapsed = self._clock() - self._started
+        eta = elapsed * (100.0 - percent) / percent if percent > 1.0 else None
+        event = ProgressEvent(stage, done, total, message, percent, scene_number,
+                              None if eta is None else round(eta, 1))
+        if self._sink is not None:
+            self._sink(event)
+        return event
