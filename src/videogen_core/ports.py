@@ -68,11 +68,14 @@ class ClipRequest:
     narration: str = ""
     cut_frames: tuple[int, ...] = ()
     segment_index: int = 0
+    frame_count: int | None = None
 
     @property
     def frames(self) -> int:
-        """Exact frame count the clip must have."""
-        return self.settings.frames(self.duration)
+        """Exact frame count the clip must have: ``frame_count`` when the pipeline
+        set it (drift-free rounding along the timeline), else ``round(duration·fps)``."""
+        return self.frame_count if self.frame_count is not None else self.settings.frames(
+            self.duration)
 
 
 @attrs.frozen

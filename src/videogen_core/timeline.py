@@ -115,8 +115,46 @@ class Timeline:
                               lead_in=self.lead_in, gap=self.gap)
 
     def frame_counts(self, fps: int) -> tuple[int, ...]:
-        """Frames of every clip, ``round(duration·fps)``."""
-        return tuple(max(1, round(d * fps)) for d in self.durations)
+        """Frames of every clip, rounded along the timeline so that rounding never
+        drifts: the video has exactly ``round(total·fps)`` frames, each clip is within
+        one frame of ``duration·fps``, and every overlap is ``overlap_frames`` long."""
+        ov = self.overlap_frames(fps)
+        n = len(self.durations)
+        frames, edge, elapsed = [], 0, 0.0
+        for i, d in enumerate(self.durations):
+            elapsed += d - (self.overlap if i < n - 1 else 0.0)
+            nxt = round(elapsed * fps)
+            frames.append(max(1, nxt - edge + (ov if i < n - 1 else 0)))
+            edge = nxt
+        return tuple(frames)
+
+    def overlap_frames(self, fps: int) -> int:
+        """Frames shared by two consecutive clips (crossfade only)."""
+        return round(self.overlap * fps)
+
+    def fade_frames(self, fps: int) -> int:
+        """Frames of each half of a fade through black (fade out, then fade in)."""
+        return round(self.transition_duration / 2 * fps) if self.transition == "fade" else 0
+
+    def total_frames(self, fps: int) -> int:
+        """Frames of the whole video."""
+        return sum(self.frame_counts(fps)) - (len(self.durations) - 1) * self.overlap_frames(fps)
+
+    def cut_frames(self, index: int, fps: int) -> tuple[int, ...]:
+        """Frame indices where the muxer cuts clip ``index`` into head / body / tail:
+        the head is the incoming transition, the tail the outgoing one. Renderers
+        start a closed GOP at each, so the body is joined by stream copy."""
+        n = len(self.durations)
+        frames = self.frame_counts(fps)[index]
+        edge = self.overlap_frames(fps) if self.transition == "crossfade" else self.fade_frames(fps)
+        if edge <= 0 or n == 1:
+            return ()
+        cuts = []
+        if index > 0:
+            cuts.append(edge)
+        if index < n - 1:
+            cuts.append(frames - edge)
+        return tuple(sorted({c for c in cuts if 0 < c < frames}))
 
 
 @attrs.frozen
