@@ -26,6 +26,8 @@ __all__ = [
     "Scene",
     "Sequence",
     "VideoSettings",
+    "derive_seed",
+    "transition_length",
     "validate_sequence",
 ]
 
@@ -99,7 +101,9 @@ def _optional_text(_: Any, a: attrs.Attribute[str | None], value: str | None) ->
         _check_str(a.name, value)
 
 
-def _optional_transition_duration(_: Any, a: attrs.Attribute[float | None], v: float | None) -> None:
+def _optional_transition_duration(
+    _: Any, a: attrs.Attribute[float | None], v: float | None
+) -> None:
     if v is not None and _check_number(a.name, v) < 0:
         raise InvalidRequest(a.name, "must be 0 or more", v)
 
@@ -262,3 +266,12 @@ def transition_length(sequence: Sequence, settings: AnimationSettings) -> float:
     if sequence.params.transition_duration is not None:
         return sequence.params.transition_duration
     return settings.transition_duration
+
+
+def derive_seed(seed: int, *parts: object) -> int:
+    """A seed for a sub-task (a scene, a segment, a music bed) derived
+    deterministically from the job seed: ``sha256(seed, parts) mod 2**32``."""
+    import hashlib
+
+    text = ":".join([str(seed), *(str(p) for p in parts)])
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")

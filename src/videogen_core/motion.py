@@ -62,8 +62,11 @@ _VERBS: dict[str, tuple[str, dict[str, str]]] = {
     "truck": ("right", {"left": "left", "right": "right"}),
     "tilt": ("up", {"up": "up", "down": "down"}),
 }
-for _verb, _forms in {"zoom": ("zooms", "zooming"), "pan": ("pans", "panning"),
-                      "tilt": ("tilts", "tilting"), "push": ("pushing",), "pull": ("pulling",)}.items():
+_FORMS = {
+    "zoom": ("zooms", "zooming"), "pan": ("pans", "panning"), "tilt": ("tilts", "tilting"),
+    "push": ("pushing",), "pull": ("pulling",),
+}
+for _verb, _forms in _FORMS.items():
     for _form in _forms:
         _VERBS[_form] = _VERBS[_verb]
         _CANONICAL[_form] = _CANONICAL.get(_verb, _verb)

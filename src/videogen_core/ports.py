@@ -20,9 +20,9 @@ from .progress import CancelToken, ProgressEvent
 from .timeline import Timeline
 
 __all__ = [
-    "Cue",
     "ClipRenderer",
     "ClipRequest",
+    "Cue",
     "Executor",
     "JobRecord",
     "JobStore",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -53,10 +54,8 @@ class CancelToken:
             self._event.set()
             callbacks = list(self._callbacks)
         for callback in callbacks:
-            try:
+            with contextlib.suppress(Exception):  # a failing hook must not stop cancellation
                 callback()
-            except Exception:  # noqa: BLE001 - a failing hook must not stop cancellation
-                pass
 
     @property
     def cancelled(self) -> bool:
@@ -93,10 +92,12 @@ class ProgressTracker:
         self._started = clock()
         self._lock = threading.Lock()
         self.percent = 0.0
+        self.stage = ""
 
     def report(self, stage: str, done: float, total: float, message: str = "",
                scene_number: int | None = None) -> ProgressEvent:
         """Record progress of ``stage`` and forward the event."""
+        self.stage = stage
         before = 0.0
         for name, share in STAGES.items():
             if name == stage:

@@ -1,0 +1,445 @@
+"""The use case: one folder of images + one sequence → one stored video.
+
+::
+
+    validate → fetch images → narrate (parallel) → fit narration → Timeline
+             → render clips ∥ compose music beds (parallel) → mux → store → VideoResult
+
+Every stage reports progress through one sink; cancellation is checked
+between steps and handed to adapters; the working directory is always
+removed, also on failure; nothing is stored unless the whole video is done
+(subtitles first, the video last, subtitles removed again if the video fails).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+
+from .captions import format_srt, format_vtt
+from .errors import Cancelled, RenderFailed, VideogenError
+from .images import match_images
+from .model import (
+    AnimationSettings,
+    AudioSettings,
+    Sequence,
+    VideoSettings,
+    derive_seed,
+    transition_length,
+    validate_sequence,
+)
+from .motion import limit_clip_action
+from .ports import (
+    ClipRenderer,
+    ClipRequest,
+    Cue,
+    Executor,
+    MusicPlacement,
+    MusicSource,
+    Muxer,
+    MuxPlan,
+    Narration,
+    NarrationPlacement,
+    Narrator,
+    RenderedClip,
+    Storage,
+)
+from .progress import CancelToken, ProgressEvent, ProgressTracker
+from .timeline import Timeline, fit_narration
+
+__all__ = ["SceneReport", "VideoPipeline", "VideoResult", "music_spans"]
+
+log = logging.getLogger("videogen.pipeline")
+T = TypeVar("T")
+
+
+@attrs.frozen
+class SceneReport:
+    """What happened to one scene: final duration, narration fitting, image used."""
+
+    scene_number: int
+    image: str
+    duration: float
+    requested_duration: float
+    clip_action: str
+    narration_duration: float = 0.0
+    narration_speed: float = 1.0
+    extended_by: float = 0.0
+
+
+@attrs.frozen
+class VideoResult:
+    """The stored video and its metadata (the seed's response plus more)."""
+
+    video_url: str
+    video_key: str
+    duration: float
+    scenes: int
+    timestamp: str
+    warnings: tuple[str, ...] = ()
+    subtitles: dict[str, str] = attrs.field(factory=dict)
+    scene_reports: tuple[SceneReport, ...] = ()
+    size_bytes: int = 0
+    loudness_lufs: float | None = None
+    elapsed_seconds: float = 0.0
+
+
+def music_spans(moods: Iterable[str], timeline: Timeline, crossfade: float
+                ) -> list[tuple[str, float, float]]:
+    """Music beds as ``(mood, start, end)``: adjacent scenes of one mood share a
+    bed; where the mood changes, the beds overlap by ``crossfade`` seconds
+    around the scene boundary. An empty mood continues the previous bed."""
+    spans: list[list[Any]] = []
+    for mood, start, end in zip(moods, timeline.starts, timeline.ends, strict=True):
+        key = " ".join(mood.lower().split())
+        if spans and (key == spans[-1][0] or not key):
+            spans[-1][2] = end
+        else:
+            spans.append([key, start, end])
+    total = timeline.total
+    out = []
+    for i, (mood, start, end) in enumerate(spans):
+        s = 0.0 if i == 0 else max(0.0, start - crossfade / 2)
+        e = total if i == len(spans) - 1 else min(total, end + crossfade / 2)
+        if i < len(spans) - 1:
+            # a crossfade transition overlaps scenes: cut at the middle of the overlap
+            e = min(total, spans[i + 1][1] + timeline.overlap / 2 + crossfade / 2)
+        if i > 0:
+            s = max(0.0, start + timeline.overlap / 2 - crossfade / 2)
+        out.append((mood, round(s, 6), round(e, 6)))
+    return out
+
+
+class VideoPipeline:
+    """Drives the ports to make one video. Adapters are injected; nothing global."""
+
+    def __init__(
+        self,
+        *,
+        storage: Storage,
+        renderer: ClipRenderer,
+        narrator: Narrator,
+        music: MusicSource | None,
+        muxer: Muxer,
+        executor: Executor,
+        video: VideoSettings | None = None,
+        animation: AnimationSettings | None = None,
+        audio: AudioSettings | None = None,
+        workdir: Path | None = None,
+        cache_dir: Path | None = None,
+        soft_subtitles: bool = True,
+        burn_subtitles: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.storage = storage
+        self.renderer = renderer
+        self.narrator = narrator
+        self.music = music
+        self.muxer = muxer
+        self.executor = executor
+        self.video = video or VideoSettings()
+        self.animation = animation or AnimationSettings()
+        self.audio = audio or AudioSettings()
+        self.workdir = workdir
+        self.cache_dir = cache_dir
+        self.soft_subtitles = soft_subtitles
+        self.burn_subtitles = burn_subtitles
+        self._clock = clock
+
+    # ------------------------------------------------------------------ run
+    def run(
+        self,
+        folder_id: str,
+        sequence: Sequence,
+        *,
+        progress: Callable[[ProgressEvent], None] | None = None,
+        cancel: CancelToken | None = None,
+        name: str | None = None,
+    ) -> VideoResult:
+        """Make, store and describe the video of ``sequence`` over the images of
+        ``folder_id``. Raises a VideogenError (never another exception)."""
+        cancel = cancel or CancelToken()
+        tracker = ProgressTracker(progress, self._clock)
+        started = self._clock()
+        if self.workdir is not None:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix="videogen-", dir=self.workdir))
+        inner = CancelToken()  # also fired by us to stop sibling work after a failure
+        cancel.on_cancel(inner.cancel)
+        try:
+            result = _Run(self, folder_id, sequence, work, tracker, inner).execute()
+            log.info("video %s stored: %.2f s, %d scenes, %d warnings, %.1f s wall",
+                     result.video_key, result.duration, result.scenes, len(result.warnings),
+                     self._clock() - started)
+            return attrs.evolve(result, elapsed_seconds=round(self._clock() - started, 3))
+        except VideogenError:
+            raise
+        except Exception as exc:  # an adapter broke its contract: still a domain error
+            log.exception("unexpected failure in stage %s", tracker.stage)
+            raise RenderFailed(tracker.stage or "pipeline", f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            inner.cancel()
+            shutil.rmtree(work, ignore_errors=True)
+
+
+class _Run:
+    """The state of one pipeline run (kept out of VideoPipeline so runs are independent)."""
+
+    def __init__(self, p: VideoPipeline, folder_id: str, sequence: Sequence, work: Path,
+                 tracker: ProgressTracker, cancel: CancelToken) -> None:
+        self.p = p
+        self.folder_id = folder_id
+        self.sequence = sequence
+        self.work = work
+        self.tracker = tracker
+        self.cancel = cancel
+        self.warnings: list[str] = []
+        self.video = attrs.evolve(p.video, fps=sequence.params.fps)
+
+    # -------------------------------------------------------------- helpers
+    def _warn(self, text: str) -> None:
+        if text not in self.warnings:
+            log.warning(text)
+            self.warnings.append(text)
+
+    def _gather(self, stage: str, futures: list[Future[T]],
+                labels: list[int | None] | None = None) -> list[T]:
+        """Wait for every future, reporting progress; cancel the rest on failure."""
+        total = len(futures)
+        self.tracker.report(stage, 0, total)
+        pending = set(futures)
+        done_count = 0
+        try:
+            while pending:
+                if self.cancel.cancelled:
+                    raise Cancelled()
+                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    future.result()  # raise the first failure at once
+                    done_count += 1
+                    label = labels[futures.index(future)] if labels else None
+                    self.tracker.report(stage, done_count, total, scene_number=label)
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            self.cancel.cancel()  # tell running siblings (renders, ffmpeg) to stop
+            wait(pending, timeout=30)
+            raise
+        return [f.result() for f in futures]
+
+    # ------------------------------------------------------------------ run
+    def execute(self) -> VideoResult:
+        """Run every stage; see the module docstring."""
+        p, seq, cancel = self.p, self.sequence, self.cancel
+        scenes = seq.scenes
+        numbers = [s.scene_number for s in scenes]
+
+        # 1. validate
+        self.tracker.report("validate", 0, 1)
+        validate_sequence(seq, p.animation)
+        actions = []
+        for scene in scenes:
+            limited = limit_clip_action(scene.clip_action, scene.duration,
+                                        p.animation.movement_limits)
+            if limited.dropped:
+                allowed = len(limited.movements)
+                self._warn(
+                    f"scene {scene.scene_number}: dropped movement(s) "
+                    f"{', '.join(str(m) for m in limited.dropped)} — a {scene.duration:g} s clip "
+                    f"allows at most {allowed}"
+                )
+            actions.append(limited.text)
+        self.tracker.report("validate", 1, 1)
+        cancel.raise_if_cancelled()
+
+        # 2. fetch images
+        names = p.storage.list_images(self.folder_id)
+        mapping = match_images(numbers, names, self.folder_id)
+        image_dir = self.work / "images"
+        image_dir.mkdir()
+        fetches = [
+            p.executor.submit(p.storage.fetch, mapping[n],
+                              image_dir / f"{i:04d}_{Path(mapping[n]).name}")
+            for i, n in enumerate(numbers)
+        ]
+        images = self._gather("fetch", fetches, list(numbers))
+        cancel.raise_if_cancelled()
+
+        # 3. narrate, then fit narration into the scenes
+        voice = seq.params.voice
+        narr_dir = self.work / "narration"
+        narr_dir.mkdir()
+        base = Timeline.build([s.duration for s in scenes], seq.params.transition_type,
+                              transition_length(seq, p.animation),
+                              lead_in=p.animation.narration_lead_in,
+                              gap=p.animation.narration_gap)
+        jobs = [p.executor.submit(p.narrator.synthesize, s.narration,
+                                  narr_dir / f"{i:04d}.wav", voice=voice)
+                for i, s in enumerate(scenes)]
+        narrations: list[Narration] = self._gather("narrate", jobs, list(numbers))
+        durations: list[float] = []
+        reports: list[SceneReport] = []
+        for i, (scene, narration) in enumerate(zip(scenes, narrations, strict=True)):
+            for w in narration.warnings:
+                self._warn(f"scene {scene.scene_number}: {w}")
+            loss = base.narration_loss(i)
+            fit = fit_narration(scene.duration, narration.duration, loss, p.animation.max_speedup)
+            if fit.speed > 1.0 + 1e-3:
+                cancel.raise_if_cancelled()
+                narration = p.narrator.synthesize(
+                    scene.narration, narr_dir / f"{i:04d}_fit.wav", voice=voice, speed=fit.speed)
+                narrations[i] = narration
+                # the engine's speed-up is not exact: make sure it still fits
+                if narration.duration > scene.duration - loss + 1e-3:
+                    need = narration.duration + loss
+                    fit = attrs.evolve(fit, duration=max(fit.duration, need),
+                                       extended_by=max(fit.duration, need) - scene.duration)
+                self._warn(f"scene {scene.scene_number}: narration sped up ×{fit.speed:.2f} "
+                           "to fit the scene")
+            if fit.extended_by > 1e-6:
+                self._warn(f"scene {scene.scene_number}: extended from {scene.duration:g} s to "
+                           f"{fit.duration:.2f} s so the narration is not cut")
+            durations.append(fit.duration)
+            reports.append(SceneReport(scene.scene_number, mapping[scene.scene_number],
+                                       round(fit.duration, 3), scene.duration, actions[i],
+                                       round(narration.duration, 3), round(fit.speed, 3),
+                                       round(fit.extended_by, 3)))
+        timeline = base.with_durations(durations)
+        cancel.raise_if_cancelled()
+
+        # 4. render clips and compose music, in parallel
+        fps = self.video.fps
+        frame_counts = timeline.frame_counts(fps)
+        clip_dir = self.work / "clips"
+        clip_dir.mkdir()
+        seed = seq.params.seed
+        clip_jobs = []
+        for i, scene in enumerate(scenes):
+            request = ClipRequest(
+                image_path=images[i], duration=timeline.durations[i], clip_action=actions[i],
+                seed=derive_seed(seed, "scene", scene.scene_number), settings=self.video,
+                scene_number=scene.scene_number, narration=scene.narration,
+                cut_frames=timeline.cut_frames(i, fps), frame_count=frame_counts[i])
+            clip_jobs.append(p.executor.submit(self._render, request,
+                                               clip_dir / f"{i:04d}.mp4"))
+        music_jobs: list[Future[Any]] = []
+        spans = music_spans([s.music_mood for s in scenes], timeline, p.audio.music_crossfade)
+        if p.music is not None:
+            music_dir = self.work / "music"
+            music_dir.mkdir()
+            for k, (mood, start, end) in enumerate(spans):
+                music_jobs.append(p.executor.submit(
+                    p.music.compose, mood, end - start, music_dir / f"{k:03d}.wav",
+                    seed=derive_seed(seed, "music", k)))
+        clips: list[RenderedClip] = self._gather("render", clip_jobs, list(numbers))
+        for scene, clip in zip(scenes, clips, strict=True):
+            for w in clip.warnings:
+                self._warn(f"scene {scene.scene_number}: {w}")
+        beds = self._gather("music", music_jobs) if music_jobs else []
+        placements = []
+        for bed, (_, start, end) in zip(beds, spans, strict=False):
+            for w in bed.warnings:
+                self._warn(f"music: {w}")
+            placements.append(MusicPlacement(bed.path, start, end, bed.mood))
+        cancel.raise_if_cancelled()
+
+        # 5. mux
+        cues: list[Cue] = []
+        placed: list[NarrationPlacement] = []
+        for i, narration in enumerate(narrations):
+            if narration.path is None or narration.duration <= 0:
+                continue
+            start = timeline.narration_starts[i]
+            placed.append(NarrationPlacement(narration.path, start, narration.duration))
+            cues.extend(c.shifted(start) for c in narration.cues)
+        plan = MuxPlan(timeline=timeline, clips=tuple(c.path for c in clips),
+                       narrations=tuple(placed), music=tuple(placements), cues=tuple(cues),
+                       video=self.video, audio=p.audio, soft_subtitles=p.soft_subtitles,
+                       burn_subtitles=p.burn_subtitles)
+        final = self.work / "final.mp4"
+        self.tracker.report("mux", 0, 1)
+        muxed = p.muxer.mux(plan, final, executor=p.executor,
+                            progress=self._mux_progress,
+                            cancel=cancel)
+        for w in muxed.warnings:
+            self._warn(w)
+        self.tracker.report("mux", 1, 1)
+        cancel.raise_if_cancelled()
+
+        # 6. store: subtitles first, the video last
+        stamp = datetime.now(UTC)
+        stem = f"{self.folder_id}/videos/{stamp:%Y%m%dT%H%M%SZ}-{derive_seed(seed, *numbers):08x}"
+        self.tracker.report("store", 0, 1)
+        stored: list[str] = []
+        subtitles: dict[str, str] = {}
+        try:
+            if cues:
+                for ext, text, ctype in (("srt", format_srt(cues), "application/x-subrip"),
+                                         ("vtt", format_vtt(cues), "text/vtt")):
+                    path = self.work / f"captions.{ext}"
+                    path.write_text(text, encoding="utf-8")
+                    key = p.storage.put(path, f"{stem}.{ext}", ctype)
+                    stored.append(key)
+                    subtitles[ext] = p.storage.url(key)
+            cancel.raise_if_cancelled()
+            video_key = p.storage.put(final, f"{stem}.mp4", "video/mp4")
+            stored.append(video_key)
+            url = p.storage.url(video_key)
+        except BaseException:
+            for key in stored:
+                try:
+                    p.storage.delete(key)
+                except VideogenError:
+                    log.warning("could not remove %s after a failed store", key)
+            raise
+        self.tracker.report("store", 1, 1)
+        return VideoResult(
+            video_url=url, video_key=video_key, duration=round(muxed.duration, 3),
+            scenes=len(scenes), timestamp=stamp.isoformat().replace("+00:00", "Z"),
+            warnings=tuple(self.warnings), subtitles=subtitles, scene_reports=tuple(reports),
+            size_bytes=final.stat().st_size, loudness_lufs=muxed.loudness_lufs)
+
+    def _mux_progress(self, fraction: float) -> None:
+        self.tracker.report("mux", fraction, 1)
+
+    def _render(self, request: ClipRequest, output: Path) -> RenderedClip:
+        """Render one clip, from the content-hash cache when an identical one exists."""
+        self.cancel.raise_if_cancelled()
+        cache = self.p.cache_dir
+        key = _clip_cache_key(self.p.renderer, request) if cache else ""
+        if cache is not None:
+            cached = cache / f"{key}.mp4"
+            if cached.exists():
+                shutil.copyfile(cached, output)
+                log.info("scene %s: clip taken from cache", request.scene_number)
+                return RenderedClip(output, request.frames, request.frames / request.settings.fps)
+        clip = self.p.renderer.render(request, output, cancel=self.cancel)
+        if cache is not None:
+            cache.mkdir(parents=True, exist_ok=True)
+            tmp = cache / f".{key}.{id(request)}.tmp"
+            shutil.copyfile(clip.path, tmp)
+            tmp.replace(cache / f"{key}.mp4")
+        return clip
+
+
+def _clip_cache_key(renderer: ClipRenderer, request: ClipRequest) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(request.image_path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    fields = attrs.asdict(request, recurse=True,
+                          filter=lambda a, _: a.name not in {"image_path", "narration"})
+    digest.update(repr((getattr(renderer, "name", type(renderer).__name__),
+                        getattr(renderer, "version", 1), sorted(fields.items()))).encode())
+    return digest.hexdigest()[:32]
