@@ -46,9 +46,13 @@ def _check_int(field: str, value: object, lo: int, hi: int) -> None:
 def _check_number(field: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidRequest(field, "must be a number", value)
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float is not a usable duration either
+        raise InvalidRequest(field, "must be a finite number", value) from None
+    if not math.isfinite(number):
         raise InvalidRequest(field, "must be a finite number", value)
-    return float(value)
+    return number
 
 
 def _check_str(field: str, value: object) -> None:
