@@ -1,0 +1,152 @@
+"""The seed's orchestrator and the composition root for library users.
+
+``process_video_generation(folder_id, data) -> (success, video_url)`` is the
+seed's function: it composes the configured adapters (embedded defaults when
+nothing is configured: local disk, Ken Burns, Piper, synthesised music,
+ffmpeg), runs the pipeline and returns ``(False, "")`` with the error logged
+for expected failures. :func:`generate` is the richer API next to it: it
+returns the full :class:`~videogen_core.pipeline.VideoResult` (metadata,
+warnings) and raises domain errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from videogen_core import (
+    CancelToken,
+    ClipRenderer,
+    Executor,
+    MusicSource,
+    Muxer,
+    Narrator,
+    ProgressEvent,
+    Storage,
+    VideogenError,
+)
+from videogen_core.pipeline import VideoPipeline, VideoResult
+
+from .config import Settings
+from .converter import structure_request
+
+__all__ = [
+    "build_executor",
+    "build_muxer",
+    "build_pipeline",
+    "build_renderer",
+    "generate",
+    "process_video_generation",
+]
+
+log = logging.getLogger("videogen")
+
+
+def build_executor(settings: Settings) -> Executor:
+    """The executor named by ``VIDEOGEN_EXECUTOR`` (threads by default)."""
+    from .executors import ThreadPoolExecutorAdapter
+
+    return ThreadPoolExecutorAdapter(settings.workers)
+
+
+def build_renderer(settings: Settings) -> ClipRenderer:
+    """The clip renderer named by ``VIDEOGEN_RENDERER`` (Ken Burns by default)."""
+    from .ffmpeg.kenburns import KenBurnsClipRenderer
+
+    kenburns = KenBurnsClipRenderer(fit=settings.image_fit)
+    if settings.renderer == "comfyui":
+        from .comfyui import build_comfyui_renderer
+
+        renderer: ClipRenderer = build_comfyui_renderer(settings)
+        if settings.comfyui_fallback:
+            from .comfyui import FallbackClipRenderer
+
+            renderer = FallbackClipRenderer(renderer, kenburns)
+        return renderer
+    return kenburns
+
+
+def build_muxer(settings: Settings) -> Muxer:
+    """The ffmpeg muxer."""
+    from .ffmpeg.muxer import FfmpegMuxer
+
+    return FfmpegMuxer()
+
+
+def build_pipeline(
+    settings: Settings | None = None,
+    *,
+    storage: Storage | None = None,
+    renderer: ClipRenderer | None = None,
+    narrator: Narrator | None = None,
+    music: MusicSource | None = None,
+    muxer: Muxer | None = None,
+    executor: Executor | None = None,
+    public_base_url: str | None = None,
+) -> VideoPipeline:
+    """Compose a VideoPipeline from ``settings`` (read from the environment when
+    None); any adapter passed explicitly replaces the configured one."""
+    settings = settings or Settings.from_env()
+    if storage is None:
+        from .storage import build_storage
+
+        storage = build_storage(settings, public_base_url=public_base_url)
+    if narrator is None:
+        from .tts import build_narrator
+
+        narrator = build_narrator(settings)
+    if music is None and settings.music != "none":
+        from .music import build_music_source
+
+        music = build_music_source(settings)
+    return VideoPipeline(
+        storage=storage,
+        renderer=renderer or build_renderer(settings),
+        narrator=narrator,
+        music=music,
+        muxer=muxer or build_muxer(settings),
+        executor=executor or build_executor(settings),
+        video=settings.video(),
+        animation=settings.animation(),
+        audio=settings.audio(),
+        cache_dir=settings.data_dir / ".cache" / "clips",
+        soft_subtitles=settings.soft_subtitles,
+        burn_subtitles=settings.burn_subtitles,
+    )
+
+
+def generate(
+    folder_id: str,
+    data: Mapping[str, Any],
+    *,
+    settings: Settings | None = None,
+    pipeline: VideoPipeline | None = None,
+    progress: Callable[[ProgressEvent], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> VideoResult:
+    """Validate the seed's request body and make the video of ``folder_id``.
+
+    Returns the full result; raises a VideogenError (InvalidRequest with the
+    JSON path, MissingImage, ServiceUnavailable, RenderFailed, ...)."""
+    sequence = structure_request(data)
+    pipeline = pipeline or build_pipeline(settings)
+    log.info("generating folder %s: %d scenes, transition %s, seed %d", folder_id,
+             len(sequence.scenes), sequence.params.transition_type, sequence.params.seed)
+    return pipeline.run(folder_id, sequence, progress=progress, cancel=cancel)
+
+
+def process_video_generation(folder_id: str, data: Mapping[str, Any]) -> tuple[bool, str]:
+    """The seed's entry point: ``(True, video_url)`` on success, ``(False, "")``
+    with the reason logged on any failure (it never raises)."""
+    try:
+        result = generate(folder_id, data)
+    except VideogenError as exc:
+        log.error("video generation for %s failed: %s", folder_id, exc)
+        return False, ""
+    except Exception:  # noqa: BLE001 - the seed's contract is a boolean, never an exception
+        log.exception("video generation for %s failed unexpectedly", folder_id)
+        return False, ""
+    for warning in result.warnings:
+        log.warning("%s: %s", folder_id, warning)
+    return True, result.video_url
