@@ -66,7 +66,7 @@ def _sky(h: int, w: int, top: tuple[int, ...], bottom: tuple[int, ...]) -> np.nd
 
 def _layer(img: np.ndarray, ridge_px: np.ndarray, color: tuple[int, ...], tex: np.ndarray,
            strength: float = 40.0) -> None:
-    h, w, _ = img.shape
+    h = img.shape[0]
     rows = np.arange(h, dtype=np.float32)[:, None]
     mask = rows >= ridge_px[None, :]
     shade = np.array(color, np.float32)[None, None, :] + (tex[..., None] - 0.5) * strength

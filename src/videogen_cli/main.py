@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = ["main"]
 
@@ -62,7 +62,7 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Any:
 class _RichProgress:
     """Progress bars per stage with an ETA, fed by the pipeline's events."""
 
-    LABELS = {"validate": "Validate", "fetch": "Fetch images", "narrate": "Narrate",
+    LABELS: ClassVar[dict[str, str]] = {"validate": "Validate", "fetch": "Fetch images", "narrate": "Narrate",
               "render": "Render clips", "music": "Compose music", "mux": "Mix & join",
               "store": "Store"}
 
