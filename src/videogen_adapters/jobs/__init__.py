@@ -1,0 +1,23 @@
+"""Job stores: durable :class:`~videogen_core.JobRecord` keeping for the HTTP job API.
+
+- :class:`SqliteJobStore` — the embedded default, one SQLite file in the data
+  directory (WAL mode, thread-safe); a restarted server still knows every job.
+- :class:`InMemoryJobStore` — the fake, for tests and throw-away processes.
+
+Both pass ``tests/contract/test_jobstore.py``; a Redis store would subclass
+that suite too. :func:`build_job_store` picks one from ``Settings.job_store``.
+"""
+
+from __future__ import annotations
+
+from .memory import InMemoryJobStore
+from .records import JOB_STATUSES, TERMINAL_STATUSES, build_job_store
+from .sqlite import SqliteJobStore
+
+__all__ = [
+    "JOB_STATUSES",
+    "TERMINAL_STATUSES",
+    "InMemoryJobStore",
+    "SqliteJobStore",
+    "build_job_store",
+]

@@ -1,0 +1,64 @@
+"""A job store in a dict: the fake, fitting the ``JobStore`` port."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from videogen_core import InvalidRequest, JobRecord, NotFound
+
+from .records import apply_changes, check_new
+
+__all__ = ["InMemoryJobStore"]
+
+
+class InMemoryJobStore:
+    """Jobs kept in process memory (lost on exit); thread-safe."""
+
+    name = "memory"
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, JobRecord] = {}
+        self._keys: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def create(self, job: JobRecord) -> JobRecord:
+        """Store ``job``; a known ``idempotency_key`` returns the job that holds it."""
+        job = check_new(job)
+        with self._lock:
+            if job.idempotency_key is not None and job.idempotency_key in self._keys:
+                return self._jobs[self._keys[job.idempotency_key]]
+            if job.id in self._jobs:
+                raise InvalidRequest("id", "a job with this id already exists", job.id)
+            self._jobs[job.id] = job
+            if job.idempotency_key is not None:
+                self._keys[job.idempotency_key] = job.id
+            return job
+
+    def get(self, job_id: str) -> JobRecord:
+        """The job; NotFound when unknown."""
+        with self._lock:
+            try:
+                return self._jobs[job_id]
+            except KeyError:
+                raise NotFound(f"job {job_id!r} does not exist", job_id=job_id) from None
+
+    def update(self, job_id: str, **changes: Any) -> JobRecord:
+        """Apply ``changes`` and return the new record."""
+        with self._lock:
+            if job_id not in self._jobs:
+                raise NotFound(f"job {job_id!r} does not exist", job_id=job_id)
+            job = apply_changes(self._jobs[job_id], changes)
+            self._jobs[job_id] = job
+            return job
+
+    def list(self, statuses: Iterable[str] = ()) -> list[JobRecord]:
+        """Jobs (only those in ``statuses`` when given), oldest first."""
+        wanted = set(statuses)
+        with self._lock:
+            jobs = [j for j in self._jobs.values() if not wanted or j.status in wanted]
+        return sorted(jobs, key=lambda j: j.created_at)
+
+    def check(self) -> None:
+        """Always ready."""
