@@ -1,0 +1,185 @@
+"""``LocalDiskStorage``: the embedded default — a directory on this machine.
+
+Images of folder ``X`` live at ``<root>/X/``; finished videos go under
+``<root>/X/videos/``. Every key is validated (:func:`.keys.validate_key`) and
+its resolved path must stay inside the resolved root, so ``..``, absolute
+paths and symlinks pointing out are refused with PathNotAllowed. Writes go to
+a temp file in the destination directory, are fsynced and renamed into place
+(``os.replace``): a crash never leaves a partial file under the final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mimetypes
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+from videogen_core import NotFound, PathNotAllowed, StorageFailed, StoredObject, natural_key
+
+from .files import atomic_path, check_source, os_error_reason
+from .keys import TEMP_MARKER, folder_prefix, image_children, validate_key
+
+__all__ = ["LocalDiskStorage", "copy_file", "map_local_errors"]
+
+BACKEND = "local"
+
+
+def copy_file(source: Path, target: Path) -> None:
+    """Copy bytes of ``source`` into ``target`` (a module-level seam: tests
+    replace it to simulate a crash or a full disk mid-write)."""
+    shutil.copyfile(source, target)
+
+
+@contextlib.contextmanager
+def map_local_errors(operation: str, key: str) -> Iterator[None]:
+    """Translate OS errors: missing file → NotFound, anything else → StorageFailed."""
+    try:
+        yield
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+        raise NotFound(f"no object {key!r} in local storage", key=key) from exc
+    except OSError as exc:
+        raise StorageFailed(BACKEND, operation, os_error_reason(exc), key=key) from exc
+
+
+class LocalDiskStorage:
+    """Storage port on a local directory ``root`` (created on the first write).
+
+    ``url()`` gives a ``file://`` URI, or ``<public_base_url>/media/<key>`` when
+    a base URL is configured (the HTTP service serves ``/media/<key>`` from
+    the same root).
+    """
+
+    name = "local"
+
+    def __init__(self, root: Path | str, *, public_base_url: str = "") -> None:
+        self._root = Path(root).expanduser().resolve()
+        self.public_base_url = public_base_url.rstrip("/")
+
+    def __repr__(self) -> str:
+        return f"LocalDiskStorage({str(self._root)!r})"
+
+    @property
+    def root(self) -> Path:
+        """The resolved root directory."""
+        return self._root
+
+    # ------------------------------------------------------------- paths
+    def path(self, key: str, *, field: str = "key") -> Path:
+        """The resolved local path of ``key``; PathNotAllowed when it is not a
+        valid key or resolves (through symlinks) outside the root."""
+        validate_key(key, field=field)
+        try:
+            resolved = (self._root / key).resolve()
+        except (OSError, RuntimeError) as exc:  # symlink loops
+            raise PathNotAllowed(field, f"storage key {key!r} cannot be resolved: {exc}",
+                                 key=key) from exc
+        if not self._inside(resolved):
+            raise PathNotAllowed(field, f"storage key {key!r} leaves the storage root", key=key)
+        return resolved
+
+    def _inside(self, resolved: Path) -> bool:
+        return resolved != self._root and resolved.is_relative_to(self._root)
+
+    # -------------------------------------------------------------- port
+    def list_images(self, folder_id: str) -> list[str]:
+        """Image keys directly in ``<root>/<folder_id>/`` in natural order; files
+        whose symlinks lead out of the root are left out. NotFound for a missing folder."""
+        start = folder_prefix(folder_id)
+        directory = self.path(folder_id, field="folder_id")
+        if not directory.is_dir():
+            raise NotFound(f"folder {folder_id!r} does not exist in local storage",
+                           folder_id=folder_id)
+        keys = []
+        with map_local_errors("list", folder_id), os.scandir(directory) as entries:
+            for entry in entries:
+                key = start + entry.name
+                with contextlib.suppress(PathNotAllowed):
+                    if self.path(key).is_file():
+                        keys.append(key)
+        return image_children(folder_id, keys)
+
+    def fetch(self, key: str, destination: Path) -> Path:
+        """Copy ``key`` to ``destination`` (atomically); NotFound when missing."""
+        source = self.path(key)
+        if not source.is_file():
+            raise NotFound(f"no object {key!r} in local storage", key=key)
+        with map_local_errors("fetch", key), atomic_path(Path(destination), BACKEND,
+                                                         "fetch") as temp:
+            copy_file(source, temp)
+        return Path(destination)
+
+    def put(self, source: Path, key: str, content_type: str = "application/octet-stream") -> str:
+        """Store ``source`` under ``key`` atomically (temp + fsync + rename);
+        ``content_type`` is implied by the file name on disk. Full disk or
+        permissions → StorageFailed with the reason; no partial file remains."""
+        target = self.path(key)
+        check_source(Path(source))
+        with atomic_path(target, BACKEND, "put") as temp:
+            copy_file(Path(source), temp)
+        return key
+
+    def url(self, key: str) -> str:
+        """``<public_base_url>/media/<key>`` when configured, else a ``file://`` URI."""
+        target = self.path(key)
+        if self.public_base_url:
+            return f"{self.public_base_url}/media/{quote(key, safe='/')}"
+        return target.as_uri()
+
+    def exists(self, key: str) -> bool:
+        """Whether a regular file is stored under ``key``."""
+        return self.path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        """Remove the file; nothing happens when it is already gone."""
+        target = self.path(key)
+        with contextlib.suppress(NotFound), map_local_errors("delete", key):
+            target.unlink()
+
+    # ----------------------------------------------------------- helpers
+    def put_bytes(self, data: bytes, key: str,
+                  content_type: str = "application/octet-stream") -> str:
+        """Store ``data`` under ``key`` atomically; return the key."""
+        target = self.path(key)
+        with atomic_path(target, BACKEND, "put") as temp:
+            temp.write_bytes(data)
+        return key
+
+    def read_bytes(self, key: str) -> bytes:
+        """The bytes stored under ``key``; NotFound when missing."""
+        target = self.path(key)
+        with map_local_errors("read", key):
+            return target.read_bytes()
+
+    def stat(self, key: str) -> StoredObject:
+        """Key, size and (guessed from the name) content type; NotFound when missing."""
+        target = self.path(key)
+        if not target.is_file():
+            raise NotFound(f"no object {key!r} in local storage", key=key)
+        with map_local_errors("stat", key):
+            size = target.stat().st_size
+        return StoredObject(key, size, _guess_type(key))
+
+    def list(self, prefix: str = "") -> list[StoredObject]:
+        """Every object whose key starts with folder ``prefix`` (recursively), natural order."""
+        base = self.path(prefix, field="prefix") if prefix else self._root
+        if not base.is_dir():
+            return []
+        found = []
+        with map_local_errors("list", prefix):
+            for dirpath, _dirs, files in os.walk(base):
+                for filename in files:
+                    if filename.startswith(TEMP_MARKER):
+                        continue
+                    full = Path(dirpath) / filename
+                    key = full.relative_to(self._root).as_posix()
+                    with contextlib.suppress(PathNotAllowed, NotFound):
+                        found.append(self.stat(key))
+        return sorted(found, key=lambda o: natural_key(o.key))
+
+
+def _guess_type(key: str) -> str:
+    return mimetypes.guess_type(key)[0] or "application/octet-stream"
