@@ -1,0 +1,58 @@
+"""``FallbackClipRenderer``: ComfyUI first, another renderer (Ken Burns) when it is unreachable.
+
+Only :class:`~videogen_core.ServiceUnavailable` triggers the fallback — a
+validation or execution error is a real failure and is raised as is. The
+clip then carries a warning saying what happened, which the pipeline
+collects into the job's warnings. After a failure the primary is skipped
+for ``cooldown`` seconds so the remaining scenes do not each wait through
+the retry backoff.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import attrs
+
+from videogen_core import CancelToken, ClipRenderer, ClipRequest, RenderedClip, ServiceUnavailable
+
+__all__ = ["FallbackClipRenderer"]
+
+
+class FallbackClipRenderer:
+    """Renders with ``primary``; on ServiceUnavailable, with ``fallback`` plus a warning."""
+
+    def __init__(self, primary: ClipRenderer, fallback: ClipRenderer, *, cooldown: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.primary = primary
+        self.fallback = fallback
+        self.name = primary.name
+        self.cooldown = cooldown
+        self._clock = clock
+        self._down_until = 0.0
+        self._reason = ""
+        self._lock = threading.Lock()
+
+    def render(self, request: ClipRequest, output_path: Path, *,
+               progress: Callable[[float], None] | None = None,
+               cancel: CancelToken | None = None) -> RenderedClip:
+        """Render with the primary, or with the fallback while the primary is unreachable."""
+        with self._lock:
+            skip = self._clock() < self._down_until
+            reason = self._reason
+        if not skip:
+            try:
+                return self.primary.render(request, output_path, progress=progress,
+                                           cancel=cancel)
+            except ServiceUnavailable as exc:
+                reason = str(exc.details.get("reason", exc.message))
+                with self._lock:
+                    self._down_until = self._clock() + self.cooldown
+                    self._reason = reason
+        clip = self.fallback.render(request, output_path, progress=progress, cancel=cancel)
+        warning = (f"scene {request.scene_number}: {self.primary.name} unavailable ({reason}); "
+                   f"rendered with {self.fallback.name} instead")
+        return attrs.evolve(clip, warnings=(*clip.warnings, warning))
