@@ -76,7 +76,7 @@ class StorageContract:
     # -------------------------------------------------------------- shape
     def test_fits_the_port(self, storage: Any) -> None:
         port_methods = ["list_images", "fetch", "put", "url", "exists", "delete"]
-        for method in port_methods + ["put_bytes", "read_bytes", "stat", "list"]:
+        for method in [*port_methods, "put_bytes", "read_bytes", "stat", "list"]:
             assert callable(getattr(storage, method)), method
             assert getattr(type(storage), method).__doc__, f"{method} has no docstring"
         assert isinstance(storage.name, str) and storage.name

@@ -7,8 +7,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
-
 from tests.contract.storage.storage_contract import StorageContract
+
 from videogen_adapters.storage import LocalDiskStorage
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from tests.contract.storage.storage_contract import StorageContract
+
 from videogen_adapters.storage import InMemoryStorage
 
 

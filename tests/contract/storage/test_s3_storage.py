@@ -6,9 +6,9 @@ import uuid
 from typing import Any
 
 import pytest
-
 from tests.contract.storage.storage_contract import StorageContract
 from tests.servers import RunningServer, s3_client
+
 from videogen_adapters.storage import S3Storage
 
 pytestmark = pytest.mark.server
