@@ -89,7 +89,7 @@ class Timeline:
     @property
     def total(self) -> float:
         """Length of the whole video: ``sum − (n−1)·overlap``."""
-        return sum(self.durations) - (len(self.durations) - 1) * self.overlap
+        return math.fsum(self.durations) - (len(self.durations) - 1) * self.overlap
 
     @property
     def narration_starts(self) -> tuple[float, ...]:
@@ -120,9 +120,12 @@ class Timeline:
         one frame of ``duration·fps``, and every overlap is ``overlap_frames`` long."""
         ov = self.overlap_frames(fps)
         n = len(self.durations)
-        frames, edge, elapsed = [], 0, 0.0
-        for i, d in enumerate(self.durations):
-            elapsed += d - (self.overlap if i < n - 1 else 0.0)
+        frames, edge = [], 0
+        for i in range(n):
+            # exact prefix sums, not a running float: no accumulated error, and after
+            # the last clip the very same expression as ``total`` (a tie at x.5 frames
+            # cannot round one way here and the other way in round(total·fps))
+            elapsed = math.fsum(self.durations[: i + 1]) - min(i + 1, n - 1) * self.overlap
             nxt = round(elapsed * fps)
             frames.append(max(1, nxt - edge + (ov if i < n - 1 else 0)))
             edge = nxt
