@@ -49,6 +49,11 @@ def bundled_voice_path() -> Path | None:
     return path if path.is_file() else None
 
 
+#: Loaded models shared by every PiperNarrator of the process: (model path, mtime) → voice.
+_LOADED: dict[tuple[str, float], Any] = {}
+_LOAD_LOCK = threading.Lock()
+
+
 def _config_for(model: Path) -> Path:
     for candidate in (model.with_name(model.name + ".json"), model.with_suffix(".json")):
         if candidate.is_file():
@@ -99,8 +104,6 @@ class PiperNarrator:
         self.default_voice = default_voice or next(iter(self._models), BUNDLED_VOICE)
         self.sentence_pause = sentence_pause
         self.volume = volume
-        self._loaded: dict[str, Any] = {}
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ voices
     def voices(self) -> list[str]:
@@ -119,15 +122,17 @@ class PiperNarrator:
         raise UnknownVoice(wanted, self.voices())
 
     def _voice(self, name: str) -> Any:
-        with self._lock:
-            loaded = self._loaded.get(name)
+        """The loaded model for ``name``: loaded once per process, under a lock."""
+        model = self._models[name]
+        key = (str(model.resolve()), model.stat().st_mtime)
+        with _LOAD_LOCK:
+            loaded = _LOADED.get(key)
             if loaded is not None:
                 return loaded
             try:
                 from piper import PiperVoice
             except ImportError as exc:
                 raise ServiceUnavailable("piper", "piper-tts is not installed") from exc
-            model = self._models[name]
             try:
                 loaded = PiperVoice.load(model, _config_for(model))
             except InvalidRequest:
@@ -135,7 +140,7 @@ class PiperNarrator:
             except Exception as exc:
                 raise RenderFailed("narration", f"cannot load Piper voice {name}: {exc}",
                                    provider=self.name, model=str(model)) from exc
-            self._loaded[name] = loaded
+            _LOADED[key] = loaded
             return loaded
 
     # -------------------------------------------------------------- synthesis

@@ -1,0 +1,62 @@
+"""PiperNarrator against the Narrator contract (real neural synthesis, bundled voice)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.contract.narrator_contract import TEXT, NarratorContract
+
+from videogen_adapters.tts import BUNDLED_VOICE, PiperNarrator
+from videogen_core import InvalidRequest
+
+
+class TestPiperNarrator(NarratorContract):
+    @pytest.fixture(scope="class")
+    @classmethod
+    def narrator(cls) -> PiperNarrator:
+        return PiperNarrator()
+
+
+def test_bundled_voice_is_the_default() -> None:
+    assert PiperNarrator().voices() == [BUNDLED_VOICE]
+
+
+def test_a_voice_by_path_is_listed_and_loadable(tmp_path: Path) -> None:
+    from videogen_adapters.tts.piper import bundled_voice_path
+
+    bundled = bundled_voice_path()
+    assert bundled is not None
+    (tmp_path / "en_US-other-medium.onnx").symlink_to(bundled)
+    (tmp_path / "en_US-other-medium.onnx.json").symlink_to(
+        bundled.with_name(bundled.name + ".json"))
+    narrator = PiperNarrator([tmp_path])
+    assert narrator.voices() == ["en_US-other-medium", BUNDLED_VOICE]
+    result = narrator.synthesize("Hi.", tmp_path / "o.wav")
+    assert result.voice == "en_US-other-medium" and result.duration > 0.2
+
+
+def test_a_missing_voice_path_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InvalidRequest, match="piper_voice_path"):
+        PiperNarrator([tmp_path / "nope.onnx"])
+
+
+def test_short_voice_name_finds_the_voice(tmp_path: Path) -> None:
+    result = PiperNarrator().synthesize(TEXT.split(".")[0] + ".", tmp_path / "j.wav",
+                                        voice="joe")
+    assert result.voice == BUNDLED_VOICE
+
+
+def test_model_is_loaded_once_across_threads(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from videogen_adapters.tts import piper
+
+    piper._LOADED.clear()
+    narrator = PiperNarrator()
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda i: narrator.synthesize(f"Number {i}.",
+                                                              tmp_path / f"{i}.wav"), range(4)))
+    assert len(piper._LOADED) == 1
+    assert PiperNarrator()._voice(BUNDLED_VOICE) is next(iter(piper._LOADED.values()))
+    assert all(r.duration > 0.3 for r in results)
