@@ -106,7 +106,10 @@ class ProgressTracker:
         share = STAGES.get(stage, 0.0)
         fraction = 1.0 if total <= 0 else min(1.0, max(0.0, done / total))
         with self._lock:
-            self.percent = max(self.percent, round(100.0 * (before + share * fraction), 2))
+            # an unknown stage (an adapter's own sub-step) moves no percent: the
+            # shares summed before it would otherwise claim the whole job is done
+            if stage in STAGES:
+                self.percent = max(self.percent, round(100.0 * (before + share * fraction), 2))
             percent = self.percent
         elapsed = self._clock() - self._started
         eta = elapsed * (100.0 - percent) / percent if percent > 1.0 else None
