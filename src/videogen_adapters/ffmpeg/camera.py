@@ -1,0 +1,113 @@
+"""The Ken Burns camera: from a clip action and a seed to a window per frame.
+
+The window is described in fractions of the (cover-fitted) image: a zoom
+``z`` ≥ 1 (the window is ``1/z`` of the image on each axis) and, per axis, a
+position ``s`` in [-1, 1] inside the slack the zoom leaves (-1 = left/top edge,
++1 = right/bottom edge). Zooming with ``s`` fixed zooms about a fixed image
+point, so every window stays inside the image by construction. Pans add a base
+zoom that leaves room for the travel. Progress is eased (cosine in-out): the
+camera starts and stops without a jerk. Everything is in floating point:
+nothing is rounded to whole pixels.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import attrs
+
+from videogen_core.motion import Movement, parse_clip_action
+
+__all__ = ["CameraPath", "plan_camera"]
+
+#: Default amounts at speed "normal" (scaled by ``Movement.factor``).
+ZOOM_AMOUNT = 0.20  # zoom in/out changes the zoom by 20 %
+PAN_AMOUNT = 0.12  # pans travel 12 % of the image
+
+
+@attrs.frozen
+class CameraPath:
+    """Camera from ``start`` to ``end`` state: ``(zoom, s_x, s_y)`` each."""
+
+    zoom: tuple[float, float] = (1.0, 1.0)
+    sx: tuple[float, float] = (0.0, 0.0)
+    sy: tuple[float, float] = (0.0, 0.0)
+    eased: bool = True
+
+    @property
+    def static(self) -> bool:
+        """True when nothing moves."""
+        return self.zoom[0] == self.zoom[1] and self.sx[0] == self.sx[1] and \
+            self.sy[0] == self.sy[1]
+
+    @property
+    def min_zoom(self) -> float:
+        """The widest window's zoom."""
+        return min(self.zoom)
+
+    def window(self, progress: float) -> tuple[float, float, float, float]:
+        """The window at ``progress`` (0..1) as fractions ``(left, top, width, height)``."""
+        p = min(1.0, max(0.0, progress))
+        e = (1.0 - math.cos(math.pi * p)) / 2.0 if self.eased else p
+        z = self.zoom[0] + (self.zoom[1] - self.zoom[0]) * e
+        sx = self.sx[0] + (self.sx[1] - self.sx[0]) * e
+        sy = self.sy[0] + (self.sy[1] - self.sy[0]) * e
+        size = 1.0 / z
+        slack = (1.0 - size) / 2.0
+        cx = 0.5 + sx * slack
+        cy = 0.5 + sy * slack
+        return cx - size / 2.0, cy - size / 2.0, size, size
+
+
+_PAN = {"pan left": ("x", -1), "pan right": ("x", 1), "pan up": ("y", -1),
+        "pan down": ("y", 1), "tilt up": ("y", -1), "tilt down": ("y", 1)}
+
+
+def plan_camera(
+    clip_action: str,
+    seed: int,
+    *,
+    zoom_amount: float = ZOOM_AMOUNT,
+    pan_amount: float = PAN_AMOUNT,
+) -> CameraPath:
+    """The camera path for ``clip_action`` (already limited by the movement rule).
+
+    Zoom in/out and pans combine; speed words scale their amounts; ``static``
+    alone holds the full frame. With no movement at all the seed picks a gentle
+    zoom in or out. The seed also picks the point a zoom closes in on and the
+    off-axis position of a pan.
+    """
+    rng = random.Random(seed)
+    focus_x, focus_y = rng.uniform(-0.6, 0.6), rng.uniform(-0.6, 0.6)
+    default_in = rng.random() < 0.5
+    movements = [m for m in parse_clip_action(clip_action).movements if m.name != "static"]
+    if not movements:
+        if any(m.name == "static" for m in parse_clip_action(clip_action).movements):
+            return CameraPath()
+        movements = [Movement("zoom in" if default_in else "zoom out", "gentle")]
+    zoom_delta = 0.0
+    travel = {"x": 0.0, "y": 0.0}
+    for movement in movements:
+        if movement.name in ("zoom in", "zoom out"):
+            sign = 1.0 if movement.name == "zoom in" else -1.0
+            zoom_delta += sign * zoom_amount * movement.factor
+        elif movement.name in _PAN:
+            axis, sign = _PAN[movement.name]
+            travel[axis] += sign * pan_amount * movement.factor
+    for axis in travel:  # at most 90 % of the image can be travelled
+        travel[axis] = max(-0.9, min(0.9, travel[axis]))
+    base = 1.0 / (1.0 - max(abs(travel["x"]), abs(travel["y"])))
+    zooms = (base, base * (1.0 + abs(zoom_delta)))
+    if zoom_delta < 0:
+        zooms = (zooms[1], zooms[0])
+
+    def axis_path(axis: str, focus: float) -> tuple[float, float]:
+        t = travel[axis]
+        if t == 0.0:
+            return (focus, focus)
+        # s moves ±1 over the base slack, which is exactly |t| of the image
+        extent = abs(t) / max(abs(travel["x"]), abs(travel["y"]))
+        return (-extent, extent) if t > 0 else (extent, -extent)
+
+    return CameraPath(zooms, axis_path("x", focus_x), axis_path("y", focus_y))
