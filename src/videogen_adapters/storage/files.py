@@ -14,7 +14,7 @@ from videogen_core import NotFound, StorageFailed
 
 from .keys import TEMP_MARKER
 
-__all__ = ["atomic_path", "check_source", "fsync_dir", "os_error_reason"]
+__all__ = ["atomic_path", "check_source", "fsync_dir", "map_os_errors", "os_error_reason"]
 
 
 def os_error_reason(exc: OSError) -> str:
@@ -50,11 +50,24 @@ def fsync_dir(directory: Path) -> None:
 
 
 @contextlib.contextmanager
+def map_os_errors(backend: str, operation: str, key: str) -> Iterator[None]:
+    """Translate local OS errors: a missing file → NotFound, anything else
+    (disk full, permissions...) → StorageFailed with a short reason."""
+    try:
+        yield
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+        raise NotFound(f"no object {key!r} in {backend} storage", key=key) from exc
+    except OSError as exc:
+        raise StorageFailed(backend, operation, os_error_reason(exc), key=key) from exc
+
+
+@contextlib.contextmanager
 def atomic_path(destination: Path, backend: str, operation: str) -> Iterator[Path]:
     """Yield a temp path next to ``destination``; when the block succeeds the
     temp file is fsynced and renamed over ``destination`` (``os.replace``), when
-    it fails the temp file is removed. The final name never holds a partial
-    file. OS errors become :class:`StorageFailed` (``backend``, ``operation``)."""
+    it fails (its exception propagates unchanged) the temp file is removed. The
+    final name never holds a partial file. OS errors of creating, syncing or
+    renaming become :class:`StorageFailed` (``backend``, ``operation``)."""
     destination = Path(destination)
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -68,13 +81,14 @@ def atomic_path(destination: Path, backend: str, operation: str) -> Iterator[Pat
     temp = Path(temp_name)
     try:
         yield temp
-        _fsync_file(temp)
-        _apply_umask(temp)
-        os.replace(temp, destination)
+        try:
+            _fsync_file(temp)
+            _apply_umask(temp)
+            os.replace(temp, destination)
+        except OSError as exc:
+            raise StorageFailed(backend, operation, os_error_reason(exc),
+                                path=str(destination)) from exc
         fsync_dir(destination.parent)
-    except OSError as exc:
-        raise StorageFailed(backend, operation, os_error_reason(exc),
-                            path=str(destination)) from exc
     finally:
         with contextlib.suppress(OSError):
             temp.unlink(missing_ok=True)

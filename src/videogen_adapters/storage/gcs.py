@@ -35,7 +35,7 @@ from videogen_core import (
     natural_key,
 )
 
-from .files import atomic_path, check_source
+from .files import atomic_path, check_source, os_error_reason
 from .keys import folder_prefix, image_children, join_prefix, strip_prefix, validate_prefix
 
 if TYPE_CHECKING:
@@ -89,6 +89,9 @@ def map_gcs_errors(backend: str, operation: str, key: str = "",
                             status=status) from exc
     except (gcs_exc.DataCorruption, gauth.GoogleAuthError) as exc:
         raise StorageFailed(backend, operation, str(exc), key=key, bucket=bucket) from exc
+    except OSError as exc:  # the local side of a transfer (disk full, permissions)
+        raise StorageFailed(backend, operation, os_error_reason(exc), key=key,
+                            bucket=bucket) from exc
 
 
 def make_gcs_client(credentials_file: str = "", project: str | None = None) -> Any:

@@ -14,13 +14,12 @@ import contextlib
 import mimetypes
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-from videogen_core import NotFound, PathNotAllowed, StorageFailed, StoredObject, natural_key
+from videogen_core import NotFound, PathNotAllowed, StoredObject, natural_key
 
-from .files import atomic_path, check_source, os_error_reason
+from .files import atomic_path, check_source, map_os_errors
 from .keys import TEMP_MARKER, folder_prefix, image_children, validate_key
 
 __all__ = ["LocalDiskStorage", "copy_file", "map_local_errors"]
@@ -34,15 +33,10 @@ def copy_file(source: Path, target: Path) -> None:
     shutil.copyfile(source, target)
 
 
-@contextlib.contextmanager
-def map_local_errors(operation: str, key: str) -> Iterator[None]:
-    """Translate OS errors: missing file → NotFound, anything else → StorageFailed."""
-    try:
-        yield
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
-        raise NotFound(f"no object {key!r} in local storage", key=key) from exc
-    except OSError as exc:
-        raise StorageFailed(BACKEND, operation, os_error_reason(exc), key=key) from exc
+def map_local_errors(operation: str, key: str) -> contextlib.AbstractContextManager[None]:
+    """Translate OS errors: missing file → NotFound, anything else (disk full,
+    permissions) → StorageFailed with the reason."""
+    return map_os_errors(BACKEND, operation, key)
 
 
 class LocalDiskStorage:
@@ -107,8 +101,8 @@ class LocalDiskStorage:
         source = self.path(key)
         if not source.is_file():
             raise NotFound(f"no object {key!r} in local storage", key=key)
-        with map_local_errors("fetch", key), atomic_path(Path(destination), BACKEND,
-                                                         "fetch") as temp:
+        with atomic_path(Path(destination), BACKEND, "fetch") as temp, \
+                map_local_errors("fetch", key):
             copy_file(source, temp)
         return Path(destination)
 
@@ -118,7 +112,7 @@ class LocalDiskStorage:
         permissions → StorageFailed with the reason; no partial file remains."""
         target = self.path(key)
         check_source(Path(source))
-        with atomic_path(target, BACKEND, "put") as temp:
+        with atomic_path(target, BACKEND, "put") as temp, map_local_errors("put", key):
             copy_file(Path(source), temp)
         return key
 
@@ -144,7 +138,7 @@ class LocalDiskStorage:
                   content_type: str = "application/octet-stream") -> str:
         """Store ``data`` under ``key`` atomically; return the key."""
         target = self.path(key)
-        with atomic_path(target, BACKEND, "put") as temp:
+        with atomic_path(target, BACKEND, "put") as temp, map_local_errors("put", key):
             temp.write_bytes(data)
         return key
 

@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from videogen_core import NotFound, StoredObject, natural_key
 
-from .files import atomic_path, check_source
+from .files import atomic_path, check_source, map_os_errors
 from .keys import folder_prefix, image_children, validate_key
 
 __all__ = ["InMemoryStorage"]
@@ -51,7 +51,8 @@ class InMemoryStorage:
     def fetch(self, key: str, destination: Path) -> Path:
         """Write the object's bytes to ``destination`` (atomically); NotFound when missing."""
         data = self.read_bytes(key)
-        with atomic_path(Path(destination), self.name, "fetch") as temp:
+        with atomic_path(Path(destination), self.name, "fetch") as temp, \
+                map_os_errors(self.name, "fetch", key):
             temp.write_bytes(data)
         return Path(destination)
 

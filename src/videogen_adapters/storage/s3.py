@@ -25,7 +25,7 @@ from videogen_core import (
     natural_key,
 )
 
-from .files import atomic_path, check_source
+from .files import atomic_path, check_source, os_error_reason
 from .keys import folder_prefix, image_children, join_prefix, strip_prefix, validate_prefix
 
 if TYPE_CHECKING:
@@ -77,6 +77,9 @@ def map_s3_errors(operation: str, key: str = "", bucket: str = "") -> Iterator[N
         raise ServiceUnavailable("s3", str(exc), operation=operation, key=key) from exc
     except bce.BotoCoreError as exc:
         raise StorageFailed(BACKEND, operation, str(exc), key=key, bucket=bucket) from exc
+    except OSError as exc:  # the local side of a transfer (disk full, permissions)
+        raise StorageFailed(BACKEND, operation, os_error_reason(exc), key=key,
+                            bucket=bucket) from exc
 
 
 def make_s3_client(
