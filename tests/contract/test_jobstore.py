@@ -80,6 +80,9 @@ class JobStoreContract:
             store.get("b")
         other = store.create(_job("c", key="k2"))
         assert other.id == "c"
+        assert store.find_by_idempotency_key("k1").id == "a"
+        assert store.find_by_idempotency_key("k2").id == "c"
+        assert store.find_by_idempotency_key("k3") is None
 
     def test_list_filters_by_status_oldest_first(self, store) -> None:
         for i, job_id in enumerate(["j1", "j2", "j3", "j4"]):

@@ -44,6 +44,12 @@ class InMemoryJobStore:
             except KeyError:
                 raise NotFound(f"job {job_id!r} does not exist", job_id=job_id) from None
 
+    def find_by_idempotency_key(self, key: str) -> JobRecord | None:
+        """The job created with ``key``, or None."""
+        with self._lock:
+            job_id = self._keys.get(key)
+            return None if job_id is None else self._jobs[job_id]
+
     def update(self, job_id: str, **changes: Any) -> JobRecord:
         """Apply ``changes`` and return the new record."""
         with self._lock:

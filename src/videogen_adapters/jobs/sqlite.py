@@ -122,6 +122,16 @@ class SqliteJobStore:
             raise NotFound(f"job {job_id!r} does not exist", job_id=job_id)
         return job
 
+    def find_by_idempotency_key(self, key: str) -> JobRecord | None:
+        """The job created with ``key``, or None."""
+        with self._lock:
+            try:
+                row = self._connect().execute(
+                    "SELECT * FROM jobs WHERE idempotency_key = ?", (key,)).fetchone()
+            except sqlite3.Error as exc:
+                raise ServiceUnavailable("job store", str(exc), path=str(self.path)) from exc
+        return None if row is None else record_from_row(dict(row))
+
     def update(self, job_id: str, **changes: Any) -> JobRecord:
         """Apply ``changes`` in one transaction and return the new record."""
         with self._transaction() as conn:

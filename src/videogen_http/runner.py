@@ -1,0 +1,313 @@
+"""The job runner: a bounded pool of job threads over a durable job store.
+
+At most ``max_jobs`` jobs run at once and at most ``max_queue`` wait; a job
+beyond that is refused with :class:`~videogen_core.Busy` (HTTP 429 with
+Retry-After). Every state change is written to the :class:`JobStore` first,
+so a restarted server knows every job: :meth:`JobRunner.recover` re-queues
+the jobs it finds queued or running (or marks them failed with the reason).
+Each job has a :class:`CancelToken`; :meth:`JobRunner.cancel` fires it and the
+pipeline stops between steps and removes its temporary files.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from videogen_core import (
+    Busy,
+    Cancelled,
+    CancelToken,
+    JobRecord,
+    JobStore,
+    NotFound,
+    ProgressEvent,
+    VideogenError,
+)
+
+from .errors import Conflict
+
+__all__ = ["TERMINAL", "JobRunner", "JobWork"]
+
+log = logging.getLogger("videogen.jobs")
+
+#: Statuses a job never leaves.
+TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+
+#: ``work(job, progress, cancel) -> (result body, warnings)``: runs one job.
+JobWork = Callable[[JobRecord, Callable[[ProgressEvent], None], CancelToken],
+                   tuple[Mapping[str, Any], list[str]]]
+
+
+class JobRunner:
+    """Runs jobs from ``store`` with ``work`` on ``max_jobs`` threads.
+
+    ``on_finish(job)`` is called (in the job's thread) after a job reached a
+    terminal status — the HTTP app sends callbacks from there. Threads start
+    on the first submitted job; they are daemons, a job interrupted by the
+    process ending stays ``running`` in the store and is recovered next start.
+    """
+
+    def __init__(self, store: JobStore, work: JobWork, *, max_jobs: int = 2,
+                 max_queue: int = 16, retry_after: int = 5,
+                 on_finish: Callable[[JobRecord], None] | None = None) -> None:
+        self.store = store
+        self.work = work
+        self.max_jobs = max(1, max_jobs)
+        self.max_queue = max(0, max_queue)
+        self.retry_after = retry_after
+        self.on_finish = on_finish
+        self._queue: queue.Queue[str | None] = queue.Queue(maxsize=max(1, self.max_queue))
+        self._tokens: dict[str, CancelToken] = {}
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(threading.Lock())
+        self._threads: list[threading.Thread] = []
+        self._running = 0
+        self._closed = False
+
+    # ------------------------------------------------------------ creation
+    def create(self, folder_id: str, request: Mapping[str, Any], *, scenes_total: int = 0,
+               idempotency_key: str | None = None) -> tuple[JobRecord, bool]:
+        """Store a new queued job and submit it; ``(job, created)`` — with a known
+        ``idempotency_key`` the existing job and False (also when the queue is
+        full). Busy when the queue is full; nothing is stored then."""
+        job = JobRecord(id=uuid.uuid4().hex, folder_id=folder_id, request=dict(request),
+                        scenes_total=scenes_total, idempotency_key=idempotency_key,
+                        created_at=time.time())
+        with self._lock:
+            known = self._by_key(idempotency_key)
+            if known is not None:
+                return known, False
+            if self._full():
+                raise Busy(f"{self.max_queue} jobs are already waiting; retry later",
+                           retry_after=self.retry_after)
+            stored = self.store.create(job)
+            if stored.id != job.id:
+                return stored, False
+            self._enqueue(stored.id)
+        log.info("job %s queued: folder %s, %d scenes", stored.id, folder_id, scenes_total)
+        self._notify()
+        return stored, True
+
+    def _by_key(self, key: str | None) -> JobRecord | None:
+        finder = getattr(self.store, "find_by_idempotency_key", None)
+        if key is None or finder is None:
+            return None
+        found: JobRecord | None = finder(key)
+        return found
+
+    def _full(self) -> bool:
+        return self._queue.qsize() >= self.max_queue
+
+    def _enqueue(self, job_id: str) -> None:
+        self._tokens[job_id] = CancelToken()
+        try:
+            self._queue.put_nowait(job_id)
+        except queue.Full:
+            self._tokens.pop(job_id, None)
+            raise Busy("the job queue is full; retry later", retry_after=self.retry_after
+                       ) from None
+        self._start_threads()
+
+    def _start_threads(self) -> None:
+        if self._threads or self._closed:
+            return
+        for i in range(self.max_jobs):
+            thread = threading.Thread(target=self._loop, name=f"videogen-job-{i}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    # ------------------------------------------------------------ recovery
+    def recover(self, policy: str = "resume") -> list[JobRecord]:
+        """Deal with jobs a previous process left queued or running: re-queue them
+        (``resume``; they restart from the beginning, finished clips come from the
+        render cache) or mark them failed (``fail``) — with a warning or reason either way.
+        Jobs that do not fit the queue are failed with that reason."""
+        handled = []
+        for job in self.store.list(("queued", "running")):
+            with self._lock:
+                if job.id in self._tokens:
+                    continue  # ours, already queued in this process
+                was = job.status if job.status == "queued" else f"running ({job.stage or '?'})"
+                if policy == "resume" and not self._full():
+                    note = f"resumed after a server restart (it was {was})"
+                    job = self.store.update(job.id, status="queued", stage="", percent=0.0,
+                                            scenes_done=0, eta_seconds=None,
+                                            warnings=[*job.warnings, note])
+                    self._enqueue(job.id)
+                    log.info("job %s re-queued after restart (was %s)", job.id, was)
+                else:
+                    reason = ("the server restarted while the job was " + was
+                              + ("" if policy != "resume" else "; the queue was full"))
+                    job = self.store.update(job.id, status="failed", eta_seconds=None, error={
+                        "code": "interrupted", "message": reason, "details": {"was": was}})
+                    log.warning("job %s failed at start-up: %s", job.id, reason)
+            handled.append(job)
+        self._notify()
+        return handled
+
+    # ---------------------------------------------------------- inspection
+    def get(self, job_id: str) -> JobRecord:
+        """The stored job (NotFound when unknown)."""
+        return self.store.get(job_id)
+
+    def wait(self, job_id: str, timeout: float | None = None) -> JobRecord:
+        """Block until the job is terminal (or ``timeout`` passed); the latest record."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            job = self.store.get(job_id)
+            if job.status in TERMINAL:
+                return job
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return job
+            self.wait_for_change(min(1.0, left) if left is not None else 1.0)
+
+    def wait_for_change(self, timeout: float) -> None:
+        """Sleep until any job changes (or ``timeout`` seconds)."""
+        with self._changed:
+            self._changed.wait(timeout)
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    # --------------------------------------------------------------- cancel
+    def cancel(self, job_id: str) -> JobRecord:
+        """Cancel a queued job at once, or ask a running one to stop (it turns
+        ``cancelled`` when the pipeline has stopped). Conflict for finished jobs."""
+        with self._lock:
+            job = self.store.get(job_id)
+            if job.status == "cancelled":
+                return job
+            if job.status in TERMINAL:
+                raise Conflict(f"job {job_id} already {job.status}", job_id=job_id,
+                               status=job.status)
+            token = self._tokens.get(job_id)
+            if job.status == "queued":
+                job = self.store.update(job_id, status="cancelled", eta_seconds=None,
+                                        error=Cancelled().to_dict())
+                log.info("job %s cancelled while queued", job_id)
+            if token is not None:
+                token.cancel()
+        self._notify()
+        if job.status == "cancelled":
+            self._finished(job)
+        else:
+            log.info("job %s: cancellation requested", job_id)
+        return job
+
+    def cancel_requested(self, job_id: str) -> bool:
+        """Whether this process was asked to cancel ``job_id``."""
+        token = self._tokens.get(job_id)
+        return token is not None and token.cancelled
+
+    # ------------------------------------------------------------- running
+    def _loop(self) -> None:
+        while True:
+            job_id = self._queue.get()
+            if job_id is None:
+                return
+            try:
+                self._run(job_id)
+            except Exception:  # noqa: BLE001 - one broken job must not kill the worker
+                log.exception("job %s: runner failure", job_id)
+            finally:
+                self._tokens.pop(job_id, None)
+
+    def _run(self, job_id: str) -> None:
+        with self._lock:
+            token = self._tokens.get(job_id) or CancelToken()
+            try:
+                job = self.store.get(job_id)
+            except NotFound:
+                return
+            if job.status != "queued" or token.cancelled:
+                return
+            job = self.store.update(job_id, status="running", stage="validate", percent=0.0)
+            self._running += 1
+        log.info("job %s running", job_id)
+        self._notify()
+        progress = _ProgressWriter(self, job)
+        try:
+            body, warnings = self.work(job, progress, token)
+        except Cancelled as exc:
+            final = self.store.update(job_id, status="cancelled", eta_seconds=None,
+                                      error=exc.to_dict())
+        except VideogenError as exc:
+            final = self.store.update(job_id, status="failed", eta_seconds=None,
+                                      error=exc.to_dict())
+        except Exception as exc:  # noqa: BLE001 - recorded, never lost
+            log.exception("job %s: unexpected failure", job_id)
+            final = self.store.update(job_id, status="failed", eta_seconds=None, error={
+                "code": "internal_error", "message": "an unexpected error occurred",
+                "details": {"type": type(exc).__name__}})
+        else:
+            final = self.store.update(job_id, status="succeeded", stage="done", percent=100.0,
+                                      eta_seconds=0.0, result=dict(body),
+                                      scenes_done=job.scenes_total,
+                                      warnings=[*job.warnings, *warnings])
+        finally:
+            with self._lock:
+                self._running -= 1
+        if final.status == "failed" and final.error:
+            log.info("job %s failed: %s", job_id, final.error.get("message"))
+        else:
+            log.info("job %s %s", job_id, final.status)
+        self._notify()
+        self._finished(final)
+
+    def _finished(self, job: JobRecord) -> None:
+        if self.on_finish is not None:
+            try:
+                self.on_finish(job)
+            except Exception:  # noqa: BLE001
+                log.exception("job %s: completion hook failed", job.id)
+
+    def stats(self) -> dict[str, int]:
+        """Queued and running counts of this process."""
+        return {"queued": self._queue.qsize(), "running": self._running,
+                "max_jobs": self.max_jobs, "max_queue": self.max_queue}
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Cancel running jobs and stop the threads (tests; a server just exits)."""
+        self._closed = True
+        for token in list(self._tokens.values()):
+            token.cancel()
+        for _ in self._threads:
+            try:
+                self._queue.put(None, timeout=timeout)
+            except queue.Full:
+                break
+        for thread in self._threads:
+            thread.join(timeout)
+
+
+class _ProgressWriter:
+    """Turns pipeline progress events into job-store updates (skipping no-ops)."""
+
+    def __init__(self, runner: JobRunner, job: JobRecord) -> None:
+        self.runner = runner
+        self.job_id = job.id
+        self.last: tuple[Any, ...] = ()
+        self.scenes_done = 0
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.stage == "render":
+            self.scenes_done = int(event.done)
+        state = (event.stage, round(event.percent, 1), self.scenes_done)
+        if state == self.last:
+            return
+        self.last = state
+        try:
+            self.runner.store.update(self.job_id, stage=event.stage, percent=event.percent,
+                                     scenes_done=self.scenes_done,
+                                     eta_seconds=event.eta_seconds)
+        except VideogenError:
+            log.warning("job %s: could not record progress", self.job_id)
+        self.runner._notify()

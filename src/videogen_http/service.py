@@ -1,0 +1,72 @@
+"""The per-app service object: settings, container, job runner — and the job work."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask import current_app
+
+from videogen_adapters.config import Settings
+from videogen_adapters.converter import result_to_response, structure_request
+from videogen_core import CancelToken, JobRecord, ProgressEvent
+
+from .containers import Container
+from .presenters import job_to_dict
+from .runner import JobRunner
+
+__all__ = ["Service", "current_service", "default_base_url"]
+
+log = logging.getLogger("videogen.http")
+
+
+def default_base_url(settings: Settings) -> str:
+    """``VIDEOGEN_PUBLIC_BASE_URL``, else ``http://{host}:{port}``."""
+    return (settings.public_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+
+
+class Service:
+    """Everything the views need, built once per app by :func:`create_app`."""
+
+    def __init__(self, settings: Settings, container: Container, *,
+                 recovery: str = "resume") -> None:
+        self.settings = settings
+        self.container = container
+        self.base_url = default_base_url(settings)
+        self.runner = JobRunner(container.job_store(), self.work, max_jobs=settings.max_jobs,
+                                max_queue=settings.max_queue, on_finish=self.on_finish)
+        self.recovery = recovery
+
+    # ---------------------------------------------------------------- jobs
+    def work(self, job: JobRecord, progress: Callable[[ProgressEvent], None],
+             cancel: CancelToken) -> tuple[Mapping[str, Any], list[str]]:
+        """Run one job through the pipeline; the seed's response body and the warnings."""
+        sequence = structure_request(job.request)
+        pipeline = self.container.pipeline()
+        result = pipeline.run(job.folder_id, sequence, progress=progress, cancel=cancel,
+                              name=job.id)
+        return result_to_response(result), list(result.warnings)
+
+    def on_finish(self, job: JobRecord) -> None:
+        """Send the completion callback when the job's request asked for one."""
+        params = job.request.get("generation_params") or {}
+        url = params.get("callback_url") if isinstance(params, Mapping) else None
+        if url:
+            self.container.callbacks().submit(url, self.job_dict(job, self.base_url))
+
+    def job_dict(self, job: JobRecord, base_url: str | None = None) -> dict[str, Any]:
+        """The job's JSON representation."""
+        return job_to_dict(job, base_url or self.base_url,
+                           cancel_requested=self.runner.cancel_requested(job.id))
+
+    def close(self) -> None:
+        """Stop the runner threads and the callback sender (tests)."""
+        self.runner.shutdown()
+        self.container.callbacks().close()
+
+
+def current_service() -> Service:
+    """The Service of the app handling the current request."""
+    service: Service = current_app.extensions["videogen"]
+    return service

@@ -1,0 +1,88 @@
+"""Request checks at the HTTP edge: identifiers, JSON bodies, callback URLs."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Request
+
+from videogen_core import InvalidRequest, PathNotAllowed
+
+from .errors import PayloadTooLarge, UnsupportedMediaType
+
+__all__ = [
+    "ID_PATTERN",
+    "check_callback_url",
+    "check_id",
+    "check_idempotency_key",
+    "check_media_key",
+    "read_json",
+]
+
+#: Folder ids, job ids and file names: 1–128 of ``[A-Za-z0-9_.-]``, never ``.`` or ``..``.
+ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+_KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+def check_id(value: str, field: str) -> str:
+    """``value`` when it is a safe identifier, else InvalidRequest/PathNotAllowed on ``field``."""
+    if value in {".", ".."}:
+        raise PathNotAllowed(field, "must not be . or ..", value)
+    if not ID_PATTERN.fullmatch(value):
+        raise InvalidRequest(field, "must be 1-128 characters of A-Z a-z 0-9 _ . -", value)
+    return value
+
+
+def check_media_key(key: str) -> str:
+    """A storage key for ``/media``: ``/``-separated safe identifiers."""
+    parts = key.split("/")
+    if len(parts) > 16:
+        raise PathNotAllowed("path", "has too many segments", key)
+    for part in parts:
+        check_id(part, "path")
+    return key
+
+
+def check_idempotency_key(value: str | None) -> str | None:
+    """The ``Idempotency-Key`` header: 1–255 visible ASCII characters, or None."""
+    if value is None:
+        return None
+    if not _KEY_PATTERN.fullmatch(value):
+        raise InvalidRequest("Idempotency-Key", "must be 1-255 visible ASCII characters",
+                             value[:300])
+    return value
+
+
+def check_callback_url(url: str | None) -> str | None:
+    """Only absolute ``http``/``https`` URLs with a host may receive callbacks."""
+    if url is None:
+        return None
+    field = "generation_params.callback_url"
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"}:
+        raise InvalidRequest(field, "must be an http or https URL", url)
+    if not parts.hostname:
+        raise InvalidRequest(field, "must name a host", url)
+    return url
+
+
+def read_json(request: Request, limit_bytes: int) -> Any:
+    """The parsed JSON body; 415 unless it is JSON, 413 above ``limit_bytes``,
+    400 (field ``""``) when it does not parse."""
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType(
+            f"the body must be application/json (got {mimetype or 'no Content-Type'})",
+            expected="application/json", got=mimetype)
+    if request.content_length is not None and request.content_length > limit_bytes:
+        raise PayloadTooLarge(f"the body exceeds {limit_bytes} bytes", limit_bytes=limit_bytes)
+    raw = request.stream.read(limit_bytes + 1)
+    if len(raw) > limit_bytes:
+        raise PayloadTooLarge(f"the body exceeds {limit_bytes} bytes", limit_bytes=limit_bytes)
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidRequest("", f"the body is not valid JSON: {exc}") from None

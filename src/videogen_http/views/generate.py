@@ -1,0 +1,60 @@
+"""``POST /generateVideos/<folder_id>`` — the seed's endpoint, sync or async."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Request, Response, jsonify, request
+
+from videogen_adapters.converter import structure_request
+from videogen_core import match_images
+
+from ..errors import Conflict, error_response
+from ..service import current_service
+from ..validation import check_callback_url, check_id, check_idempotency_key, read_json
+
+__all__ = ["bp", "wants_async"]
+
+bp = Blueprint("generate", __name__)
+
+
+def wants_async(req: Request) -> bool:
+    """``Prefer: respond-async`` or ``?async=true`` (also 1/yes)."""
+    prefer = ",".join(req.headers.getlist("Prefer")).lower()
+    if any(p.strip().split(";")[0] == "respond-async" for p in prefer.split(",")):
+        return True
+    return req.args.get("async", "").strip().lower() in {"1", "true", "yes"}
+
+
+@bp.post("/generateVideos/<folder_id>")
+def generate_videos(folder_id: str) -> Response | tuple[Response, int]:
+    """Make the video of ``folder_id``: the seed's body in, the seed's body out (200),
+    or ``202 {"job_id", "status_url"}`` at once in async mode."""
+    service = current_service()
+    check_id(folder_id, "folder_id")
+    body = read_json(request, service.settings.max_body_kb * 1024)
+    sequence = structure_request(body)
+    check_callback_url(sequence.params.callback_url)
+    key = check_idempotency_key(request.headers.get("Idempotency-Key"))
+    # fail fast on a missing folder or scene image instead of queueing a doomed job
+    names = service.container.storage().list_images(folder_id)
+    match_images([s.scene_number for s in sequence.scenes], names, folder_id)
+
+    job, created = service.runner.create(folder_id, body, scenes_total=len(sequence.scenes),
+                                         idempotency_key=key)
+    if not created and (job.folder_id != folder_id or job.request != body):
+        raise Conflict("this Idempotency-Key was used for a different request",
+                       job_id=job.id, field="Idempotency-Key")
+    status_url = f"{request.host_url.rstrip('/')}/jobs/{job.id}"
+    if wants_async(request):
+        response = jsonify({"job_id": job.id, "status_url": status_url})
+        response.status_code = 202
+        response.headers["Location"] = status_url
+        response.headers["Preference-Applied"] = "respond-async"
+        return response
+    job = service.runner.wait(job.id)
+    if job.status == "succeeded" and job.result is not None:
+        response = jsonify(dict(job.result))
+    else:
+        response = error_response(job.error or {"code": "internal_error",
+                                                "message": f"job {job.status}"})
+    response.headers["X-Videogen-Job-Id"] = job.id
+    return response
