@@ -125,7 +125,8 @@ class ComfyUITestServer:
         self.max_queue_depth = 0
         self.history: dict[str, Any] = {}
         # state (event-loop thread only)
-        self.inputs: dict[str, bytes] = {"example.png": (FIXTURES / "upload_input.png").read_bytes()}
+        example = (FIXTURES / "upload_input.png").read_bytes()
+        self.inputs: dict[str, bytes] = {"example.png": example}
         self.outputs: dict[tuple[str, str], bytes] = {}
         self._number = 0
         self._pending: list[_Task] = []
@@ -199,7 +200,8 @@ class ComfyUITestServer:
             web.post("/prompt", self.h_post_prompt), web.get("/prompt", self.h_get_prompt),
             web.get("/queue", self.h_get_queue), web.post("/queue", self.h_post_queue),
             web.post("/interrupt", self.h_interrupt), web.get("/history", self.h_history_all),
-            web.get("/history/{prompt_id}", self.h_history), web.post("/history", self.h_post_history),
+            web.get("/history/{prompt_id}", self.h_history),
+            web.post("/history", self.h_post_history),
         ]
         for route in routes:
             app.router.add_route(route.method, route.path, route.handler)
