@@ -225,7 +225,7 @@ def moto_server(**kwargs: Any) -> Iterator[RunningServer]:
 
 
 def s3_client(server: RunningServer, **config: Any) -> Any:
-    """A boto3 S3 client for ``server`` (fake credentials, path-style addressing)."""
+    """A boto3 S3 client for ``server`` (fake credentials, SigV4, path-style addressing)."""
     import boto3
     from botocore.config import Config
 
@@ -235,7 +235,7 @@ def s3_client(server: RunningServer, **config: Any) -> Any:
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
-        config=Config(s3={"addressing_style": "path"}, **config),
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, **config),
     )
 
 
