@@ -108,8 +108,8 @@ def crossfade_args(
     """Blend the outgoing ``tail`` into the incoming ``head`` (both ``frames`` long)
     with xfade and encode the ``frames`` result with the final settings."""
     duration = frames / settings.fps
-    graph = (f"[0:v]settb=1/{settings.fps},setpts=N/TB[a];"
-             f"[1:v]settb=1/{settings.fps},setpts=N/TB[b];"
+    graph = (f"[0:v]settb=1/{settings.fps},setpts=N[a];"
+             f"[1:v]settb=1/{settings.fps},setpts=N[b];"
              f"[a][b]xfade=transition=fade:duration={duration:.6f}:offset=0,"
              f"format={settings.pix_fmt}[v]")
     return [*_base(ffmpeg), "-i", str(tail), "-i", str(head), "-filter_complex", graph,
@@ -131,7 +131,7 @@ def fade_args(
             continue
         n = len(labels)
         inputs += ["-i", str(path)]
-        chains.append(f"[{n}:v]settb=1/{settings.fps},setpts=N/TB,"
+        chains.append(f"[{n}:v]settb=1/{settings.fps},setpts=N,"
                       f"fade=t={kind}:s=0:n={frames}[s{index}]")
         labels.append(f"[s{index}]")
     if not labels:

@@ -64,7 +64,6 @@ def _pillow_frames(path: Path, source_fps: float | None) -> Iterator[Timed]:
                 yield t, rgb.convert("RGB")
                 shown = (frame.info.get("duration") or 100) / 1000
                 step = 1.0 / source_fps if source_fps else shown
-                step = 1.0 / source_fps if source_fps else shown
                 t += max(step, 1e-3)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise InvalidImage(path.name, f"unreadable animation ({exc})") from exc

@@ -1,0 +1,187 @@
+"""The audio mix: narration placed on the timeline, ducked music, loudness target.
+
+One ffmpeg pass mixes everything into a float WAV and measures it (loudnorm's
+analysis); a second pass applies the loudness correction (loudnorm in linear
+mode when the true-peak budget allows, its limiter otherwise) and encodes AAC
+of exactly the video's duration — padded with silence, never cut short, so the
+audio covers the whole video. The graph (:func:`mix_graph`) is pure:
+
+* narrations: resampled, delayed to their start (in samples), summed;
+* music beds: trimmed to their span, adjacent beds crossfaded over their
+  overlap (fade out / fade in), delayed, summed, lowered by ``music_gain_db``,
+  faded in/out at the video's ends, then **ducked** by a sidechain compressor
+  keyed by the narration (a low threshold and a high ratio put the music
+  ``duck_db`` and more below its level while speech plays);
+* speech + ducked music summed, padded/trimmed to the total.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+
+from videogen_core.errors import RenderFailed
+from videogen_core.model import AudioSettings
+from videogen_core.ports import MusicPlacement, NarrationPlacement
+from videogen_core.progress import CancelToken
+
+from . import commands
+from .runner import FfmpegRunner, atomic_output
+
+__all__ = ["Loudness", "measure_loudness", "mix_audio", "mix_graph"]
+
+_FORMAT = "aformat=sample_fmts=fltp:channel_layouts=stereo"
+
+
+@attrs.frozen
+class Loudness:
+    """Integrated loudness (LUFS) and true peak (dBTP) of a file's audio."""
+
+    integrated: float
+    true_peak: float
+
+
+def _ducking(settings: AudioSettings) -> str:
+    # Gain reduction above threshold is (level − threshold)·(1 − 1/ratio): with the
+    # threshold at −50 dBFS, speech whose envelope sits anywhere above about
+    # −50 + duck_db/0.95 dB pushes the music down by at least duck_db.
+    return ("sidechaincompress=threshold=0.00316:ratio=20:knee=1:attack=15:release=350"
+            ":makeup=1:detection=rms:link=maximum")
+
+
+def mix_graph(
+    narrations: Sequence[NarrationPlacement],
+    music: Sequence[MusicPlacement],
+    total: float,
+    settings: AudioSettings,
+) -> tuple[list[Path], str]:
+    """Inputs and ``-filter_complex`` text producing ``[mix]`` (see module docstring)."""
+    rate = settings.sample_rate
+    inputs: list[Path] = []
+    chains: list[str] = []
+    speech_labels: list[str] = []
+    for k, placement in enumerate(narrations):
+        inputs.append(Path(placement.path))
+        delay = max(0, round(placement.start * rate))
+        chains.append(f"[{len(inputs) - 1}:a]aresample={rate},{_FORMAT},"
+                      f"adelay=delays={delay}S:all=1[n{k}]")
+        speech_labels.append(f"[n{k}]")
+    music_labels: list[str] = []
+    ordered = sorted(music, key=lambda m: m.start)
+    for k, bed in enumerate(ordered):
+        inputs.append(Path(bed.path))
+        length = max(0.0, bed.end - bed.start)
+        parts = [f"[{len(inputs) - 1}:a]aresample={rate},{_FORMAT}",
+                 f"atrim=duration={length:.6f}", "asetpts=PTS-STARTPTS"]
+        if k > 0:
+            xin = ordered[k - 1].end - bed.start
+            if xin > 0:
+                parts.append(f"afade=t=in:st=0:d={xin:.6f}:curve=qsin")
+        if k + 1 < len(ordered):
+            xout = bed.end - ordered[k + 1].start
+            if xout > 0:
+                parts.append(f"afade=t=out:st={length - xout:.6f}:d={xout:.6f}:curve=qsin")
+        parts.append(f"adelay=delays={max(0, round(bed.start * rate))}S:all=1")
+        chains.append(",".join(parts) + f"[m{k}]")
+        music_labels.append(f"[m{k}]")
+
+    def summed(labels: list[str], name: str) -> None:
+        if len(labels) == 1:
+            chains.append(f"{labels[0]}anull[{name}]")
+        else:
+            chains.append("".join(labels) + f"amix=inputs={len(labels)}:normalize=0"
+                          f":duration=longest:dropout_transition=0[{name}]")
+
+    pad = f"apad=whole_dur={total:.6f},atrim=duration={total:.6f}"
+    fade_out_start = max(0.0, total - settings.fade_out)
+    music_shape = (f"volume={settings.music_gain_db:g}dB,{pad},"
+                   f"afade=t=in:st=0:d={settings.fade_in:g}:curve=qsin,"
+                   f"afade=t=out:st={fade_out_start:.6f}:d={settings.fade_out:g}:curve=qsin")
+    if speech_labels and music_labels:
+        summed(speech_labels, "speech")
+        summed(music_labels, "music0")
+        chains.append(f"[music0]{music_shape}[music]")
+        chains.append(f"[speech]{pad},asplit=2[sp][key]")
+        chains.append(f"[music][key]{_ducking(settings)}[ducked]")
+        chains.append("[sp][ducked]amix=inputs=2:normalize=0:duration=longest"
+                      f":dropout_transition=0,{pad}[mix]")
+    elif speech_labels:
+        summed(speech_labels, "speech")
+        chains.append(f"[speech]{pad}[mix]")
+    elif music_labels:
+        summed(music_labels, "music0")
+        chains.append(f"[music0]{music_shape}[mix]")
+    else:
+        chains.append(f"anullsrc=r={rate}:cl=stereo,atrim=duration={total:.6f}[mix]")
+    return inputs, ";".join(chains)
+
+
+def _loudnorm_json(stderr: str) -> dict[str, str]:
+    start = stderr.rfind("{")
+    end = stderr.rfind("}")
+    if start < 0 or end < start:
+        raise RenderFailed("mix", "loudnorm printed no measurement", stderr_tail=stderr[-2000:])
+    return {k: str(v) for k, v in json.loads(stderr[start:end + 1]).items()}
+
+
+def mix_audio(
+    runner: FfmpegRunner,
+    narrations: Sequence[NarrationPlacement],
+    music: Sequence[MusicPlacement],
+    total: float,
+    settings: AudioSettings,
+    output: Path,
+    workdir: Path,
+    *,
+    cancel: CancelToken | None = None,
+) -> None:
+    """Mix, loudness-normalise and encode the soundtrack (AAC in MP4) to ``output``."""
+    inputs, graph = mix_graph(narrations, music, total, settings)
+    wav = workdir / "mix.wav"
+    target_tp = settings.true_peak_db - 0.5  # headroom for the AAC encoder's overshoot
+    graph += (f";[mix]asplit=2[out][meter];[meter]loudnorm=I={settings.loudness_lufs:g}"
+              f":TP={target_tp:g}:LRA=11:print_format=json[measured]")
+    argv = [runner.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "info", "-y"]
+    for path in inputs:
+        argv += ["-i", str(path)]
+    argv += ["-filter_complex", graph, "-map", "[out]", "-c:a", "pcm_f32le", str(wav),
+             "-map", "[measured]", "-f", "null", "-"]
+    stderr = runner.run(argv, stage="mix", cancel=cancel)
+    measured = _loudnorm_json(stderr)
+    with atomic_output(output) as tmp:
+        if _silent(measured):
+            args = [runner.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+                    "-i", str(wav), "-c:a", "aac", "-b:a", "192k", "-f", "mp4", str(tmp)]
+        else:
+            args = commands.loudnorm_apply_args(runner.ffmpeg, wav, tmp,
+                                                settings.loudness_lufs, target_tp, measured,
+                                                settings.sample_rate, total)
+        runner.run(args, stage="mix", cancel=cancel)
+
+
+def _silent(measured: dict[str, str]) -> bool:
+    try:
+        return not math.isfinite(float(measured["input_i"])) or float(measured["input_i"]) < -70
+    except (KeyError, ValueError):
+        return True
+
+
+_SUMMARY_I = re.compile(r"Integrated loudness:\s*\n\s*I:\s*(-?[\d.]+|-inf)\s*LUFS")
+_SUMMARY_TP = re.compile(r"True peak:\s*\n\s*Peak:\s*(-?[\d.]+|-inf)\s*dBFS")
+
+
+def measure_loudness(runner: FfmpegRunner, path: Path,
+                     cancel: CancelToken | None = None) -> Loudness:
+    """Integrated loudness and true peak of ``path``'s audio, measured with ebur128."""
+    stderr = runner.run(commands.audio_measure_args(runner.ffmpeg, path), stage="measure",
+                        cancel=cancel)
+    found_i = _SUMMARY_I.search(stderr)
+    found_tp = _SUMMARY_TP.search(stderr)
+    if not found_i or not found_tp:
+        raise RenderFailed("measure", "ebur128 printed no summary", stderr_tail=stderr[-2000:])
+    return Loudness(float(found_i.group(1)), float(found_tp.group(1)))

@@ -1,0 +1,231 @@
+"""The FFmpeg muxer: clips + transitions + soundtrack → one MP4, each frame encoded once.
+
+Clips arrive encoded with the final settings and an IDR frame at every cut
+frame of the :class:`~videogen_core.timeline.Timeline`. The muxer
+
+1. splits each clip by stream copy at its cut frames (segment muxer) into
+   head (incoming transition), body and tail (outgoing transition);
+2. renders only the transitions — ``crossfade``: xfade of tail *i* with head
+   *i+1* (the overlap); ``fade``: tail *i* faded out to black, then head *i+1*
+   faded in — encoded with the same settings, in parallel through the executor,
+   alongside the audio mix (:mod:`.audio`);
+3. joins body, transition, body, … with the concat demuxer and ``-c copy``,
+   adds the soundtrack (copied) and a mov_text caption track, ``+faststart``;
+   burning captions in (libass) is the one case that re-encodes the video.
+
+A clip that does not fit (wrong frame count/size/fps, no key frame at a cut)
+is first re-encoded to fit with :func:`~videogen_adapters.ffmpeg.conform.conform_clip`
+and a warning says so. The result is measured: duration, frames, loudness.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from videogen_core.captions import format_srt
+from videogen_core.errors import RenderFailed
+from videogen_core.ports import ClipRequest, Executor, MuxPlan, MuxResult
+from videogen_core.progress import CancelToken
+
+from . import commands
+from .audio import measure_loudness, mix_audio
+from .conform import conform_clip
+from .probe import probe
+from .runner import FfmpegRunner, atomic_output
+
+__all__ = ["FfmpegMuxer", "find_fonts_dir"]
+
+_FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts", "/usr/local/share/fonts",
+              "/Library/Fonts", "C:/Windows/Fonts")
+
+
+def find_fonts_dir() -> Path | None:
+    """A directory with TrueType fonts for burnt-in captions, if the system has one."""
+    for candidate in _FONT_DIRS:
+        path = Path(candidate)
+        if path.is_dir() and any(path.rglob("*.ttf")):
+            return path
+    return None
+
+
+class _Inline:
+    """Runs work at once (used when no executor is given)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - delivered through the future
+            future.set_exception(exc)
+        return future
+
+
+class FfmpegMuxer:
+    """``Muxer`` on ffmpeg: stream-copy joins, transitions rendered alone, mixed audio."""
+
+    def __init__(self, *, runner: FfmpegRunner | None = None, fonts_dir: Path | None = None,
+                 workdir: Path | None = None) -> None:
+        self.runner = runner or FfmpegRunner()
+        self.fonts_dir = fonts_dir
+        self.workdir = workdir
+
+    def mux(
+        self,
+        plan: MuxPlan,
+        output_path: Path,
+        *,
+        executor: Executor | None = None,
+        progress: Callable[[float], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> MuxResult:
+        """Write the final video atomically and return its measured facts."""
+        timeline = plan.timeline
+        if len(plan.clips) != len(timeline.durations):
+            raise RenderFailed("mux", f"{len(plan.clips)} clips for "
+                                      f"{len(timeline.durations)} scenes")
+        output_path = Path(output_path)
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".mux-", dir=self.workdir or output_path.parent))
+        try:
+            return self._mux(plan, output_path, work, executor or _Inline(), progress, cancel)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    # ----------------------------------------------------------------- steps
+    def _mux(self, plan: MuxPlan, output_path: Path, work: Path, executor: Executor,
+             progress: Callable[[float], None] | None, cancel: CancelToken | None) -> MuxResult:
+        timeline, settings, fps = plan.timeline, plan.video, plan.video.fps
+        n = len(plan.clips)
+        counts = timeline.frame_counts(fps)
+        kind = timeline.transition if n > 1 else "none"
+        edge = (timeline.overlap_frames(fps) if kind == "crossfade"
+                else timeline.fade_frames(fps) if kind == "fade" else 0)
+        steps = 2 * n + 3
+        done = 0
+        warnings: list[str] = []
+
+        def tick() -> None:
+            nonlocal done
+            done += 1
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            if progress is not None:
+                progress(min(1.0, done / steps))
+
+        audio = work / "audio.m4a"
+        audio_job = executor.submit(mix_audio, self.runner, plan.narrations, plan.music,
+                                    timeline.total_frames(fps) / fps, plan.audio, audio, work,
+                                    cancel=cancel)
+        split_jobs = [executor.submit(self._split, i, Path(clip), counts[i],
+                                      timeline.cut_frames(i, fps), plan, work, cancel)
+                      for i, clip in enumerate(plan.clips)]
+        parts: list[dict[tuple[int, int], Path]] = []
+        for job in split_jobs:
+            pieces, warning = job.result()
+            parts.append(pieces)
+            if warning:
+                warnings.append(warning)
+            tick()
+        heads, bodies, tails = [], [], []
+        for i in range(n):
+            head = (0, edge) if kind != "none" and i > 0 and edge > 0 else None
+            tail = (counts[i] - edge, counts[i]) if kind != "none" and i < n - 1 and \
+                edge > 0 else None
+            start = head[1] if head else 0
+            end = tail[0] if tail else counts[i]
+            if end < start:
+                raise RenderFailed("mux", f"clip {i + 1} ({counts[i]} frames) is too short "
+                                          f"for its transitions ({edge} frames each)")
+            heads.append(parts[i][head] if head else None)
+            tails.append(parts[i][tail] if tail else None)
+            bodies.append(parts[i][(start, end)] if end > start else None)
+        transition_jobs: list[Future[Path] | None] = []
+        for i in range(n - 1):
+            if kind == "none" or edge <= 0:
+                transition_jobs.append(None)
+                continue
+            out = work / f"transition_{i:05d}.mp4"
+            if kind == "crossfade":
+                argv = commands.crossfade_args(self.runner.ffmpeg, tails[i], heads[i + 1],
+                                               edge, settings, out)
+            else:
+                argv = commands.fade_args(self.runner.ffmpeg, tails[i], heads[i + 1], edge,
+                                          settings, out)
+            transition_jobs.append(executor.submit(self._run, argv, "transition", out, cancel))
+        sequence: list[Path] = []
+        for i in range(n):
+            if bodies[i] is not None:
+                sequence.append(bodies[i])
+            if i < n - 1 and transition_jobs[i] is not None:
+                sequence.append(transition_jobs[i].result())  # type: ignore[union-attr]
+                tick()
+        audio_job.result()
+        tick()
+        list_file = work / "segments.ffconcat"
+        list_file.write_text(commands.concat_list_text(sequence), encoding="utf-8")
+        subtitles = None
+        burn = None
+        if plan.cues and (plan.soft_subtitles or plan.burn_subtitles):
+            srt = work / "captions.srt"
+            srt.write_text(format_srt(plan.cues), encoding="utf-8")
+            if plan.soft_subtitles:
+                subtitles = srt
+            if plan.burn_subtitles:
+                burn = commands.subtitles_filter(srt, self.fonts_dir or find_fonts_dir())
+        with atomic_output(output_path) as tmp:
+            argv = commands.concat_mux_args(self.runner.ffmpeg, list_file, tmp, audio=audio,
+                                            subtitles=subtitles, burn_filter=burn,
+                                            settings=settings)
+            self.runner.run(argv, stage="mux", cancel=cancel)
+            info = probe(tmp)
+            loud = measure_loudness(self.runner, tmp, cancel)
+        tick()
+        expected = timeline.total_frames(fps)
+        if info.frames != expected:
+            warnings.append(f"the video has {info.frames} frames, the timeline {expected}")
+        if progress is not None:
+            progress(1.0)
+        return MuxResult(output_path, round(info.duration, 3), info.frames,
+                         round(loud.integrated, 2), round(loud.true_peak, 2), tuple(warnings))
+
+    def _run(self, argv: list[str], stage: str, out: Path, cancel: CancelToken | None) -> Path:
+        self.runner.run(argv, stage=stage, cancel=cancel)
+        return out
+
+    def _split(self, index: int, clip: Path, frames: int, cuts: tuple[int, ...], plan: MuxPlan,
+               work: Path, cancel: CancelToken | None,
+               ) -> tuple[dict[tuple[int, int], Path], str | None]:
+        """Split clip ``index`` at ``cuts``; returns ``{(start, end): file}``."""
+        settings = plan.video
+        warning = None
+        info = probe(clip)
+        fits = (info.frames == frames and (info.width, info.height) ==
+                (settings.width, settings.height) and round(info.fps, 3) == settings.fps
+                and info.codec == "h264" and set(cuts) <= set(info.keyframes))
+        if not fits:
+            fixed = work / f"conformed_{index:05d}.mp4"
+            request = ClipRequest(clip, frames / settings.fps, "", 0, settings=settings,
+                                  cut_frames=cuts, frame_count=frames)
+            conform_clip(clip, request, fixed, cancel=cancel, runner=self.runner)
+            warning = (f"clip {index + 1} did not match the timeline ({info.frames} frames "
+                       f"{info.width}x{info.height}, key frames at the cuts: "
+                       f"{set(cuts) <= set(info.keyframes)}); it was re-encoded to fit")
+            clip = fixed
+        bounds = [0, *sorted(set(cuts)), frames]
+        pattern = work / f"clip_{index:05d}_%d.mp4"
+        self.runner.run(commands.segment_args(self.runner.ffmpeg, clip, cuts, pattern),
+                        stage="split", cancel=cancel)
+        pieces: dict[tuple[int, int], Path] = {}
+        for j in range(len(bounds) - 1):
+            path = Path(str(pattern).replace("%d", str(j)))
+            got = probe(path).frames if path.exists() else 0
+            if got != bounds[j + 1] - bounds[j]:
+                raise RenderFailed("split", f"clip {index + 1}: piece {j} has {got} frames, "
+                                            f"expected {bounds[j + 1] - bounds[j]}")
+            pieces[(bounds[j], bounds[j + 1])] = path
+        return pieces, warning
