@@ -103,7 +103,8 @@ def make_gcs_client(credentials_file: str = "", project: str | None = None) -> A
     if credentials_file:
         from google.oauth2 import service_account
 
-        credentials = service_account.Credentials.from_service_account_file(credentials_file)
+        credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+            credentials_file)
         return storage.Client(project=project or credentials.project_id,
                               credentials=credentials)
     return storage.Client(project=project)
@@ -322,7 +323,7 @@ class FirebaseStorage(GcsStorage):
     def download_token(self, key: str) -> str:
         """The object's first download token, created (metadata patch) when it has none."""
         blob = self._get_blob(key)
-        tokens = (blob.metadata or {}).get(FIREBASE_TOKEN_METADATA, "")
+        tokens = str((blob.metadata or {}).get(FIREBASE_TOKEN_METADATA, ""))
         token = tokens.split(",")[0].strip()
         if not token:
             token = str(uuid.uuid4())
