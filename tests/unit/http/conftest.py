@@ -144,12 +144,13 @@ def client(env: Env) -> Any:
 
 def wait_for(client: Any, job_id: str, statuses: tuple[str, ...] = ("succeeded", "failed",
                                                                    "cancelled"),
-             timeout: float = 20.0, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """Poll GET /jobs/<id> until its status is one of ``statuses``."""
+             timeout: float = 20.0, headers: dict[str, str] | None = None,
+             stage: str | None = None) -> dict[str, Any]:
+    """Poll GET /jobs/<id> until its status is one of ``statuses`` (and its stage ``stage``)."""
     deadline = time.monotonic() + timeout
     while True:
         body = client.get(f"/jobs/{job_id}", headers=headers or {}).get_json()
-        if body["status"] in statuses:
+        if body["status"] in statuses and stage in (None, body["stage"]):
             return body
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} still {body['status']}: {body}")
