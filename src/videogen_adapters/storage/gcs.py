@@ -254,6 +254,18 @@ class GcsStorage:
             blob.delete(retry=self._retry, timeout=self.timeout)
 
     # ----------------------------------------------------------- helpers
+    def check(self) -> None:
+        """Raise unless the bucket answers: ServiceUnavailable when the endpoint is
+        down, StorageFailed when the bucket is missing or forbidden."""
+        try:
+            with self._errors("check", ""):
+                self.client.bucket(self.bucket_name).reload(retry=self._retry,
+                                                            timeout=self.timeout)
+        except NotFound as exc:
+            raise StorageFailed(self.name, "check",
+                                f"bucket {self.bucket_name!r} does not exist",
+                                bucket=self.bucket_name) from exc
+
     def put_bytes(self, data: bytes, key: str,
                   content_type: str = "application/octet-stream") -> str:
         """Store ``data`` under ``key``; return the key."""

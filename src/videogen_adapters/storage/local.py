@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 from urllib.parse import quote
 
-from videogen_core import NotFound, PathNotAllowed, StoredObject, natural_key
+from videogen_core import NotFound, PathNotAllowed, StorageFailed, StoredObject, natural_key
 
 from .files import atomic_path, check_source, map_os_errors
 from .keys import TEMP_MARKER, folder_prefix, image_children, validate_key
@@ -134,6 +134,19 @@ class LocalDiskStorage:
             target.unlink()
 
     # ----------------------------------------------------------- helpers
+    def check(self) -> None:
+        """Raise StorageFailed unless the root is (or can be created as) a writable
+        directory; for ``videogen doctor`` and readiness probes."""
+        existing = self._root
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise StorageFailed(BACKEND, "check", f"{str(existing)!r} is not a directory",
+                                root=str(self._root))
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise StorageFailed(BACKEND, "check", f"{str(existing)!r} is not writable",
+                                root=str(self._root))
+
     def put_bytes(self, data: bytes, key: str,
                   content_type: str = "application/octet-stream") -> str:
         """Store ``data`` under ``key`` atomically; return the key."""

@@ -80,6 +80,9 @@ class InMemoryStorage:
             self._objects.pop(key, None)
 
     # ----------------------------------------------------------- helpers
+    def check(self) -> None:
+        """Always healthy (the readiness probe of the other adapters)."""
+
     def put_bytes(self, data: bytes, key: str,
                   content_type: str = "application/octet-stream") -> str:
         """Store ``data`` under ``key`` (replacing any previous object); return the key."""

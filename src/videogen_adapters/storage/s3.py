@@ -227,6 +227,16 @@ class S3Storage:
             self.client.delete_object(Bucket=self.bucket, Key=name)
 
     # ----------------------------------------------------------- helpers
+    def check(self) -> None:
+        """Raise unless the bucket answers (HEAD bucket): ServiceUnavailable when the
+        endpoint is down, StorageFailed when the bucket is missing or forbidden."""
+        try:
+            with map_s3_errors("check", "", self.bucket):
+                self.client.head_bucket(Bucket=self.bucket)
+        except NotFound as exc:
+            raise StorageFailed(BACKEND, "check", f"bucket {self.bucket!r} does not exist",
+                                bucket=self.bucket) from exc
+
     def put_bytes(self, data: bytes, key: str,
                   content_type: str = "application/octet-stream") -> str:
         """Store ``data`` under ``key`` in one PUT; return the key."""

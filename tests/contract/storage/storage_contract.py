@@ -6,7 +6,7 @@ an empty adapter (a fresh bucket, directory or instance per test); override
 HTTP(S) (``file://`` for local disk, ``memory://`` for the fake).
 
 Besides the port operations the suite uses the helpers every shipped
-adapter offers: ``put_bytes``, ``read_bytes``, ``stat`` and ``list``.
+adapter offers: ``put_bytes``, ``read_bytes``, ``stat``, ``list`` and ``check``.
 """
 
 from __future__ import annotations
@@ -76,12 +76,17 @@ class StorageContract:
     # -------------------------------------------------------------- shape
     def test_fits_the_port(self, storage: Any) -> None:
         port_methods = ["list_images", "fetch", "put", "url", "exists", "delete"]
-        for method in [*port_methods, "put_bytes", "read_bytes", "stat", "list"]:
+        for method in [*port_methods, "put_bytes", "read_bytes", "stat", "list", "check"]:
             assert callable(getattr(storage, method)), method
             assert getattr(type(storage), method).__doc__, f"{method} has no docstring"
         assert isinstance(storage.name, str) and storage.name
         checked: Storage = storage  # structural fit for type checkers
         assert checked is storage
+
+    def test_check_passes_on_a_healthy_backend(self, storage: Any) -> None:
+        assert storage.check() is None
+        storage.put_bytes(b"x", "f/a.png")
+        assert storage.check() is None
 
     # ------------------------------------------------------- put / fetch
     def test_put_then_fetch_round_trips_bytes(self, storage: Any, tmp_path: Path) -> None:

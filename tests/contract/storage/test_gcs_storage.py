@@ -16,7 +16,7 @@ from tests.servers import RunningServer, gcs_client
 from videogen_adapters.config import Settings
 from videogen_adapters.storage import FirebaseStorage, GcsStorage, build_storage
 from videogen_adapters.storage.gcs import FIREBASE_TOKEN_METADATA
-from videogen_core import NotFound
+from videogen_core import NotFound, StorageFailed
 
 pytestmark = pytest.mark.server
 
@@ -184,3 +184,9 @@ def test_build_storage_selects_gcs_and_firebase(gcs_session: RunningServer) -> N
     assert type(firebase) is FirebaseStorage
     assert firebase.public_base_url == ""  # Firebase hands out download URLs
     assert firebase.list_images("f") == ["f/a.png"]
+
+
+def test_check_reports_a_missing_bucket(gcs_session: RunningServer) -> None:
+    storage = GcsStorage(gcs_client(gcs_session), "no-such-bucket-here", retry_deadline=0)
+    with pytest.raises(StorageFailed, match="bucket 'no-such-bucket-here' does not exist"):
+        storage.check()

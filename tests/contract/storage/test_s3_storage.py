@@ -127,6 +127,8 @@ def test_missing_bucket_is_storage_failed_with_the_reason(moto_session: RunningS
     with pytest.raises(StorageFailed, match="NoSuchBucket") as caught:
         storage.list_images("f")
     assert caught.value.details["bucket"] == "no-such-bucket-here"
+    with pytest.raises(StorageFailed, match="bucket 'no-such-bucket-here' does not exist"):
+        storage.check()
 
 
 def test_from_settings_builds_a_working_client(moto_session: RunningServer,

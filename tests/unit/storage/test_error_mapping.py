@@ -75,7 +75,8 @@ def test_s3_dead_endpoint_is_service_unavailable(tmp_path) -> None:  # type: ign
                       lambda: storage.fetch("f/a.png", tmp_path / "out.png"),
                       lambda: storage.list_images("f"),
                       lambda: storage.exists("f/a.png"),
-                      lambda: storage.delete("f/a.png")):
+                      lambda: storage.delete("f/a.png"),
+                      storage.check):
         with pytest.raises(ServiceUnavailable) as caught:
             operation()
         assert "Could not connect" in caught.value.details["reason"]
@@ -106,7 +107,8 @@ def test_gcs_dead_endpoint_is_service_unavailable(tmp_path) -> None:  # type: ig
     for operation in (lambda: storage.put(source, "f/a.png", "image/png"),
                       lambda: storage.fetch("f/a.png", tmp_path / "out.png"),
                       lambda: storage.list_images("f"),
-                      lambda: storage.exists("f/a.png")):
+                      lambda: storage.exists("f/a.png"),
+                      storage.check):
         with pytest.raises(ServiceUnavailable) as caught:
             operation()
         assert caught.value.details["service"] == "gcs"

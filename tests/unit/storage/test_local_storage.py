@@ -235,3 +235,10 @@ def test_path_is_inside_root(root: Path) -> None:
     storage = LocalDiskStorage(root)
     assert storage.path("shots/1.png") == (root / "shots" / "1.png").resolve()
     assert storage.root == root.resolve()
+
+
+def test_check_refuses_a_root_that_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "file").write_bytes(b"x")
+    with pytest.raises(StorageFailed, match="not a directory"):
+        LocalDiskStorage(tmp_path / "file" / "root").check()
+    LocalDiskStorage(tmp_path / "will" / "be" / "created").check()
