@@ -20,7 +20,8 @@ the recorded model-free server (empty model-file combo lists).
 Scenario switches (attributes, change them any time):
 
 - ``node_delay`` s per executed node (slow run; lets ``/interrupt`` land)
-- ``http_delay`` s for the next ``http_delay_count`` HTTP requests (-1: all)
+- ``http_delay`` s late answers for the next ``http_delay_count`` HTTP requests (-1: all;
+  the request is handled first, only the answer is late)
 - ``fail_5xx``: the next N HTTP requests get the recorded 500
 - ``ws_enabled``: False → ``/ws`` answers 404 (no websocket)
 - ``drop_ws_after``: close the prompt's sockets right after sending this event type
@@ -139,6 +140,14 @@ class ComfyUITestServer:
         self._runner: web.AppRunner | None = None
         self._wake: asyncio.Event | None = None
 
+    def reset_scenario(self) -> None:
+        """Back to the default scenario: fast, websocket on, no injected failures."""
+        self.node_delay = self.http_delay = 0.0
+        self.http_delay_count = self.fail_5xx = 0
+        self.ws_enabled, self.drop_ws_after = True, None
+        self.force_execution_error = self.force_validation_error = False
+        self.progress_steps, self.max_queue_depth = 3, 0
+
     # ------------------------------------------------------------ lifecycle
     @property
     def url(self) -> str:
@@ -230,13 +239,15 @@ class ComfyUITestServer:
         self.requests.append((request.method, request.path))
         if request.path.endswith("/ws"):
             return await handler(request)
-        if self.http_delay and self.http_delay_count:
-            self.http_delay_count -= 1
-            await asyncio.sleep(self.http_delay)
         if self.fail_5xx > 0:
             self.fail_5xx -= 1
             return web.Response(status=500, text=SERVER_ERROR)
-        return await handler(request)
+        response = await handler(request)
+        if self.http_delay and self.http_delay_count:
+            # the request is handled, the answer comes late (a client may time out)
+            self.http_delay_count -= 1
+            await asyncio.sleep(self.http_delay)
+        return response
 
     # ------------------------------------------------------------ websocket
     async def h_ws(self, request: web.Request) -> web.StreamResponse:

@@ -58,8 +58,9 @@ def default_ws_connect(open_timeout: float = 5.0) -> WsConnect | None:
         return None
 
     def _connect(url: str) -> WebSocketLike:
+        # legacy=True: a plain connection object, closed by us (websockets ≥ 16 semantics)
         return connect(url, open_timeout=open_timeout, max_size=None, proxy=None,
-                       close_timeout=1.0)
+                       close_timeout=1.0, legacy=True)
 
     return _connect
 

@@ -1,0 +1,385 @@
+"""ComfyUIClipRenderer against the test ComfyUI server: the ClipRenderer contract
+(the same suite Ken Burns passes) and every recorded protocol scenario."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import av
+import httpx
+import pytest
+from tests.comfyui_server import FIXTURES, ComfyUITestServer, recorded_messages
+from tests.contract.renderer_contract import ClipRendererContract, textured_image
+
+from videogen_adapters.comfyui.client import ComfyUIClient, default_ws_connect
+from videogen_adapters.comfyui.fallback import FallbackClipRenderer
+from videogen_adapters.comfyui.renderer import ComfyUIClipRenderer
+from videogen_adapters.comfyui.workflow import load_template
+from videogen_adapters.ffmpeg.kenburns import KenBurnsClipRenderer
+from videogen_core import (
+    Cancelled,
+    CancelToken,
+    ClipRequest,
+    RenderFailed,
+    ServiceUnavailable,
+    VideoSettings,
+)
+
+FLIP = str(FIXTURES / "test_flip.json")
+SMALL = VideoSettings(width=160, height=90, fps=12, crf=20, preset="ultrafast")
+
+
+@pytest.fixture(scope="module")
+def server():
+    with ComfyUITestServer() as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _fresh_scenario(server):
+    server.reset_scenario()
+    yield
+    server.reset_scenario()
+
+
+def make_client(url: str, *, timeout: float = 5.0, ws: bool = True, **kwargs) -> ComfyUIClient:
+    kwargs.setdefault("backoff", 0.01)
+    kwargs.setdefault("poll_interval", 0.05)
+    kwargs.setdefault("history_interval", 0.5)
+    kwargs.setdefault("cancel_grace", 3.0)
+    http = httpx.Client(base_url=url, timeout=timeout, trust_env=False)
+    return ComfyUIClient(http, ws_connect=default_ws_connect() if ws else None, **kwargs)
+
+
+def make_renderer(server, template: str = FLIP, **kwargs) -> ComfyUIClipRenderer:
+    client = kwargs.pop("client", None) or make_client(server.url)
+    return ComfyUIClipRenderer(client, load_template(template), **kwargs)
+
+
+def request_for(image: Path, **changes) -> ClipRequest:
+    fields = {"image_path": image, "duration": 1.0, "clip_action": "slow zoom in", "seed": 7,
+              "settings": SMALL, "scene_number": 1}
+    fields.update(changes)
+    return ClipRequest(**fields)
+
+
+def frame_count(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+_SEEDS = iter(range(100, 10_000))
+
+
+@pytest.fixture
+def image(tmp_path) -> Path:
+    """A scene image no other test used: the server cannot answer from its node cache."""
+    return textured_image(tmp_path / "scene_1.png", seed=next(_SEEDS))
+
+
+# ------------------------------------------------------------------ contract
+class TestComfyUIContract(ClipRendererContract):
+    """The port contract, rendered through the test server with real media."""
+
+    @pytest.fixture
+    def renderer(self, server):
+        return make_renderer(server)
+
+
+# ------------------------------------------------------------------ protocol
+def test_success_uploads_queues_follows_and_conforms(server, image, tmp_path):
+    renderer = make_renderer(server)
+    seen: list[float] = []
+    before = len(server.prompts)
+    clip = renderer.render(request_for(image, duration=1.5), tmp_path / "c.mp4",
+                           progress=seen.append)
+    assert clip.frames == 18 == frame_count(clip.path)
+    [body] = server.prompts[before:]
+    assert body["client_id"] == renderer.client.client_id and body["prompt_id"]
+    uploaded = body["prompt"]["1"]["inputs"]["image"]
+    assert uploaded.startswith("videogen_") and uploaded.endswith(".png")
+    assert body["prompt"]["5"]["inputs"]["amount"] == 18  # frames bound
+    assert body["prompt"]["2"]["inputs"]["width"] == 160
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) >= 4
+    assert server.history[body["prompt_id"]]["status"]["status_str"] == "success"
+
+
+def test_cached_rerun(server, image):
+    client = make_client(server.url)
+    name = client.upload_image((FIXTURES / "upload_input.png").read_bytes())
+    graph = load_template("test_repeat").bind({"image": name, "frames": 5, "width": 64,
+                                               "height": 36})
+    first = client.run(graph)
+    second = client.run(graph)
+    assert set(second.cached) == set(graph) and first.cached != second.cached
+    assert second.outputs == first.outputs  # executed is still sent for cached output nodes
+
+
+def test_validation_error_quotes_node_class_and_message(server, image, tmp_path):
+    """The SVD template on a model-free server: ComfyUI rejects the empty model list."""
+    with pytest.raises(RenderFailed) as info:
+        make_renderer(server, "svd_xt").render(request_for(image), tmp_path / "c.mp4")
+    error = info.value
+    assert error.details["error_type"] == "prompt_outputs_failed_validation"
+    assert "node 1 (ImageOnlyCheckpointLoader): Value not in list: ckpt_name" in error.message
+    assert not (tmp_path / "c.mp4").exists()
+
+
+def test_recorded_validation_body(server, image, tmp_path):
+    server.force_validation_error = True
+    with pytest.raises(RenderFailed, match="node 2 \\(ImageScale\\): Required input is missing"):
+        make_renderer(server).render(request_for(image), tmp_path / "c.mp4")
+
+
+def test_execution_error_quotes_node_type_and_exception(server, image, tmp_path):
+    server.force_execution_error = True
+    with pytest.raises(RenderFailed) as info:
+        make_renderer(server).render(request_for(image), tmp_path / "c.mp4")
+    assert info.value.details["node_type"] == "SaveVideo"
+    assert "avcodec_open2" in info.value.message and "node 7 (SaveVideo)" in info.value.message
+
+
+def test_odd_size_fails_in_savevideo_as_recorded(server):
+    client = make_client(server.url)
+    name = client.upload_image((FIXTURES / "upload_input.png").read_bytes())
+    graph = load_template("test_repeat").bind({"image": name, "frames": 4, "width": 101,
+                                               "height": 75})
+    with pytest.raises(RenderFailed, match="libx264"):
+        client.run(graph)
+
+
+def test_cancel_interrupts_the_running_prompt(server, image, tmp_path):
+    server.node_delay = 0.3
+    renderer = make_renderer(server)
+    token = CancelToken()
+    timer = threading.Timer(0.4, token.cancel)
+    before = len(server.prompts)
+    timer.start()
+    try:
+        with pytest.raises(Cancelled):
+            renderer.render(request_for(image), tmp_path / "c.mp4", cancel=token)
+    finally:
+        timer.cancel()
+    [body] = server.prompts[before:]
+    pid = body["prompt_id"]
+    assert pid in server.interrupts and pid in server.deletes
+    assert server.queue_snapshot() == {"queue_running": [], "queue_pending": []}
+    messages = [m[0] for m in server.history[pid]["status"]["messages"]]
+    assert messages[-1] == "execution_interrupted"
+    assert not (tmp_path / "c.mp4").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scene_1.png"]
+
+
+def test_cancel_removes_a_queued_prompt(server, image, tmp_path):
+    """Ours waits behind someone else's slow prompt; cancelling deletes it from the queue."""
+    server.node_delay = 0.2
+    other = make_client(server.url)
+    name = other.upload_image((FIXTURES / "upload_input.png").read_bytes())
+    blocker = load_template("test_repeat").bind({"image": name, "frames": 3,
+                                                 "width": 2 * next(_SEEDS), "height": 18})
+    blocking = threading.Thread(target=other.run, args=(blocker,))
+    blocking.start()
+    renderer = make_renderer(server)
+    try:
+        token = CancelToken()
+        threading.Timer(0.3, token.cancel).start()
+        with pytest.raises(Cancelled):
+            renderer.render(request_for(image), tmp_path / "c.mp4", cancel=token)
+    finally:
+        blocking.join(10)
+    [ours] = [p["prompt_id"] for p in server.prompts
+              if p["client_id"] == renderer.client.client_id]
+    assert ours in server.deletes
+    assert ours not in server.history  # it never ran
+
+
+def test_interrupt_by_someone_else_is_render_failed(server, image, tmp_path):
+    server.node_delay = 0.3
+    threading.Timer(0.4, lambda: httpx.post(server.url + "/interrupt")).start()
+    with pytest.raises(RenderFailed, match="interrupted on the server"):
+        make_renderer(server).render(request_for(image), tmp_path / "c.mp4")
+
+
+def test_dropped_websocket_falls_back_to_history(server, image, tmp_path):
+    server.drop_ws_after = "execution_start"
+    server.node_delay = 0.05
+    before = len(server.requests)
+    clip = make_renderer(server).render(request_for(image), tmp_path / "c.mp4")
+    assert frame_count(clip.path) == 12
+    assert any(path.startswith("/history/") for _, path in server.requests[before:])
+
+
+def test_no_websocket_polls_history(server, image, tmp_path):
+    server.ws_enabled = False
+    before = len(server.requests)
+    clip = make_renderer(server).render(request_for(image), tmp_path / "c.mp4")
+    assert frame_count(clip.path) == 12
+    assert ("GET", "/ws") in server.requests[before:]
+    assert any(path.startswith("/history/") for _, path in server.requests[before:])
+
+
+def test_server_down_is_service_unavailable(image, tmp_path):
+    down = ComfyUITestServer().start()
+    url = down.url
+    down.stop()  # the port is now closed
+    renderer = make_renderer(None, client=make_client(url, retries=2))
+    with pytest.raises(ServiceUnavailable) as info:
+        renderer.render(request_for(image), tmp_path / "c.mp4")
+    assert info.value.service == "comfyui" and "cannot connect" in info.value.message
+    with pytest.raises(ServiceUnavailable):
+        renderer.check()
+
+
+def test_fallback_renders_with_ken_burns_and_warns(image, tmp_path):
+    down = ComfyUITestServer().start()
+    url = down.url
+    down.stop()
+    primary = make_renderer(None, client=make_client(url, retries=1))
+    renderer = FallbackClipRenderer(primary, KenBurnsClipRenderer())
+    clip = renderer.render(request_for(image, scene_number=3), tmp_path / "c.mp4")
+    assert frame_count(clip.path) == 12
+    [warning] = clip.warnings
+    assert warning.startswith("scene 3: comfyui unavailable") and "kenburns" in warning.lower()
+
+
+def test_slow_server_times_out_then_service_unavailable(server, image, tmp_path):
+    server.http_delay, server.http_delay_count = 1.0, -1
+    client = make_client(server.url, timeout=0.2, retries=1)
+    with pytest.raises(ServiceUnavailable, match="timed out"):
+        make_renderer(server, client=client).render(request_for(image), tmp_path / "c.mp4")
+
+
+def test_slow_answer_is_retried_without_queueing_twice(server, image):
+    client = make_client(server.url, timeout=0.5)
+    name = client.upload_image((FIXTURES / "upload_input.png").read_bytes())
+    graph = load_template("test_repeat").bind({"image": name, "frames": 2, "width": 32,
+                                               "height": 18})
+    server.http_delay, server.http_delay_count = 1.0, 1  # POST /prompt answers too late
+    before = len(server.prompts)
+    result = client.run(graph)
+    ids = [p["prompt_id"] for p in server.prompts[before:]]
+    assert ids == [result.prompt_id]
+
+
+def test_5xx_then_success(server, image, tmp_path):
+    server.fail_5xx = 2
+    before = len(server.requests)
+    clip = make_renderer(server).render(request_for(image), tmp_path / "c.mp4")
+    assert frame_count(clip.path) == 12
+    first_two = server.requests[before:before + 3]
+    assert first_two[0] == first_two[1] == first_two[2] == ("POST", "/upload/image")
+
+
+def test_long_scene_is_chained_from_the_last_frame(server, image, tmp_path):
+    renderer = make_renderer(server, max_duration=1.0)
+    before_p, before_u = len(server.prompts), len(server.uploads)
+    clip = renderer.render(request_for(image, duration=2.5), tmp_path / "c.mp4")
+    assert frame_count(clip.path) == 30
+    prompts = server.prompts[before_p:]
+    amounts = [p["prompt"]["5"]["inputs"]["amount"] for p in prompts]
+    assert len(prompts) == 3 and amounts[0] + sum(a - 1 for a in amounts[1:]) == 30
+    names = [u["name"] for u in server.uploads[before_u:]]
+    assert [p["prompt"]["1"]["inputs"]["image"] for p in prompts] == names
+    assert len(set(names)) == 3  # segments 2 and 3 start from new (last) frames
+
+
+@pytest.mark.parametrize("limit", [1, 2])
+def test_concurrency_limits_prompts_in_flight(server, tmp_path, limit):
+    server.node_delay = 0.1
+    renderer = make_renderer(server, concurrency=limit)
+    images = [textured_image(tmp_path / f"scene_{i}.png", seed=next(_SEEDS)) for i in range(3)]
+    errors: list[BaseException] = []
+
+    def render(i: int) -> None:
+        try:
+            renderer.render(request_for(images[i], scene_number=i + 1, duration=0.5),
+                            tmp_path / f"c{i}.mp4")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=render, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert server.max_queue_depth == limit
+
+
+def test_health_checks(server):
+    make_renderer(server, "test_repeat").check()
+    make_renderer(server, "svd_xt").check()  # the classes exist (the models do not)
+    client = make_client(server.url)
+    with pytest.raises(RenderFailed) as info:
+        client.check_nodes({"LoadImage", "VHS_VideoCombine", "ADE_LoadAnimateDiffModel"},
+                           "custom")
+    assert "ADE_LoadAnimateDiffModel, VHS_VideoCombine" in info.value.message
+    assert "'custom'" in info.value.message
+
+
+# --------------------------------------------------- the server is faithful
+def _session(server, graph_name: str, *, prepare=None) -> list[dict]:
+    """Open a ws like the recorder did, POST the recorded graph, collect until idle."""
+    from websockets.sync.client import connect
+
+    client = make_client(server.url)
+    client.upload_image((FIXTURES / "upload_input.png").read_bytes())  # ensure input exists
+    server.call(lambda: server.inputs.__setitem__(
+        "contract_input.png", (FIXTURES / "upload_input.png").read_bytes()))
+    graph = json.loads((FIXTURES / f"{graph_name}.json").read_text())
+    messages = []
+    with connect(client.ws_url, proxy=None) as ws:
+        messages.append(json.loads(ws.recv(timeout=5)))
+        pid = "0000-" + graph_name
+        client.queue_prompt(graph, pid)
+        while True:
+            raw = ws.recv(timeout=10)
+            if isinstance(raw, bytes):
+                continue
+            message = json.loads(raw)
+            messages.append(message)
+            data = message["data"]
+            if message["type"] == "executing" and data["node"] is None and \
+                    data["prompt_id"] == pid:
+                return messages
+
+
+def _shape(messages: list[dict]) -> list[tuple]:
+    shaped = []
+    for m in messages:
+        data = m["data"]
+        if m["type"] == "progress_state":
+            shaped.append((m["type"], tuple(sorted(
+                (k, v["state"]) for k, v in data["nodes"].items()))))
+        elif m["type"] == "executing":
+            shaped.append((m["type"], data["node"]))
+        else:
+            shaped.append((m["type"], tuple(sorted(data))))
+    return shaped
+
+
+def test_server_replays_the_recorded_sequences(server):
+    server.progress_steps = 0
+    server.call(server._cache.clear)
+    assert _shape(_session(server, "workflow_video_savevideo")) == _shape(
+        recorded_messages("video_savevideo_success"))
+    assert _shape(_session(server, "workflow_video_savevideo")) == _shape(
+        recorded_messages("video_savevideo_cached_rerun"))
+    assert _shape(_session(server, "workflow_execution_error_odd_size_h264")) == _shape(
+        recorded_messages("execution_error"))
+
+
+def test_server_upload_collisions_as_recorded(server):
+    def upload(data: bytes, **form) -> dict:
+        return httpx.post(server.url + "/upload/image", data={"type": "input", **form},
+                          files={"image": ("collide.png", data, "image/png")}).json()
+
+    assert upload(b"one", overwrite="true")["name"] == "collide.png"
+    assert upload(b"one")["name"] == "collide.png"  # identical bytes: same name
+    assert upload(b"two") == {"name": "collide (1).png", "subfolder": "", "type": "input"}
+    assert httpx.post(server.url + "/upload/image", data={"type": "input"}).status_code == 400
+    view = httpx.get(server.url + "/view", params={"filename": "nope.mp4", "subfolder": "video",
+                                                   "type": "output"})
+    assert view.status_code == 404 and view.content == b""
