@@ -11,6 +11,26 @@
 All fit :class:`videogen_core.Storage`, validate keys with the same
 :func:`validate_key`, and pass ``tests/contract/storage``.
 :func:`build_storage` picks one from :class:`~videogen_adapters.config.Settings`.
+
+Configuration (environment, read once by the composition root)::
+
+    VIDEOGEN_STORAGE          local | s3 | gcs | firebase | memory   (local)
+    VIDEOGEN_DATA_DIR         local root: images at <DATA_DIR>/<folder>/,
+                              results at <DATA_DIR>/<folder>/videos/
+    VIDEOGEN_PUBLIC_BASE_URL  local: hand out <base>/media/<key> (the HTTP
+                              service serves it) instead of file:// URIs
+    VIDEOGEN_S3_BUCKET, _S3_PREFIX, _S3_REGION
+    VIDEOGEN_S3_ENDPOINT_URL  MinIO, R2, ... (path-style addressing)
+    VIDEOGEN_S3_PUBLIC_BASE_URL   public URLs instead of presigned ones
+    VIDEOGEN_GCS_BUCKET, _GCS_PREFIX (also used by firebase)
+    VIDEOGEN_GCS_CREDENTIALS  service-account JSON key (also signs URLs);
+                              else Application Default Credentials
+    VIDEOGEN_GCS_PUBLIC_BASE_URL  public URLs instead of V4 signed ones (gcs)
+    VIDEOGEN_URL_EXPIRY       lifetime of signed URLs, seconds (3600, max 7 days)
+
+S3 credentials come from boto3's usual chain (``AWS_ACCESS_KEY_ID``...,
+profiles, instance roles). Each adapter also offers ``put_bytes``,
+``read_bytes``, ``stat``, ``list`` and ``check`` (a readiness probe).
 """
 
 from __future__ import annotations

@@ -36,7 +36,14 @@ from videogen_core import (
 )
 
 from .files import atomic_path, check_source, os_error_reason
-from .keys import folder_prefix, image_children, join_prefix, strip_prefix, validate_prefix
+from .keys import (
+    folder_prefix,
+    image_children,
+    join_prefix,
+    strip_prefix,
+    validate_expiry,
+    validate_prefix,
+)
 
 if TYPE_CHECKING:
     from videogen_adapters.config import Settings
@@ -143,7 +150,7 @@ class GcsStorage:
         self.public_base_url = public_base_url.rstrip("/")
         self.signing_credentials = signing_credentials
         self.api_access_endpoint = api_access_endpoint
-        self.url_expiry = int(url_expiry)
+        self.url_expiry = validate_expiry(url_expiry)
         self.resumable_threshold = resumable_threshold
         self.chunk_size = max(256 * 1024, chunk_size // (256 * 1024) * (256 * 1024))
         self.timeout = timeout

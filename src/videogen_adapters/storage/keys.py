@@ -13,21 +13,25 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from videogen_core import PathNotAllowed, is_image_name, natural_sorted
+from videogen_core import InvalidRequest, PathNotAllowed, is_image_name, natural_sorted
 
 __all__ = [
     "MAX_KEY_BYTES",
+    "MAX_URL_EXPIRY",
     "TEMP_MARKER",
     "folder_prefix",
     "image_children",
     "join_prefix",
     "strip_prefix",
+    "validate_expiry",
     "validate_key",
     "validate_prefix",
 ]
 
 #: S3 and GCS both cap object names at 1024 bytes of UTF-8.
 MAX_KEY_BYTES = 1024
+#: SigV4 presigned S3 URLs and V4 signed GCS URLs live at most 7 days.
+MAX_URL_EXPIRY = 7 * 24 * 3600
 #: Name fragment of in-progress temp files; never listed, never a valid final name.
 TEMP_MARKER = ".videogen-tmp-"
 
@@ -103,3 +107,12 @@ def image_children(folder_id: str, keys: Iterable[str]) -> list[str]:
         and TEMP_MARKER not in k
     ]
     return natural_sorted(direct)
+
+
+def validate_expiry(seconds: int) -> int:
+    """A signed-URL lifetime in seconds: 1 s to 7 days (the S3 and GCS maximum)."""
+    value = int(seconds)
+    if not 1 <= value <= MAX_URL_EXPIRY:
+        raise InvalidRequest("VIDEOGEN_URL_EXPIRY",
+                             f"must be between 1 and {MAX_URL_EXPIRY} seconds", seconds)
+    return value

@@ -26,7 +26,14 @@ from videogen_core import (
 )
 
 from .files import atomic_path, check_source, os_error_reason
-from .keys import folder_prefix, image_children, join_prefix, strip_prefix, validate_prefix
+from .keys import (
+    folder_prefix,
+    image_children,
+    join_prefix,
+    strip_prefix,
+    validate_expiry,
+    validate_prefix,
+)
 
 if TYPE_CHECKING:
     from videogen_adapters.config import Settings
@@ -136,7 +143,7 @@ class S3Storage:
         self.bucket = bucket
         self.prefix = validate_prefix(prefix)
         self.public_base_url = public_base_url.rstrip("/")
-        self.url_expiry = int(url_expiry)
+        self.url_expiry = validate_expiry(url_expiry)
         self._transfer = dict(multipart_threshold=multipart_threshold,
                               multipart_chunksize=multipart_chunksize,
                               max_concurrency=max_concurrency)

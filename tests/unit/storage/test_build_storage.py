@@ -82,3 +82,11 @@ def test_importing_and_using_local_storage_loads_no_cloud_sdk(tmp_path: Path) ->
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("expiry", [0, -5, 7 * 24 * 3600 + 1])
+def test_signed_url_expiry_is_bounded(expiry: int) -> None:
+    for kind, bucket in (("s3", {"s3_bucket": "b"}), ("gcs", {"gcs_bucket": "g"})):
+        with pytest.raises(InvalidRequest) as caught:
+            build_storage(Settings(storage=kind, url_expiry=expiry, **bucket), client=object())
+        assert caught.value.field == "VIDEOGEN_URL_EXPIRY"
