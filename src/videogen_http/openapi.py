@@ -28,7 +28,10 @@ def _error(description: str) -> dict[str, Any]:
 
 _COMMON_ERRORS = {
     "401": _error("Missing or wrong bearer token (when VIDEOGEN_API_TOKEN is set)."),
+    "429": _error("Busy (the job queue or a backend); see the Retry-After header."),
     "500": _error("Unexpected failure (details never include a stack trace)."),
+    "502": _error("The storage backend failed."),
+    "503": _error("A backend (storage, job store, ComfyUI, TTS...) is unavailable."),
 }
 
 _SCHEMAS: dict[str, Any] = {
@@ -212,9 +215,6 @@ _PATHS: dict[str, Any] = {
                 "413": _error("Body larger than VIDEOGEN_MAX_BODY_KB."),
                 "415": _error("The body is not application/json."),
                 "422": _error("A scene has no image, or an image is unusable."),
-                "429": _error("Too many jobs queued; see the Retry-After header."),
-                "502": _error("The storage backend failed."),
-                "503": _error("A backend (ComfyUI, TTS, storage...) is unavailable."),
                 **_COMMON_ERRORS,
             },
         },
@@ -249,6 +249,7 @@ _PATHS: dict[str, Any] = {
             "parameters": [_JOB],
             "responses": {"200": {"description": "The event stream.", "content": {
                 "text/event-stream": {"schema": {"type": "string"}}}},
+                "400": _error("Malformed job id."),
                 "404": _error("Unknown job."), **_COMMON_ERRORS},
         },
     },
@@ -276,12 +277,13 @@ _PATHS: dict[str, Any] = {
                           "404": _error("The folder does not exist."), **_COMMON_ERRORS},
         },
     },
-    "/media/{path}": {
+    "/media/{key}": {
         "get": {
             "operationId": "getMedia",
             "summary": "A stored file (the local storage's video_url), with Range support.",
-            "parameters": [{"name": "path", "in": "path", "required": True,
-                            "schema": {"type": "string"}},
+            "parameters": [{"name": "key", "in": "path", "required": True,
+                            "schema": {"type": "string"},
+                            "description": "Storage key, e.g. `trip/videos/x.mp4`."},
                            {"name": "Range", "in": "header", "schema": {"type": "string"},
                             "example": "bytes=0-1023"}],
             "responses": {
@@ -302,9 +304,10 @@ _PATHS: dict[str, Any] = {
     },
     "/readyz": {
         "get": {"operationId": "readyz", "summary": "Every configured backend answers.",
-                "responses": {"200": _json(_ref("Ready"), "Ready."),
+                "responses": {**_COMMON_ERRORS,
+                              "200": _json(_ref("Ready"), "Ready."),
                               "503": _error("`details.unavailable` names the backends "
-                                            "that do not answer."), **_COMMON_ERRORS}},
+                                            "that do not answer.")}},
     },
     "/openapi.json": {
         "get": {"operationId": "openapi", "summary": "This document.",

@@ -83,7 +83,7 @@ class ValidatingClient(FlaskClient):
 
     def open(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102
         response = super().open(*args, **kwargs)
-        if kwargs.get("buffered") is False or response.is_streamed:
+        if kwargs.get("buffered") is False:
             return response
         request = response.request
         check_response(self.application, request.method, request.path, response)
