@@ -287,7 +287,7 @@ def test_long_scene_is_chained_from_the_last_frame(server, image, tmp_path):
 
 @pytest.mark.parametrize("limit", [1, 2])
 def test_concurrency_limits_prompts_in_flight(server, tmp_path, limit):
-    server.node_delay = 0.1
+    server.node_delay = 0.05
     renderer = make_renderer(server, concurrency=limit)
     images = [textured_image(tmp_path / f"scene_{i}.png", seed=next(_SEEDS)) for i in range(3)]
     errors: list[BaseException] = []

@@ -1,0 +1,204 @@
+"""ComfyUIClipRenderer with a fake client: bindings per segment, seeds, seamless chaining."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import av
+import pytest
+from PIL import Image
+
+from videogen_adapters.comfyui.client import PromptResult
+from videogen_adapters.comfyui.fallback import FallbackClipRenderer
+from videogen_adapters.comfyui.planning import segment_seed
+from videogen_adapters.comfyui.renderer import ComfyUIClipRenderer
+from videogen_adapters.comfyui.workflow import load_template
+from videogen_core import (
+    ClipRequest,
+    InvalidImage,
+    RenderedClip,
+    RenderFailed,
+    ServiceUnavailable,
+    VideoSettings,
+)
+
+SETTINGS = VideoSettings(width=160, height=90, fps=12, crf=20, preset="ultrafast")
+
+
+def colour(segment: int, index: int) -> tuple[int, int, int]:
+    return (segment * 50, index * 4, 200)
+
+
+class FakeClient:
+    """Answers every prompt with a PNG frame sequence: frame 0 is the uploaded image,
+    frame i of the g-th prompt is a solid colour(g, i)."""
+
+    client_id = "fake"
+
+    def __init__(self) -> None:
+        self.uploads: list[bytes] = []
+        self.graphs: list[dict] = []
+
+    def upload_image(self, data: bytes, suffix: str = ".png", *, subfolder: str = "",
+                     cancel=None) -> str:
+        self.uploads.append(data)
+        return f"upload_{len(self.uploads)}.png"
+
+    def run(self, graph, *, progress=None, cancel=None, timeout=600.0) -> PromptResult:
+        self.graphs.append(graph)
+        frames = graph["3"]["inputs"]["video_frames"]
+        g = len(self.graphs)
+        images = [{"filename": f"p{g}_{i:03d}.png", "subfolder": "", "type": "output"}
+                  for i in range(frames)]
+        if progress:
+            progress(0.5)
+        return PromptResult(f"pid{g}", {"8": {"images": images}}, ())
+
+    def download(self, item, destination: Path) -> Path:
+        g, i = (int(x) for x in item.filename[1:-4].split("_"))
+        if i == 0:
+            destination.write_bytes(self.uploads[g - 1])
+        else:
+            Image.new("RGB", (160, 88), colour(g, i)).save(destination)
+        return destination
+
+
+class RecordingConform:
+    def __init__(self) -> None:
+        self.frames: list[tuple[int, int, int]] = []
+        self.rate = 0.0
+
+    def __call__(self, source: Path, request: ClipRequest, output_path: Path, *,
+                 cancel=None) -> RenderedClip:
+        with av.open(str(source)) as container:
+            self.rate = float(container.streams.video[0].average_rate)
+            for frame in container.decode(video=0):
+                self.frames.append(frame.to_image().getpixel((5, 5)))
+        output_path.write_bytes(b"clip")
+        return RenderedClip(output_path, request.frames, request.duration)
+
+
+@pytest.fixture
+def scene(tmp_path) -> Path:
+    path = tmp_path / "scene_4.png"
+    Image.new("RGB", (320, 180), (10, 20, 30)).save(path)
+    return path
+
+
+def render(tmp_path, scene, duration=7.0, **kwargs):
+    client, conform = FakeClient(), RecordingConform()
+    renderer = ComfyUIClipRenderer(client, load_template("svd_xt"), conform=conform, **kwargs)
+    request = ClipRequest(image_path=scene, duration=duration, clip_action="slow zoom in",
+                          seed=42, settings=SETTINGS, scene_number=4, narration="Hello.")
+    progress: list[float] = []
+    clip = renderer.render(request, tmp_path / "out" / "clip.mp4", progress=progress.append)
+    return client, conform, clip, progress
+
+
+def test_segments_are_bound_with_their_own_seed_frames_and_image(tmp_path, scene):
+    client, _, clip, _ = render(tmp_path, scene)
+    assert len(client.graphs) == 3  # 56 frames at 8 fps, at most 25 per prompt
+    assert [g["3"]["inputs"]["video_frames"] for g in client.graphs] == [20, 19, 19]
+    assert [g["5"]["inputs"]["seed"] for g in client.graphs] == [
+        segment_seed(42, 4, k) for k in range(3)]
+    assert [g["2"]["inputs"]["image"] for g in client.graphs] == [
+        "upload_1.png", "upload_2.png", "upload_3.png"]
+    first = client.graphs[0]
+    assert first["3"]["inputs"]["motion_bucket_id"] == 64  # slow → half of 127
+    assert first["3"]["inputs"]["fps"] == 8 and first["7"]["inputs"]["fps"] == 8.0
+    assert (first["3"]["inputs"]["width"], first["3"]["inputs"]["height"]) == (160, 88)
+    assert first["5"]["inputs"]["steps"] == 20  # unbound inputs untouched
+    assert clip.path.read_bytes() == b"clip"
+
+
+def test_segments_join_seamlessly_from_the_last_frame(tmp_path, scene):
+    client, conform, _, _ = render(tmp_path, scene)
+    expected = [(10, 20, 30)] + [colour(1, i) for i in range(1, 20)]
+    expected += [colour(2, i) for i in range(1, 19)] + [colour(3, i) for i in range(1, 19)]
+    assert conform.frames == expected  # 56 frames, no repeated seam frame
+    assert conform.rate == 8.0
+    # segment k+1 starts from segment k's last kept frame
+    assert Image.open(io.BytesIO(client.uploads[1])).getpixel((0, 0)) == colour(1, 19)
+    assert Image.open(io.BytesIO(client.uploads[2])).getpixel((0, 0)) == colour(2, 18)
+
+
+def test_progress_is_monotonic_and_ends_at_one(tmp_path, scene):
+    *_, progress = render(tmp_path, scene)
+    assert progress == sorted(progress) and progress[-1] == 1.0 and len(progress) >= 6
+
+
+def test_short_scene_is_one_prompt_and_leaves_no_temp_files(tmp_path, scene):
+    client, conform, clip, _ = render(tmp_path, scene, duration=2.0)
+    assert len(client.graphs) == 1 and len(conform.frames) == 16
+    assert sorted(p.name for p in clip.path.parent.iterdir()) == ["clip.mp4"]
+
+
+def test_max_duration_splits_even_below_max_frames(tmp_path, scene):
+    client, conform, _, _ = render(tmp_path, scene, duration=2.0, max_duration=1.0)
+    assert [g["3"]["inputs"]["video_frames"] for g in client.graphs] == [6, 6, 6]
+    assert len(conform.frames) == 16
+
+
+def test_unreadable_image_is_invalid_image(tmp_path):
+    bad = tmp_path / "scene_9.png"
+    bad.write_bytes(b"nope")
+    renderer = ComfyUIClipRenderer(FakeClient(), load_template("svd_xt"),
+                                   conform=RecordingConform())
+    with pytest.raises(InvalidImage, match=r"scene_9\.png"):
+        renderer.render(ClipRequest(image_path=bad, duration=1.0, clip_action="", seed=1,
+                                    settings=SETTINGS), tmp_path / "c.mp4")
+
+
+def test_no_usable_output_is_render_failed(tmp_path, scene):
+    client = FakeClient()
+    client.run = lambda graph, **kw: PromptResult("p", {"8": {"text": ["no files"]}}, ())
+    renderer = ComfyUIClipRenderer(client, load_template("svd_xt"), conform=RecordingConform())
+    with pytest.raises(RenderFailed, match="without a video or image output"):
+        renderer.render(ClipRequest(image_path=scene, duration=1.0, clip_action="", seed=1,
+                                    settings=SETTINGS), tmp_path / "c.mp4")
+
+
+class _Down:
+    name = "comfyui"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def render(self, request, output_path, *, progress=None, cancel=None):
+        self.calls += 1
+        raise ServiceUnavailable("comfyui", "cannot connect")
+
+
+class _Still:
+    name = "kenburns"
+
+    def render(self, request, output_path, *, progress=None, cancel=None):
+        return RenderedClip(output_path, 3, 0.25, ("kb note",))
+
+
+def test_fallback_warns_and_skips_the_primary_during_cooldown(tmp_path, scene):
+    now = [0.0]
+    primary = _Down()
+    renderer = FallbackClipRenderer(primary, _Still(), cooldown=30.0, clock=lambda: now[0])
+    request = ClipRequest(image_path=scene, duration=1.0, clip_action="", seed=1,
+                          scene_number=2)
+    clip = renderer.render(request, tmp_path / "a.mp4")
+    assert clip.warnings == ("kb note", "scene 2: comfyui unavailable (cannot connect); "
+                             "rendered with kenburns instead")
+    renderer.render(request, tmp_path / "b.mp4")
+    assert primary.calls == 1
+    now[0] = 31.0
+    renderer.render(request, tmp_path / "c.mp4")
+    assert primary.calls == 2
+
+
+def test_fallback_does_not_hide_real_failures(tmp_path, scene):
+    class Broken(_Down):
+        def render(self, *a, **k):
+            raise RenderFailed("comfyui execution", "boom")
+
+    renderer = FallbackClipRenderer(Broken(), _Still())
+    with pytest.raises(RenderFailed):
+        renderer.render(ClipRequest(image_path=scene, duration=1.0, clip_action="", seed=1),
+                        tmp_path / "a.mp4")
