@@ -17,6 +17,7 @@ import logging
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from datetime import UTC, datetime
@@ -377,7 +378,10 @@ class _Run:
 
         # 6. store: subtitles first, the video last
         stamp = datetime.now(UTC)
-        stem = f"{self.folder_id}/videos/{stamp:%Y%m%dT%H%M%SZ}-{derive_seed(seed, *numbers):08x}"
+        # unique per job: two jobs on one folder within one second (another narration,
+        # the same seed and scene numbers) must not overwrite each other's video
+        token = derive_seed(seed, repr(seq), uuid.uuid4().hex)
+        stem = f"{self.folder_id}/videos/{stamp:%Y%m%dT%H%M%SZ}-{token:08x}"
         self.tracker.report("store", 0, 1)
         stored: list[str] = []
         subtitles: dict[str, str] = {}

@@ -327,7 +327,7 @@ params = st.builds(
 sequences = st.builds(Sequence, scene_lists, params)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(sequences)
 def test_round_trip_any_valid_sequence(seq: Sequence) -> None:
     body = sequence_to_request(seq)
@@ -353,7 +353,7 @@ def assert_only_invalid_request(body: Any) -> None:
         assert isinstance(result, Sequence)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(json_values)
 def test_arbitrary_json_body_never_raises_anything_but_invalid_request(body: Any) -> None:
     assert_only_invalid_request(body)
@@ -364,7 +364,7 @@ PARAM_KEYS = ("transition_type", "seed", "fps", "voice", "callback_url",
               "transition_duration", "other")
 
 
-@settings(max_examples=150, deadline=None,
+@settings(max_examples=100, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.dictionaries(st.sampled_from(SCENE_KEYS), json_values, max_size=6)
@@ -376,7 +376,7 @@ def test_near_valid_bodies_never_raise_anything_but_invalid_request(
     assert_only_invalid_request({"sequence_data": scenes, "generation_params": generation_params})
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.data())
 def test_one_bad_value_in_a_valid_body_is_reported_at_its_path(data: st.DataObject) -> None:
     body = seed_body()

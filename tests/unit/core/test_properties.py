@@ -34,7 +34,7 @@ limit_maps = st.dictionaries(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=200, deadline=None)
 @given(clip_texts, durations)
 def test_movement_count_never_exceeds_the_limit(text: str, duration: float) -> None:
     limited = limit_clip_action(text, duration)
@@ -46,7 +46,7 @@ def test_movement_count_never_exceeds_the_limit(text: str, duration: float) -> N
     assert len(reparsed.movements) <= movement_limit(duration)
 
 
-@settings(max_examples=200)
+@settings(max_examples=120, deadline=None)
 @given(clip_texts, st.floats(0.01, 40), limit_maps)
 def test_movement_count_within_any_configured_limit(text: str, duration: float,
                                                     limits: dict[str, int]) -> None:
@@ -58,7 +58,7 @@ def test_movement_count_within_any_configured_limit(text: str, duration: float,
     assert len(limit_clip_action(text, duration, limits).movements) <= allowed
 
 
-@settings(max_examples=300)
+@settings(max_examples=200, deadline=None)
 @given(st.text(), durations)
 def test_parse_and_validate_never_raise(text: str, duration: float) -> None:
     parsed = parse_clip_action(text)
@@ -66,7 +66,7 @@ def test_parse_and_validate_never_raise(text: str, duration: float) -> None:
     assert isinstance(validate_clip_action(text, duration), str)
 
 
-@settings(max_examples=300)
+@settings(max_examples=200, deadline=None)
 @given(clip_texts, st.floats(0.01, 20))
 def test_validating_twice_changes_nothing(text: str, duration: float) -> None:
     once = validate_clip_action(text, duration)
@@ -74,7 +74,7 @@ def test_validating_twice_changes_nothing(text: str, duration: float) -> None:
     assert parse_clip_action(once).text == once
 
 
-@settings(max_examples=200)
+@settings(max_examples=120, deadline=None)
 @given(clip_texts)
 def test_normalised_text_is_lower_case_single_spaced(text: str) -> None:
     out = parse_clip_action(text).text
@@ -86,7 +86,7 @@ def test_normalised_text_is_lower_case_single_spaced(text: str) -> None:
 scene_durations = st.lists(st.floats(0.05, 60), min_size=1, max_size=60)
 
 
-@settings(max_examples=200)
+@settings(max_examples=120, deadline=None)
 @given(scene_durations, st.sampled_from(["none", "fade", "crossfade"]), st.floats(0, 2))
 def test_timeline_total_and_increasing_starts(ds: list[float], transition: str,
                                               x: float) -> None:
@@ -107,7 +107,7 @@ def test_timeline_total_and_increasing_starts(ds: list[float], transition: str,
                                        strict=False))
 
 
-@settings(max_examples=200)
+@settings(max_examples=120, deadline=None)
 @given(st.lists(st.floats(0.25, 30), min_size=1, max_size=60),
        st.sampled_from(["none", "fade", "crossfade"]), st.sampled_from([0.25, 0.5, 1.0]),
        st.sampled_from([12, 24, 25, 30, 60]))
@@ -127,7 +127,7 @@ def test_frame_counts_add_up_to_the_timeline(ds: list[float], transition: str, x
         assert all(0 < c < frames for c in t.cut_frames(i, fps))
 
 
-@settings(max_examples=300)
+@settings(max_examples=200, deadline=None)
 @given(st.floats(0.1, 100), st.floats(0, 200), st.floats(0, 2), st.floats(1, 3))
 def test_fit_narration_never_cuts_and_respects_the_cap(scene: float, length: float,
                                                        loss: float, cap: float) -> None:
