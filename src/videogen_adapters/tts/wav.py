@@ -17,6 +17,7 @@ import numpy as np
 from videogen_core import Cue
 
 __all__ = [
+    "WavWriter",
     "read_wav",
     "speech_bounds",
     "to_int16",
@@ -97,3 +98,55 @@ def trim_cues(cues: list[Cue], duration: float) -> tuple[Cue, ...]:
         out.append(Cue(round(start, 3), round(end, 3), cue.text))
         last = end
     return tuple(out)
+
+
+class WavWriter:
+    """Streams 16-bit PCM frames into a WAV file atomically: frames go to a temporary
+    file beside ``path`` which replaces ``path`` only when the context exits cleanly.
+
+    ::
+
+        with WavWriter(path, 48000, 2) as out:
+            out.write(block)          # float (n, 2) or (n,) blocks
+    """
+
+    def __init__(self, path: Path, sample_rate: int, channels: int) -> None:
+        self.path = Path(path)
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self.frames = 0
+        self._tmp: str | None = None
+        self._wave: wave.Wave_write | None = None
+
+    def __enter__(self) -> WavWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
+                                         dir=self.path.parent)
+        self._raw = os.fdopen(fd, "wb")
+        self._wave = wave.open(self._raw, "wb")
+        self._wave.setnchannels(self.channels)
+        self._wave.setsampwidth(2)
+        self._wave.setframerate(self.sample_rate)
+        return self
+
+    def write(self, samples: np.ndarray) -> None:
+        """Append float samples ``(n,)`` / ``(n, channels)`` (or int16)."""
+        assert self._wave is not None, "use WavWriter as a context manager"
+        data = samples if samples.dtype == np.int16 else to_int16(samples)
+        self._wave.writeframes(np.ascontiguousarray(data, dtype="<i2").tobytes())
+        self.frames += data.shape[0]
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        assert self._wave is not None and self._tmp is not None
+        try:
+            self._wave.close()
+            self._raw.close()
+            if exc_type is None:
+                os.replace(self._tmp, self.path)
+        finally:
+            Path(self._tmp).unlink(missing_ok=True)
+
+    @property
+    def duration(self) -> float:
+        """Seconds written so far."""
+        return self.frames / float(self.sample_rate)
