@@ -351,6 +351,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - a command prints a reason, not a stack trace
+        from videogen_core import VideogenError
+
+        if isinstance(exc, VideogenError):
+            print(f"error [{exc.code}]: {exc.message}", file=sys.stderr)
+            return 1
+        log.debug("unexpected failure", exc_info=True)
+        print(f"error: {type(exc).__name__}: {exc} (run with -vv for details)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover
