@@ -132,6 +132,7 @@ class ComfyUITestServer:
         self._number = 0
         self._pending: list[_Task] = []
         self._running: _Task | None = None
+        # one socket per clientId, as ComfyUI: a new connection replaces the old one
         self._sockets: dict[str, list[tuple[web.WebSocketResponse, dict[str, Any]]]] = {}
         self._cache: dict[str, tuple[Any, dict[str, Any] | None]] = {}
         self._counters: dict[str, int] = {}
@@ -220,7 +221,7 @@ class ComfyUITestServer:
         sock = socket.socket()
         sock.bind((HOST, 0))
         self.port = sock.getsockname()[1]
-        site = web.SockSite(self._runner, sock, shutdown_timeout=1.0)
+        site = web.SockSite(self._runner, sock)
         await site.start()
         self._wake = asyncio.Event()
         self._worker = asyncio.ensure_future(self._work())
@@ -257,7 +258,7 @@ class ComfyUITestServer:
         await ws.prepare(request)
         client_id = request.query.get("clientId") or uuid.uuid4().hex
         entry: tuple[web.WebSocketResponse, dict[str, Any]] = (ws, {})
-        self._sockets.setdefault(client_id, []).append(entry)
+        self._sockets[client_id] = [entry]  # reusing a clientId drops the older socket
         await self._send_one(ws, client_id, {"type": "status", "data": {
             "status": {"exec_info": {"queue_remaining": self._remaining()}}, "sid": client_id}})
         try:
@@ -270,9 +271,8 @@ class ComfyUITestServer:
                         entry[1].update(data.get("data") or {})
                         await self._send_one(ws, client_id, {"type": "feature_flags", "data": {
                             "supports_preview_metadata": True, "max_upload_size": 104857600}})
-        finally:
-            with contextlib.suppress(ValueError):
-                self._sockets.get(client_id, []).remove(entry)
+        finally:  # as ComfyUI: closing any socket of a clientId forgets the clientId
+            self._sockets.pop(client_id, None)
         return ws
 
     async def _send_one(self, ws: web.WebSocketResponse, client_id: str, message: Any) -> None:

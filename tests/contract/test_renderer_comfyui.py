@@ -97,7 +97,8 @@ def test_success_uploads_queues_follows_and_conforms(server, image, tmp_path):
                            progress=seen.append)
     assert clip.frames == 18 == frame_count(clip.path)
     [body] = server.prompts[before:]
-    assert body["client_id"] == renderer.client.client_id and body["prompt_id"]
+    assert body["client_id"].startswith(renderer.client.client_id) and body["prompt_id"]
+    assert body["client_id"] in server.sent  # the socket of this run got the events
     uploaded = body["prompt"]["1"]["inputs"]["image"]
     assert uploaded.startswith("videogen_") and uploaded.endswith(".png")
     assert body["prompt"]["5"]["inputs"]["amount"] == 18  # frames bound
@@ -190,7 +191,7 @@ def test_cancel_removes_a_queued_prompt(server, image, tmp_path):
     finally:
         blocking.join(10)
     [ours] = [p["prompt_id"] for p in server.prompts
-              if p["client_id"] == renderer.client.client_id]
+              if p["client_id"].startswith(renderer.client.client_id)]
     assert ours in server.deletes
     assert ours not in server.history  # it never ran
 

@@ -111,9 +111,13 @@ class ComfyUIClient:
     @property
     def ws_url(self) -> str:
         """``ws(s)://host:port/<path>/ws?clientId=<client_id>``."""
+        return self.ws_url_for(self.client_id)
+
+    def ws_url_for(self, client_id: str) -> str:
+        """The websocket URL for a given ``clientId``."""
         base = self.base_url
         scheme = "wss" if base.startswith("https") else "ws"
-        return f"{scheme}{base[base.index(':'):]}/ws?clientId={self.client_id}"
+        return f"{scheme}{base[base.index(':'):]}/ws?clientId={client_id}"
 
     def _send(self, method: str, path: str, *, retries: int | None = None,
               cancel: CancelToken | None = None,
@@ -216,12 +220,13 @@ class ComfyUIClient:
 
     # -------------------------------------------------------------- prompts
     def queue_prompt(self, graph: Mapping[str, Any], prompt_id: str,
-                     cancel: CancelToken | None = None) -> int:
-        """``POST /prompt`` with our client_id and ``prompt_id``; return the queue number.
+                     cancel: CancelToken | None = None, client_id: str | None = None) -> int:
+        """``POST /prompt`` with a client_id and our ``prompt_id``; return the queue number.
 
         A retry after a timeout first checks whether the server already queued it.
         """
-        body = {"prompt": graph, "client_id": self.client_id, "prompt_id": prompt_id}
+        body = {"prompt": graph, "client_id": client_id or self.client_id,
+                "prompt_id": prompt_id}
         response = self._send("POST", "/prompt", json=body, cancel=cancel,
                               already_done=lambda: self.is_known(prompt_id))
         if response.status_code != 200:
@@ -269,9 +274,12 @@ class ComfyUIClient:
         if cancel is not None:
             cancel.raise_if_cancelled()
         prompt_id = str(uuid.uuid4())
-        ws = self._open_ws()
+        # one clientId per run: ComfyUI keeps one socket per clientId and drops the
+        # older one when a second connects, so concurrent runs must not share it
+        client_id = f"{self.client_id}-{prompt_id[:8]}"
+        ws = self._open_ws(client_id)
         try:
-            self.queue_prompt(graph, prompt_id, cancel=cancel)
+            self.queue_prompt(graph, prompt_id, cancel=cancel, client_id=client_id)
             watch = PromptWatch(prompt_id, progress)
             state = {"finished": False}
             if cancel is not None:
@@ -287,11 +295,11 @@ class ComfyUIClient:
         return self._result(watch, cancel)
 
     # -------------------------------------------------------------- helpers
-    def _open_ws(self) -> WebSocketLike | None:
+    def _open_ws(self, client_id: str) -> WebSocketLike | None:
         if self.ws_connect is None:
             return None
         try:
-            return self.ws_connect(self.ws_url)
+            return self.ws_connect(self.ws_url_for(client_id))
         except Exception as exc:  # noqa: BLE001 - any failure: fall back to /history polling
             log.warning("comfyui: websocket unavailable (%s); polling /history", exc)
             return None

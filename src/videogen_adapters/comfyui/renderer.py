@@ -126,6 +126,9 @@ class ComfyUIClipRenderer:
         """Render ``request`` into ``output_path`` (see :class:`~videogen_core.ClipRenderer`)."""
         segments = self.plan(request)
         image = prepare_image(request.image_path, request.scene_number)
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        best = [0.0]
         output_path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".comfyui-", dir=output_path.parent) as tmp:
             work = Path(tmp)
@@ -133,8 +136,11 @@ class ComfyUIClipRenderer:
             with FrameJoiner(joined, self.generation_fps(request)) as joiner:
                 for segment in segments:
                     def report(fraction: float, k: int = segment.index) -> None:
-                        if progress is not None:
-                            progress(0.95 * (k + fraction) / len(segments))
+                        # monotonic even when several nodes report steps in turn
+                        value = 0.95 * (k + fraction) / len(segments)
+                        if progress is not None and value > best[0]:
+                            best[0] = value
+                            progress(value)
                     files = self._run_segment(request, segment, image, work, report, cancel)
                     kept = 0
                     skip_first = segment.index > 0
