@@ -50,7 +50,7 @@ def _narrator(settings: Settings) -> Any:
 
 
 def _music(settings: Settings) -> Any:
-    from videogen_adapters.music import build_music_source
+    from videogen_adapters.music import build_music_source  # type: ignore[attr-defined]
 
     return build_music_source(settings)
 

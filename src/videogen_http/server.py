@@ -20,12 +20,15 @@ def serve(settings: Settings | None = None, host: str | None = None, port: int |
     """Serve until interrupted. ``host``/``port``/``threads`` win over
     ``VIDEOGEN_HOST``/``VIDEOGEN_PORT``/``VIDEOGEN_THREADS`` (defaults 127.0.0.1:8000, 8).
     Local storage URLs point at ``VIDEOGEN_PUBLIC_BASE_URL`` or ``http://host:port``."""
-    import waitress
+    import waitress  # type: ignore[import-untyped]
 
     settings = settings or Settings.from_env()
-    changes = {k: v for k, v in (("host", host), ("port", port), ("threads", threads))
-               if v is not None}
-    settings = attrs.evolve(settings, **changes)
+    settings = attrs.evolve(settings, host=settings.host if host is None else host,
+                            port=settings.port if port is None else port,
+                            threads=settings.threads if threads is None else threads)
+    if not logging.getLogger().handlers:  # the CLI configures logging; plain callers get this
+        logging.basicConfig(level=settings.log_level.upper(),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings)
     log.info("videogen serving on http://%s:%d (%d threads, data in %s)", settings.host,
              settings.port, settings.threads, settings.data_dir)

@@ -54,7 +54,7 @@ def generate_videos(folder_id: str) -> Response | tuple[Response, int]:
     if job.status == "succeeded" and job.result is not None:
         response = jsonify(dict(job.result))
     else:
-        response = error_response(job.error or {"code": "internal_error",
-                                                "message": f"job {job.status}"})
+        response = error_response(dict(job.error or {"code": "internal_error",
+                                                     "message": f"job {job.status}"}))
     response.headers["X-Videogen-Job-Id"] = job.id
     return response
