@@ -52,7 +52,11 @@ def _storage(settings: Settings) -> str:
     from .storage import build_storage
 
     storage = build_storage(settings)
-    storage.exists("videogen-doctor/probe.txt")
+    check = getattr(storage, "check", None)
+    if check is not None:
+        check()
+    else:
+        storage.exists("videogen-doctor/probe.txt")
     return f"{settings.storage} answers"
 
 
