@@ -123,7 +123,8 @@ class ComfyUIClient:
               cancel: CancelToken | None = None,
               already_done: Callable[[], bool] | None = None, **kwargs: Any) -> httpx.Response:
         attempts = 1 + (self.retries if retries is None else retries)
-        reason, error = "", None
+        reason = ""
+        error: httpx.HTTPError | None = None
         for attempt in range(attempts):
             if attempt and already_done is not None and already_done():
                 return httpx.Response(200, json={}, request=httpx.Request(method, path))

@@ -52,7 +52,7 @@ def _pil_frames(path: Path) -> Iterator[Image.Image]:
 def _av_frames(path: Path) -> Iterator[Image.Image]:
     with av.open(str(path)) as container:
         for frame in container.decode(video=0):
-            yield frame.to_image()
+            yield frame.to_image()  # type: ignore[no-untyped-call]
 
 
 def iter_frames(paths: Sequence[Path]) -> Iterator[Image.Image]:
@@ -98,7 +98,7 @@ class FrameJoiner:
         assert self._stream is not None and self._size is not None
         if image.size != self._size:
             image = image.resize(self._size, Image.Resampling.BICUBIC)
-        frame = av.VideoFrame.from_image(image)
+        frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
         frame.pts = self.count
         frame.time_base = 1 / self.rate
         self._container.mux(self._stream.encode(frame))
