@@ -44,7 +44,7 @@ BAD_KEYS = [
 BAD_FOLDERS = ["..", "../other", "/", "/abs", "a/../..", "a//b", "a\x00b", "", "C:\\data"]
 
 #: Bigger than the multipart / resumable thresholds the test adapters are built with.
-LARGE_SIZE = 11 * 1024 * 1024 + 123
+LARGE_SIZE = 6 * 1024 * 1024 + 123
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
@@ -217,32 +217,33 @@ class StorageContract:
         assert self.download(storage, storage.url("f/v.mp4")) == b"two"
 
     # ------------------------------------------------------- bad keys
-    @pytest.mark.parametrize("key", BAD_KEYS)
-    def test_bad_keys_are_refused_everywhere(self, storage: Any, tmp_path: Path,
-                                             key: str) -> None:
+    def test_bad_keys_are_refused_everywhere(self, storage: Any, tmp_path: Path) -> None:
         source = tmp_path / "src.png"
         source.write_bytes(b"x")
-        operations = {
-            "put": lambda: storage.put(source, key, "image/png"),
-            "put_bytes": lambda: storage.put_bytes(b"x", key),
-            "fetch": lambda: storage.fetch(key, tmp_path / "out.png"),
-            "url": lambda: storage.url(key),
-            "exists": lambda: storage.exists(key),
-            "delete": lambda: storage.delete(key),
-            "read_bytes": lambda: storage.read_bytes(key),
-            "stat": lambda: storage.stat(key),
-        }
-        for name, operation in operations.items():
-            with pytest.raises(PathNotAllowed) as caught:
-                operation()
-            assert caught.value.details["key"] == key, name
-            assert caught.value.code == "path_not_allowed"
+        for key in BAD_KEYS:
+            operations = {
+                "put": lambda k=key: storage.put(source, k, "image/png"),
+                "put_bytes": lambda k=key: storage.put_bytes(b"x", k),
+                "fetch": lambda k=key: storage.fetch(k, tmp_path / "out.png"),
+                "url": lambda k=key: storage.url(k),
+                "exists": lambda k=key: storage.exists(k),
+                "delete": lambda k=key: storage.delete(k),
+                "read_bytes": lambda k=key: storage.read_bytes(k),
+                "stat": lambda k=key: storage.stat(k),
+            }
+            if key:  # list("") means "everything"
+                operations["list"] = lambda k=key: storage.list(k)
+            for name, operation in operations.items():
+                with pytest.raises(PathNotAllowed) as caught:
+                    operation()
+                assert caught.value.details["key"] == key, (name, key)
+                assert caught.value.code == "path_not_allowed"
         assert not (tmp_path / "out.png").exists()
         assert storage.list() == []  # nothing was written anywhere visible
 
-    @pytest.mark.parametrize("folder", BAD_FOLDERS)
-    def test_bad_folder_ids_are_refused(self, storage: Any, folder: str) -> None:
+    def test_bad_folder_ids_are_refused(self, storage: Any) -> None:
         storage.put_bytes(b"x", "a/b/c.png")
-        with pytest.raises(PathNotAllowed) as caught:
-            storage.list_images(folder)
-        assert caught.value.field == "folder_id"
+        for folder in BAD_FOLDERS:
+            with pytest.raises(PathNotAllowed) as caught:
+                storage.list_images(folder)
+            assert caught.value.field == "folder_id", folder

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -111,7 +112,7 @@ def test_signed_url_is_v4_with_the_expiry(gcs: GcsStorage, gcs_session: RunningS
 
 
 def test_large_files_go_up_as_chunked_resumable_uploads(
-        gcs: GcsStorage, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        gcs: GcsStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from google.cloud.storage.blob import Blob
 
     chunk_sizes = []

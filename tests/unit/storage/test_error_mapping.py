@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from botocore.exceptions import (
     ClientError,
@@ -64,7 +66,7 @@ def test_s3_missing_credentials_is_storage_failed() -> None:
         raise NoCredentialsError()
 
 
-def test_s3_dead_endpoint_is_service_unavailable(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_s3_dead_endpoint_is_service_unavailable(tmp_path: Path) -> None:
     client = make_s3_client(endpoint_url=f"http://127.0.0.1:{free_port()}", max_attempts=1,
                             connect_timeout=1, read_timeout=1, aws_access_key_id="x",
                             aws_secret_access_key="x")
@@ -95,7 +97,7 @@ def test_gcs_not_found_and_call_errors() -> None:
         raise gax.ServiceUnavailable("backend down")
 
 
-def test_gcs_dead_endpoint_is_service_unavailable(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_gcs_dead_endpoint_is_service_unavailable(tmp_path: Path) -> None:
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage as gcs
 
