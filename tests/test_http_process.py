@@ -109,8 +109,10 @@ def server(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-def follow_events(client: httpx.Client, url: str) -> list[tuple[str, dict[str, Any]]]:
-    """Read a Server-Sent Events stream to its end: ``[(event, data)]``."""
+def follow_events(client: httpx.Client, url: str, on_first: Any = None
+                  ) -> list[tuple[str, dict[str, Any]]]:
+    """Read a Server-Sent Events stream to its end: ``[(event, data)]``;
+    ``on_first()`` runs as soon as the first event arrived."""
     events: list[tuple[str, dict[str, Any]]] = []
     name, data = "message", []
     with client.stream("GET", url, headers=AUTH, timeout=120) as response:
@@ -120,6 +122,8 @@ def follow_events(client: httpx.Client, url: str) -> list[tuple[str, dict[str, A
             if line == "":
                 if data:
                     events.append((name, json.loads("\n".join(data))))
+                    if len(events) == 1 and on_first is not None:
+                        on_first()
                 name, data = "message", []
             elif line.startswith("event: "):
                 name = line[7:]
@@ -144,7 +148,13 @@ def test_serve_upload_generate_follow_download(server: str, tmp_path: Path) -> N
                                headers={**AUTH, "Prefer": "respond-async"})
         assert accepted.status_code == 202, accepted.text
         job_id = accepted.json()["job_id"]
-        events = follow_events(client, f"/jobs/{job_id}/events")
+        live: list[str] = []
+
+        def still_running() -> None:  # events arrive while the job runs, not buffered
+            live.append(client.get(f"/jobs/{job_id}", headers=AUTH).json()["status"])
+
+        events = follow_events(client, f"/jobs/{job_id}/events", still_running)
+        assert live and live[0] in ("queued", "running"), live
         assert events[-1] == ("end", {"status": "succeeded"}), events[-3:]
         snapshots = [d for n, d in events if n == "message"]
         assert len(snapshots) >= 3  # queued/running progress, then the end state
