@@ -107,6 +107,46 @@ def test_success_uploads_queues_follows_and_conforms(server, image, tmp_path):
     assert server.history[body["prompt_id"]]["status"]["status_str"] == "success"
 
 
+@pytest.mark.parametrize("metadata", [False, True], ids=["legacy-type-1", "type-4"])
+def test_binary_preview_frames_are_skipped(server, image, tmp_path, metadata):
+    client = make_client(server.url, preview_metadata=metadata)
+    seen: list[float] = []
+    clip = make_renderer(server, client=client).render(request_for(image), tmp_path / "c.mp4",
+                                                       progress=seen.append)
+    assert frame_count(clip.path) == 12 and seen[-1] == 1.0
+    [sid] = [p["client_id"] for p in server.prompts if p["client_id"].startswith(
+        client.client_id)]
+    frames = [m for m in server.sent[sid] if isinstance(m, bytes)]
+    assert len(frames) == 3  # one preview per progress step, all ignored by the client
+    assert {int.from_bytes(f[:4], "big") for f in frames} == ({4} if metadata else {1})
+    if metadata:
+        assert {"type": "feature_flags", "data": {"supports_preview_metadata": True,
+                                                  "max_upload_size": 104857600}} in server.sent[sid]
+
+
+@pytest.mark.parametrize("output", ["SaveAnimatedWEBP", "SaveAnimatedPNG", "SaveImage"])
+def test_animated_and_still_outputs(server, image, tmp_path, output):
+    """Outputs under ``images`` (+ ``animated``) from other save nodes; stills are a sequence."""
+    document = json.loads(Path(FLIP).read_text())
+    inputs = {"images": ["5", 0], "filename_prefix": "videogen_alt"}
+    if output != "SaveImage":
+        inputs.update({"fps": 12.0})
+    if output == "SaveAnimatedWEBP":
+        inputs.update({"lossless": True, "quality": 90, "method": "fastest"})
+    if output == "SaveAnimatedPNG":
+        inputs.update({"compress_level": 1})
+    document["workflow"]["7"] = {"class_type": output, "inputs": inputs}
+    del document["workflow"]["6"], document["bindings"]["fps"]
+    path = tmp_path / f"alt_{output}.json"
+    path.write_text(json.dumps(document))
+    before = len(server.requests)
+    clip = make_renderer(server, str(path)).render(request_for(image), tmp_path / "c.mp4")
+    assert frame_count(clip.path) == 12
+    views = [p for m, p in server.requests[before:] if p == "/view"]
+    # stills: only the 12 frames the clip keeps are fetched (the node saved 2x12)
+    assert len(views) == (12 if output == "SaveImage" else 1)
+
+
 def test_cached_rerun(server, image):
     client = make_client(server.url)
     name = client.upload_image((FIXTURES / "upload_input.png").read_bytes())

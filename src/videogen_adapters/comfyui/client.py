@@ -44,6 +44,8 @@ class WebSocketLike(Protocol):
 
     def recv(self, timeout: float | None = None) -> str | bytes: ...
 
+    def send(self, message: str) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -79,6 +81,9 @@ class ComfyUIClient:
 
     ``ws_connect`` opens ``ws://…/ws?clientId=…`` (None: poll ``/history`` only).
     ``retries``/``backoff``: attempts after the first and the first delay (doubling).
+    ``preview_metadata``: negotiate ``feature_flags`` so previews arrive as type-4
+    binary frames (both framings are skipped; the option exists for servers that
+    expect the handshake).
     """
 
     def __init__(
@@ -92,6 +97,7 @@ class ComfyUIClient:
         poll_interval: float = 0.25,
         history_interval: float = 2.0,
         cancel_grace: float = 10.0,
+        preview_metadata: bool = False,
     ) -> None:
         self.http = http
         self.ws_connect = ws_connect
@@ -101,6 +107,7 @@ class ComfyUIClient:
         self.poll_interval = poll_interval
         self.history_interval = history_interval
         self.cancel_grace = cancel_grace
+        self.preview_metadata = preview_metadata
 
     # ------------------------------------------------------------ transport
     @property
@@ -300,7 +307,11 @@ class ComfyUIClient:
         if self.ws_connect is None:
             return None
         try:
-            return self.ws_connect(self.ws_url_for(client_id))
+            ws = self.ws_connect(self.ws_url_for(client_id))
+            if self.preview_metadata:
+                ws.send(json.dumps({"type": "feature_flags",
+                                    "data": {"supports_preview_metadata": True}}))
+            return ws
         except Exception as exc:  # noqa: BLE001 - any failure: fall back to /history polling
             log.warning("comfyui: websocket unavailable (%s); polling /history", exc)
             return None

@@ -171,6 +171,8 @@ class ComfyUIClipRenderer:
         if not picked:
             raise RenderFailed("comfyui output", "the workflow finished without a video or image "
                                "output", prompt_id=result.prompt_id, outputs=result.outputs)
+        if len(picked) > 1:  # a still sequence: fetch only the frames the clip keeps
+            picked = picked[:segment.keep]
         paths = []
         for i, item in enumerate(picked):
             paths.append(self.client.download(
