@@ -26,7 +26,6 @@ __all__ = [
     "force_key_frames_expr",
     "loudnorm_apply_args",
     "loudnorm_measure_args",
-    "segment_args",
     "subtitles_filter",
     "x264_args",
 ]
@@ -87,19 +86,6 @@ def encode_raw_args(
         *x264_args(settings, cut_frames),
         "-movflags", "+faststart", "-f", "mp4", str(output),
     ]
-
-
-def segment_args(ffmpeg: str, clip: Path, cut_frames: Sequence[int], pattern: Path) -> list[str]:
-    """Split ``clip`` by stream copy at ``cut_frames`` (each must be a key frame)
-    into ``pattern`` (with ``%d``) files, timestamps reset per piece."""
-    args = [*_base(ffmpeg), "-i", str(clip), "-map", "0:v:0", "-c", "copy", "-an", "-sn"]
-    cuts = sorted({int(c) for c in cut_frames})
-    if cuts:
-        args += ["-f", "segment", "-segment_frames", ",".join(map(str, cuts)),
-                 "-reset_timestamps", "1", "-segment_format", "mp4", str(pattern)]
-    else:
-        args += ["-f", "mp4", str(pattern).replace("%d", "0")]
-    return args
 
 
 def crossfade_args(

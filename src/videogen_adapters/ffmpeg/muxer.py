@@ -3,7 +3,7 @@
 Clips arrive encoded with the final settings and an IDR frame at every cut
 frame of the :class:`~videogen_core.timeline.Timeline`. The muxer
 
-1. splits each clip by stream copy at its cut frames (segment muxer) into
+1. splits each clip by stream copy at its cut frames (in process, PyAV) into
    head (incoming transition), body and tail (outgoing transition);
 2. renders only the transitions — ``crossfade``: xfade of tail *i* with head
    *i+1* (the overlap); ``fade``: tail *i* faded out to black, then head *i+1*
@@ -37,6 +37,7 @@ from .audio import measure_loudness, mix_audio
 from .conform import conform_clip
 from .probe import probe
 from .runner import FfmpegRunner, atomic_output
+from .split import read_layout, write_pieces
 
 __all__ = ["FfmpegMuxer", "find_fonts_dir"]
 
@@ -200,32 +201,28 @@ class FfmpegMuxer:
     def _split(self, index: int, clip: Path, frames: int, cuts: tuple[int, ...], plan: MuxPlan,
                work: Path, cancel: CancelToken | None,
                ) -> tuple[dict[tuple[int, int], Path], str | None]:
-        """Split clip ``index`` at ``cuts``; returns ``{(start, end): file}``."""
+        """Split clip ``index`` at ``cuts`` (re-encoding it first if it does not fit);
+        returns ``{(start, end): file}``."""
+        if cancel is not None:
+            cancel.raise_if_cancelled()
         settings = plan.video
         warning = None
-        info = probe(clip)
-        fits = (info.frames == frames and (info.width, info.height) ==
-                (settings.width, settings.height) and round(info.fps, 3) == settings.fps
-                and info.codec == "h264" and set(cuts) <= set(info.keyframes))
-        if not fits:
+        layout = read_layout(clip, frames, cuts, settings)
+        if not layout.fits:
             fixed = work / f"conformed_{index:05d}.mp4"
             request = ClipRequest(clip, frames / settings.fps, "", 0, settings=settings,
                                   cut_frames=cuts, frame_count=frames)
             conform_clip(clip, request, fixed, cancel=cancel, runner=self.runner)
-            warning = (f"clip {index + 1} did not match the timeline ({info.frames} frames "
-                       f"{info.width}x{info.height}, key frames at the cuts: "
-                       f"{set(cuts) <= set(info.keyframes)}); it was re-encoded to fit")
+            warning = (f"clip {index + 1} did not fit the timeline ({layout.reason}); "
+                       "it was re-encoded to fit")
             clip = fixed
         bounds = [0, *sorted(set(cuts)), frames]
-        pattern = work / f"clip_{index:05d}_%d.mp4"
-        self.runner.run(commands.segment_args(self.runner.ffmpeg, clip, cuts, pattern),
-                        stage="split", cancel=cancel)
+        outputs = [work / f"clip_{index:05d}_{j}.mp4" for j in range(len(bounds) - 1)]
+        counts = write_pieces(clip, cuts, outputs)
         pieces: dict[tuple[int, int], Path] = {}
-        for j in range(len(bounds) - 1):
-            path = Path(str(pattern).replace("%d", str(j)))
-            got = probe(path).frames if path.exists() else 0
-            if got != bounds[j + 1] - bounds[j]:
-                raise RenderFailed("split", f"clip {index + 1}: piece {j} has {got} frames, "
-                                            f"expected {bounds[j + 1] - bounds[j]}")
+        for j, path in enumerate(outputs):
+            if counts[j] != bounds[j + 1] - bounds[j]:
+                raise RenderFailed("split", f"clip {index + 1}: piece {j} has {counts[j]} "
+                                            f"frames, expected {bounds[j + 1] - bounds[j]}")
             pieces[(bounds[j], bounds[j + 1])] = path
         return pieces, warning
