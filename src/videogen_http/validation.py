@@ -22,7 +22,8 @@ __all__ = [
     "read_json",
 ]
 
-#: Folder ids, job ids and file names: 1–128 of ``[A-Za-z0-9_.-]``, never ``.`` or ``..``.
+#: Folder ids, job ids and file names: 1–128 of ``[A-Za-z0-9_.-]``, never ``.`` or ``..``
+#: (nor any other name starting with a dot: those are the service's own, e.g. ``.cache``).
 ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 _KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
 
@@ -31,14 +32,19 @@ def check_id(value: str, field: str) -> str:
     """``value`` when it is a safe identifier, else InvalidRequest/PathNotAllowed on ``field``."""
     if value in {".", ".."}:
         raise PathNotAllowed(field, "must not be . or ..", value)
+    if value.startswith("."):
+        raise PathNotAllowed(field, "must not start with a dot", value)
     if not ID_PATTERN.fullmatch(value):
         raise InvalidRequest(field, "must be 1-128 characters of A-Z a-z 0-9 _ . -", value)
     return value
 
 
 def check_media_key(key: str) -> str:
-    """A storage key for ``/media``: ``/``-separated safe identifiers."""
+    """A storage key for ``/media``: ``<folder>/…/<file>``, ``/``-separated safe
+    identifiers. Top-level names (the job database lives there) are refused."""
     parts = key.split("/")
+    if len(parts) < 2:
+        raise PathNotAllowed("path", "must be <folder>/<file>", key)
     if len(parts) > 16:
         raise PathNotAllowed("path", "has too many segments", key)
     for part in parts:

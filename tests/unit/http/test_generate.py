@@ -111,7 +111,7 @@ def test_missing_scene_image_is_422(client: Any) -> None:
 
 
 def test_bad_folder_ids_are_400(client: Any) -> None:
-    for folder in ("..", ".", "a%20b", "x" * 129, "caf%C3%A9"):
+    for folder in ("..", ".", ".cache", "a%20b", "x" * 129, "caf%C3%A9"):
         r = client.post(f"/generateVideos/{folder}", json=SEED_BODY)
         assert r.status_code == 400, folder
         assert r.get_json()["error"]["details"]["field"] == "folder_id"

@@ -63,3 +63,13 @@ def test_other_storages_are_served_through_a_temp_copy(env: Any) -> None:
     assert r.status_code == 206
     assert r.data == b"234"
     assert client.get("/media/f/videos/missing.mp4").status_code == 404
+
+
+def test_the_service_own_files_are_not_served(env: Any, client: Any) -> None:
+    client.post("/generateVideos/trip", json=SEED_BODY)  # creates jobs.sqlite3 in the data dir
+    assert (env.settings.data_dir / "jobs.sqlite3").is_file()
+    for path in ("/media/jobs.sqlite3", "/media/jobs.sqlite3-wal", "/media/.cache/clips/x.mp4",
+                 "/media/trip/.hidden.png"):
+        r = client.get(path)
+        assert r.status_code == 400, path
+        assert r.get_json()["error"]["code"] == "path_not_allowed"
