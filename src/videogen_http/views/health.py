@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from videogen_core import VideogenError
+from videogen_core import ServiceUnavailable, VideogenError
 
-from ..errors import error_body
+from ..errors import error_response
 from ..openapi import openapi_document
 from ..service import Service, current_service
 
@@ -72,12 +72,10 @@ def readyz() -> Response:
     if not failing:
         return jsonify({"status": "ready", "backends": report, "jobs": service.runner.stats()})
     log.warning("not ready: %s", ", ".join(failing))
-    body = error_body("service_unavailable", f"not ready: {', '.join(failing)} unavailable",
-                      {"unavailable": failing, "backends": report})
-    response = jsonify(body)
-    response.status_code = 503
-    response.headers["Retry-After"] = "5"
-    return response
+    return error_response({"code": ServiceUnavailable.code,
+                           "message": f"not ready: {', '.join(failing)} unavailable",
+                           "details": {"unavailable": failing, "backends": report,
+                                       "retry_after": 5}})
 
 
 @bp.get("/openapi.json")

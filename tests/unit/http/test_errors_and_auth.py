@@ -84,6 +84,20 @@ def test_every_domain_error_class_has_a_status() -> None:
             assert cls.code in STATUS_BY_CODE, name
 
 
+def test_storage_failure_is_502(env: Any) -> None:
+    class Refusing:
+        def list_images(self, folder_id: str) -> list[str]:
+            raise StorageFailed("s3", "list", "AccessDenied")
+
+    container = env.container()
+    container.storage.override(providers.Object(Refusing()))
+    client = env.app(container).test_client()
+    for r in (client.get("/folders/trip/images"),
+              client.post("/generateVideos/trip", json=SEED_BODY)):
+        assert r.status_code == 502
+        assert r.get_json()["error"]["details"]["reason"] == "AccessDenied"
+
+
 def test_busy_from_a_view_carries_retry_after(env: Any) -> None:
     class Full:
         def list_images(self, folder_id: str) -> list[str]:

@@ -43,6 +43,7 @@ def test_readyz_is_503_naming_the_backend_that_does_not_answer(env: Any) -> None
     container.narrator.override(providers.Object(BrokenNarrator()))
     r = env.app(container).test_client().get("/readyz")
     assert r.status_code == 503
+    assert r.headers["Retry-After"] == "5"
     err = r.get_json()["error"]
     assert err["code"] == "service_unavailable"
     assert err["details"]["unavailable"] == ["renderer", "narrator"]

@@ -60,6 +60,16 @@ def test_real_responses_match_their_schemas(client: Any) -> None:
                                         "application/json"))
 
 
+def test_the_seed_request_fits_the_documented_request_schema() -> None:
+    schema = openapi_document()["paths"]["/generateVideos/{folder_id}"]["post"][
+        "requestBody"]["content"]["application/json"]["schema"]
+    validate(SEED_BODY, schema)
+    bad = copy.deepcopy(SEED_BODY)
+    bad["sequence_data"][0]["colour"] = "red"
+    with pytest.raises(jsonschema.ValidationError):
+        validate(bad, schema)
+
+
 def test_schemas_would_catch_a_wrong_shape() -> None:
     schema = schema_for("/generateVideos/{folder_id}", "POST", 200, "application/json")
     with pytest.raises(jsonschema.ValidationError):
