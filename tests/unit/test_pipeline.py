@@ -11,6 +11,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import videogen_core.pipeline as pipeline_module
 from videogen_adapters.converter import result_to_response
@@ -43,6 +45,8 @@ from videogen_core import (
     Timeline,
     UnknownVoice,
     VideogenError,
+    movement_limit,
+    parse_clip_action,
 )
 from videogen_core.model import derive_seed
 from videogen_core.pipeline import VideoPipeline, VideoResult, music_spans
@@ -605,3 +609,48 @@ def test_clip_cache_depends_on_the_seed(tmp_path: Path, inline: Any) -> None:
 
 def attrs_evolve_action(scene: Scene, action: str) -> Scene:
     return attrs.evolve(scene, clip_action=action)
+
+
+# ---------------------------------------------------------------- property
+_words = st.sampled_from(["Hello.", "The storm comes!", "a", "a very long sentence indeed,", ""])
+_scenes = st.lists(
+    st.builds(Scene, st.integers(1, 6), st.lists(_words, max_size=12).map(" ".join),
+              st.floats(0.5, 12),
+              st.sampled_from(["", "zoom in", "zoom in, pan left, tilt up, pan right"]),
+              st.sampled_from(["", "calm", "epic"])),
+    min_size=1, max_size=5, unique_by=lambda s: s.scene_number)
+_params = st.builds(GenerationParams, st.sampled_from(["none", "fade", "crossfade"]),
+                    st.integers(0, 2**32 - 1), st.sampled_from([24, 25, 30]))
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(scenes=_scenes, params=_params)
+def test_any_valid_sequence_makes_a_consistent_video(tmp_path: Path, scenes: list[Scene],
+                                                     params: GenerationParams) -> None:
+    seq = Sequence(scenes, params)
+    storage = RecordingStorage(images(*(f"scene_{n}.png" for n in range(1, 7))))
+    h = Harness(tmp_path, InlineExecutor(), storage=storage)
+    try:
+        result = h.run(seq)
+    except InvalidRequest as err:  # only a crossfade longer than a scene allows
+        assert "crossfade" in err.reason
+        return
+    plan = h.muxer.plans[-1]
+    timeline = plan.timeline
+    assert h.video(result)["scenes"] == [s.scene_number for s in scenes]
+    assert result.duration == round(timeline.total, 3)
+    fps = params.fps
+    assert timeline.total_frames(fps) == round(timeline.total * fps)
+    spoken = [i for i, s in enumerate(scenes) if s.narration.strip()]
+    assert len(plan.narrations) == len(spoken)
+    starts = timeline.narration_starts
+    for i, placed in zip(spoken, plan.narrations, strict=True):
+        assert placed.start == pytest.approx(starts[i])
+        limit = starts[i + 1] - timeline.gap if i + 1 < len(scenes) else timeline.total
+        assert placed.start + placed.duration <= limit + 2e-3  # never cut, never overlapping
+    for report, scene in zip(result.scene_reports, scenes, strict=True):
+        assert report.duration >= scene.duration - 1e-3
+        assert len(parse_clip_action(report.clip_action).movements) <= movement_limit(
+            scene.duration)
+    assert h.workdir_is_clean()
