@@ -17,7 +17,6 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from videogen_adapters.config import Settings
-from videogen_core import ServiceUnavailable
 
 from .callbacks import CallbackSender
 
@@ -50,7 +49,7 @@ def _narrator(settings: Settings) -> Any:
 
 
 def _music(settings: Settings) -> Any:
-    from videogen_adapters.music import build_music_source  # type: ignore[attr-defined]
+    from videogen_adapters.music import build_music_source
 
     return build_music_source(settings)
 
@@ -67,7 +66,7 @@ def _executor(settings: Settings) -> Any:
     return build_executor(settings)
 
 
-def _sqlite_jobs(settings: Settings) -> Any:
+def _job_store(settings: Settings) -> Any:
     from videogen_adapters.jobs import build_job_store
 
     return build_job_store(settings)
@@ -77,11 +76,6 @@ def _memory_jobs() -> Any:
     from videogen_adapters.jobs import InMemoryJobStore
 
     return InMemoryJobStore()
-
-
-def _redis_jobs(settings: Settings) -> Any:
-    raise ServiceUnavailable("job store", "the redis job store is not part of this build",
-                             job_store="redis")
 
 
 def _pipeline(settings: Settings, **adapters: Any) -> Any:
@@ -131,9 +125,9 @@ class Container(containers.DeclarativeContainer):
     )
     job_store = providers.Selector(
         settings.provided.job_store,
-        sqlite=providers.Singleton(_sqlite_jobs, settings),
+        sqlite=providers.Singleton(_job_store, settings),
         memory=providers.Singleton(_memory_jobs),
-        redis=providers.Singleton(_redis_jobs, settings),
+        redis=providers.Singleton(_job_store, settings),
     )
     pipeline = providers.Singleton(
         _pipeline, settings, storage=storage, renderer=renderer, narrator=narrator,

@@ -5,12 +5,16 @@ Subclass :class:`JobStoreContract` and provide a ``store`` fixture to add an ada
 
 from __future__ import annotations
 
+import itertools
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.servers import valkey_server
 
 from videogen_adapters.jobs import InMemoryJobStore, SqliteJobStore
+from videogen_adapters.jobs.redis import RedisJobStore
 from videogen_core import InvalidRequest, JobRecord, NotFound
 
 
@@ -161,3 +165,39 @@ class TestSqliteJobStore(JobStoreContract):
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         conn.close()
         store.close()
+
+
+@pytest.fixture(scope="module")
+def valkey_url() -> Iterator[str]:
+    with valkey_server() as server:
+        yield server.url
+
+
+_prefixes = itertools.count()
+
+
+class TestRedisJobStore(JobStoreContract):
+    @pytest.fixture
+    def store(self, valkey_url: str) -> Iterator[RedisJobStore]:
+        s = RedisJobStore.from_url(valkey_url, prefix=f"test{next(_prefixes)}:")
+        yield s
+        s.close()
+
+    def test_two_clients_share_jobs(self, store: RedisJobStore, valkey_url: str) -> None:
+        other = RedisJobStore.from_url(valkey_url, prefix=store.prefix)
+        store.create(_job("a", key="k"))
+        other.update("a", status="running", stage="mux")
+        assert store.get("a").stage == "mux"
+        assert other.create(_job("b", key="k")).id == "a"
+        other.close()
+
+    def test_a_dead_server_is_service_unavailable(self, valkey_url: str) -> None:
+        from videogen_core import ServiceUnavailable
+
+        with valkey_server() as server:
+            url = server.url
+        dead = RedisJobStore.from_url(url)
+        with pytest.raises(ServiceUnavailable):
+            dead.get("a")
+        with pytest.raises(ServiceUnavailable):
+            dead.check()

@@ -3,9 +3,11 @@
 - :class:`SqliteJobStore` — the embedded default, one SQLite file in the data
   directory (WAL mode, thread-safe); a restarted server still knows every job.
 - :class:`InMemoryJobStore` — the fake, for tests and throw-away processes.
+- :class:`~videogen_adapters.jobs.redis.RedisJobStore` — jobs on a Redis/Valkey
+  server, shared by processes (imported lazily: needs the ``redis`` package).
 
-Both pass ``tests/contract/test_jobstore.py``; a Redis store would subclass
-that suite too. :func:`build_job_store` picks one from ``Settings.job_store``.
+All pass ``tests/contract/test_jobstore.py``. :func:`build_job_store` picks one
+from ``Settings.job_store``.
 """
 
 from __future__ import annotations

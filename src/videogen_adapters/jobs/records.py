@@ -87,7 +87,8 @@ def record_from_row(row: Mapping[str, Any]) -> JobRecord:
 
 
 def build_job_store(settings: Any) -> JobStore:
-    """The job store ``settings.job_store`` names (``sqlite`` → ``<data_dir>/jobs.sqlite3``)."""
+    """The job store ``settings.job_store`` names: ``sqlite`` → ``<data_dir>/jobs.sqlite3``,
+    ``redis`` → ``VIDEOGEN_REDIS_URL`` (else ``VIDEOGEN_BROKER_URL``), ``memory``."""
     kind = settings.job_store
     if kind == "memory":
         from .memory import InMemoryJobStore
@@ -97,4 +98,8 @@ def build_job_store(settings: Any) -> JobStore:
         from .sqlite import SqliteJobStore
 
         return SqliteJobStore(Path(settings.data_dir) / "jobs.sqlite3")
+    if kind == "redis":
+        from .redis import RedisJobStore
+
+        return RedisJobStore.from_url(settings.redis_url or settings.broker_url)
     raise InvalidRequest("VIDEOGEN_JOB_STORE", f"job store {kind!r} is not available here", kind)

@@ -38,9 +38,13 @@ def test_selectors_follow_the_settings(tmp_path: Path) -> None:
     assert memory.music() is None
 
 
-def test_redis_job_store_is_reported_unavailable(tmp_path: Path) -> None:
+def test_redis_job_store_is_selected_and_probed(tmp_path: Path) -> None:
+    from videogen_adapters.jobs.redis import RedisJobStore
+
+    store = container(tmp_path, job_store="redis", redis_url="redis://127.0.0.1:1/0").job_store()
+    assert isinstance(store, RedisJobStore)
     with pytest.raises(ServiceUnavailable):
-        container(tmp_path, job_store="redis").job_store()
+        store.check()
 
 
 def test_pipeline_is_composed_from_the_selected_providers(tmp_path: Path) -> None:
