@@ -654,3 +654,29 @@ def test_any_valid_sequence_makes_a_consistent_video(tmp_path: Path, scenes: lis
         assert len(parse_clip_action(report.clip_action).movements) <= movement_limit(
             scene.duration)
     assert h.workdir_is_clean()
+
+
+# ------------------------------------------------------------- music spans
+def test_music_spans_one_bed_per_run_of_a_mood() -> None:
+    t = Timeline.build([4, 4, 4, 4], "none")
+    # an empty mood continues the bed before it; moods compare case- and space-insensitively
+    assert music_spans(["calm", "", "Calm ", "epic"], t, 2.0) == [
+        ("calm", 0.0, 13.0), ("epic", 11.0, 16.0)]
+    assert music_spans(["sad"] * 4, t, 2.0) == [("sad", 0.0, 16.0)]
+
+
+def test_music_spans_crossfade_centred_on_the_transition() -> None:
+    t = Timeline.build([4, 4], "crossfade", 0.5)
+    (a, a_start, a_end), (b, b_start, b_end) = music_spans(["a", "b"], t, 1.0)
+    assert (a, b) == ("a", "b")
+    assert a_start == 0.0 and b_end == pytest.approx(t.total)
+    middle = t.starts[1] + t.overlap / 2  # the middle of the picture crossfade
+    assert (a_end + b_start) / 2 == pytest.approx(middle)
+    assert a_end - b_start == pytest.approx(1.0)
+
+
+def test_music_spans_never_leave_the_video() -> None:
+    t = Timeline.build([1, 1, 1], "none")
+    spans = music_spans(["a", "b", "c"], t, 5.0)
+    assert all(0.0 <= s < e <= t.total for _, s, e in spans)
+    assert spans[0][1] == 0.0 and spans[-1][2] == t.total
