@@ -116,8 +116,10 @@ class Timeline:
 
     def frame_counts(self, fps: int) -> tuple[int, ...]:
         """Frames of every clip, rounded along the timeline so that rounding never
-        drifts: the video has exactly ``round(total·fps)`` frames, each clip is within
-        one frame of ``duration·fps``, and every overlap is ``overlap_frames`` long."""
+        drifts: the video has exactly ``round(total·fps)`` frames, every overlap is
+        ``overlap_frames`` long, and each clip is within one frame of ``duration·fps``
+        (plus up to half a frame more when ``overlap·fps`` is not a whole number, e.g.
+        0.5 s at 25 fps, since the overlap itself is rounded)."""
         ov = self.overlap_frames(fps)
         n = len(self.durations)
         frames, edge = [], 0
