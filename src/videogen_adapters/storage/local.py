@@ -75,6 +75,14 @@ class LocalDiskStorage:
             raise PathNotAllowed(field, f"storage key {key!r} leaves the storage root", key=key)
         return resolved
 
+    def _entry(self, key: str) -> Path:
+        """The directory entry of ``key`` itself (its parent resolved, its last
+        component not): writes and deletes replace a symlink inside the root
+        instead of acting on its target. Validated like :meth:`path`."""
+        self.path(key)
+        parent, _, name = key.rpartition("/")
+        return (self.path(parent) if parent else self._root) / name
+
     def _inside(self, resolved: Path) -> bool:
         return resolved != self._root and resolved.is_relative_to(self._root)
 
@@ -110,7 +118,7 @@ class LocalDiskStorage:
         """Store ``source`` under ``key`` atomically (temp + fsync + rename);
         ``content_type`` is implied by the file name on disk. Full disk or
         permissions → StorageFailed with the reason; no partial file remains."""
-        target = self.path(key)
+        target = self._entry(key)
         check_source(Path(source))
         with atomic_path(target, BACKEND, "put") as temp, map_local_errors("put", key):
             copy_file(Path(source), temp)
@@ -128,8 +136,9 @@ class LocalDiskStorage:
         return self.path(key).is_file()
 
     def delete(self, key: str) -> None:
-        """Remove the file; nothing happens when it is already gone."""
-        target = self.path(key)
+        """Remove the file (a symlink itself, not its target); nothing happens
+        when it is already gone."""
+        target = self._entry(key)
         with contextlib.suppress(NotFound), map_local_errors("delete", key):
             target.unlink()
 
@@ -150,7 +159,7 @@ class LocalDiskStorage:
     def put_bytes(self, data: bytes, key: str,
                   content_type: str = "application/octet-stream") -> str:
         """Store ``data`` under ``key`` atomically; return the key."""
-        target = self.path(key)
+        target = self._entry(key)
         with atomic_path(target, BACKEND, "put") as temp, map_local_errors("put", key):
             temp.write_bytes(data)
         return key

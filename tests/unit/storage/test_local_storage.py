@@ -75,6 +75,18 @@ def test_symlinks_inside_the_root_are_followed(root: Path) -> None:
     assert storage.read_bytes("shots/3.png") == b"one"
 
 
+def test_writes_and_deletes_act_on_a_symlink_not_its_target(root: Path) -> None:
+    (root / "shots" / "link.png").symlink_to(root / "shots" / "1.png")
+    (root / "shots" / "link2.png").symlink_to(root / "shots" / "1.png")
+    storage = LocalDiskStorage(root)
+    storage.put_bytes(b"replaced", "shots/link.png")
+    assert not (root / "shots" / "link.png").is_symlink()
+    assert (root / "shots" / "link.png").read_bytes() == b"replaced"
+    storage.delete("shots/link2.png")
+    assert not (root / "shots" / "link2.png").exists()
+    assert (root / "shots" / "1.png").read_bytes() == b"one"
+
+
 def test_symlink_loop_is_refused(root: Path) -> None:
     (root / "loop").symlink_to(root / "loop")
     with pytest.raises(PathNotAllowed):
