@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from pathlib import Path
@@ -243,6 +244,16 @@ def test_interrupt_by_someone_else_is_render_failed(server, image, tmp_path):
         make_renderer(server).render(request_for(image), tmp_path / "c.mp4")
 
 
+def test_prompt_timeout_cancels_and_is_service_unavailable(server, image, tmp_path):
+    server.node_delay = 0.3
+    renderer = make_renderer(server, timeout=0.5)
+    before = len(server.prompts)
+    with pytest.raises(ServiceUnavailable, match=r"did not finish within 0\.5 s"):
+        renderer.render(request_for(image), tmp_path / "c.mp4")
+    [body] = server.prompts[before:]
+    assert body["prompt_id"] in server.interrupts and body["prompt_id"] in server.deletes
+
+
 def test_dropped_websocket_falls_back_to_history(server, image, tmp_path):
     server.drop_ws_after = "execution_start"
     server.node_delay = 0.05
@@ -424,3 +435,26 @@ def test_server_upload_collisions_as_recorded(server):
     view = httpx.get(server.url + "/view", params={"filename": "nope.mp4", "subfolder": "video",
                                                    "type": "output"})
     assert view.status_code == 404 and view.content == b""
+
+
+def test_server_without_client_id_sends_only_broadcasts(server):
+    """As recorded: no client_id in the POST → sockets get only status and progress_state."""
+    from websockets.sync.client import connect
+
+    client = make_client(server.url)
+    name = client.upload_image((FIXTURES / "upload_input.png").read_bytes())
+    graph = load_template("test_repeat").bind({"image": name, "frames": 2,
+                                               "width": 2 * next(_SEEDS), "height": 20})
+    with connect(client.ws_url, proxy=None) as ws:
+        ws.recv(timeout=5)
+        pid = httpx.post(server.url + "/prompt", json={"prompt": graph}).json()["prompt_id"]
+        kinds = set()
+        while pid not in server.history:
+            with contextlib.suppress(TimeoutError):
+                raw = ws.recv(timeout=0.2)
+                kinds.add(json.loads(raw)["type"])
+        with contextlib.suppress(TimeoutError):
+            while True:
+                kinds.add(json.loads(ws.recv(timeout=0.2))["type"])
+    assert kinds == {"status", "progress_state"}
+    assert server.history[pid]["status"]["status_str"] == "success"
