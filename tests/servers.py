@@ -158,7 +158,9 @@ def run_server(
                     if process.poll() is not None:
                         last_error = f"exited with {process.returncode}: {_tail(log_path, 20)}"
                         break
-                    if ready(port):
+                    # still alive after answering: the answer came from our process,
+                    # not from another server that grabbed the port in between
+                    if ready(port) and process.poll() is None:
                         server = RunningServer(
                             name=name,
                             host=HOST,
