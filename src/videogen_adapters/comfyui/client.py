@@ -295,6 +295,12 @@ class ComfyUIClient:
                     lambda: None if state["finished"] else self._quiet_cancel(prompt_id))
             try:
                 self._follow(watch, ws, cancel, time.monotonic() + timeout, timeout)
+            except (Cancelled, ServiceUnavailable):
+                raise  # already stopped, or the server is gone
+            except BaseException:
+                if watch.terminal is None:  # never leave a prompt running behind us
+                    self._quiet_cancel(prompt_id)
+                raise
             finally:
                 state["finished"] = True
         finally:
@@ -344,7 +350,8 @@ class ComfyUIClient:
                     ws = None
                     continue
                 if isinstance(message, str):
-                    watch.feed(json.loads(message))
+                    with contextlib.suppress(ValueError):  # not JSON: not ComfyUI's
+                        watch.feed(json.loads(message))
                 if watch.terminal is not None and not watch.idle and message is None:
                     watch.idle = True  # the closing ``executing null`` is late; stop waiting
                 if watch.done or now - last_poll < self.history_interval:

@@ -40,6 +40,8 @@ class PromptWatch:
 
     def feed(self, message: Mapping[str, Any]) -> None:
         """Take one parsed websocket text message; messages of other prompts are ignored."""
+        if not isinstance(message, Mapping):
+            return
         kind = message.get("type")
         data = message.get("data")
         if not isinstance(data, Mapping) or data.get("prompt_id") != self.prompt_id:
