@@ -680,3 +680,28 @@ def test_music_spans_never_leave_the_video() -> None:
     spans = music_spans(["a", "b", "c"], t, 5.0)
     assert all(0.0 <= s < e <= t.total for _, s, e in spans)
     assert spans[0][1] == 0.0 and spans[-1][2] == t.total
+
+
+def test_scene_extended_when_the_engine_speeds_up_less_than_asked(tmp_path: Path,
+                                                                  inline: Any) -> None:
+    class Imprecise(FakeNarrator):
+        """Real engines do not hit the asked speed exactly: this one falls 10 % short."""
+
+        def synthesize(self, text: str, output_path: Path, *, voice: str | None = None,
+                       speed: float = 1.0) -> Any:
+            effective = 1.0 + (speed - 1.0) * 0.9 if speed > 1.0 else speed
+            return super().synthesize(text, output_path, voice=voice, speed=effective)
+
+    h = Harness(tmp_path, inline, narrator=Imprecise())
+    text = "x" * 60  # 4 s of speech, window 3.55 s: asks for ×1.127, gets ×1.114
+    seq = Sequence([Scene(1, text, 4.0), Scene(2, "", 4.0)], GenerationParams("none"))
+    result = h.run(seq)
+    report = result.scene_reports[0]
+    spoken = report.narration_duration
+    assert spoken > 3.55 + 1e-3  # longer than the window the speed-up aimed for
+    assert report.duration == pytest.approx(spoken + 0.45, abs=2e-3)
+    assert report.extended_by > 0
+    assert any(w.startswith("scene 1: extended from 4 s") for w in result.warnings)
+    plan = h.muxer.plans[0]
+    placed = plan.narrations[0]
+    assert placed.start + placed.duration <= plan.timeline.narration_starts[1] - 0.2 + 1e-3
