@@ -83,3 +83,11 @@ def test_segments_cover_the_scene_exactly(total, capacity, step):
     assert [s.index for s in segments] == list(range(len(segments)))
     # no more segments than needed
     assert len(segments) == 1 or total > capacity + (len(segments) - 2) * (capacity - 1)
+
+
+@given(st.text(max_size=300), st.text(max_size=300))
+def test_prompt_and_motion_never_fail(clip_action, narration):
+    text = build_prompt(clip_action, narration)
+    assert len(text) <= 600 and "\n" not in text
+    assert 0.25 <= motion_factor(clip_action) <= 2.0
+    assert 1 <= motion_value(clip_action, 127, 1, 1023) <= 1023
