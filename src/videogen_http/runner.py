@@ -12,6 +12,7 @@ pipeline stops between steps and removes its temporary files.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -69,6 +70,7 @@ class JobRunner:
         self._threads: list[threading.Thread] = []
         self._running = 0
         self._closed = False
+        self._mean_seconds: float | None = None  # moving average of finished jobs' run time
 
     # ------------------------------------------------------------ creation
     def create(self, folder_id: str, request: Mapping[str, Any], *, scenes_total: int = 0,
@@ -85,7 +87,7 @@ class JobRunner:
                 return known, False
             if self._full():
                 raise Busy(f"{self.max_queue} jobs are already waiting; retry later",
-                           retry_after=self.retry_after)
+                           retry_after=self.suggested_retry_after())
             stored = self.store.create(job)
             if stored.id != job.id:
                 return stored, False
@@ -101,6 +103,21 @@ class JobRunner:
         found: JobRecord | None = finder(key)
         return found
 
+    def suggested_retry_after(self) -> int:
+        """Seconds until a queue slot is likely free: the average job's run time
+        (moving average of finished jobs) spread over the running slots; the
+        configured ``retry_after`` until a job has finished. Between 1 and 600."""
+        if self._mean_seconds is None:
+            return self.retry_after
+        return max(1, min(600, math.ceil(self._mean_seconds / self.max_jobs)))
+
+    def _record_duration(self, seconds: float) -> None:
+        with self._lock:
+            if self._mean_seconds is None:
+                self._mean_seconds = seconds
+            else:
+                self._mean_seconds = 0.7 * self._mean_seconds + 0.3 * seconds
+
     def _full(self) -> bool:
         return self._queue.qsize() >= self.max_queue
 
@@ -110,8 +127,8 @@ class JobRunner:
             self._queue.put_nowait(job_id)
         except queue.Full:
             self._tokens.pop(job_id, None)
-            raise Busy("the job queue is full; retry later", retry_after=self.retry_after
-                       ) from None
+            raise Busy("the job queue is full; retry later",
+                       retry_after=self.suggested_retry_after()) from None
         self._start_threads()
 
     def _start_threads(self) -> None:
@@ -233,6 +250,7 @@ class JobRunner:
             self._running += 1
         log.info("job %s running", job_id)
         self._notify()
+        started = time.monotonic()
         progress = _ProgressWriter(self, job)
         try:
             body, warnings = self.work(job, progress, token)
@@ -252,6 +270,7 @@ class JobRunner:
                                       eta_seconds=0.0, result=dict(body),
                                       scenes_done=job.scenes_total,
                                       warnings=[*job.warnings, *warnings])
+            self._record_duration(time.monotonic() - started)
         finally:
             with self._lock:
                 self._running -= 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -13,6 +14,7 @@ from videogen_adapters.converter import result_to_response, structure_request
 from videogen_core import CancelToken, JobRecord, ProgressEvent
 
 from .containers import Container
+from .lock import DataDirLock
 from .presenters import job_to_dict
 from .runner import JobRunner
 
@@ -34,6 +36,10 @@ class Service:
         self.settings = settings
         self.container = container
         self.base_url = default_base_url(settings)
+        self.lock: DataDirLock | None = None
+        if settings.job_store == "sqlite":
+            self.lock = DataDirLock(Path(settings.data_dir))
+            self.lock.acquire()
         self.runner = JobRunner(container.job_store(), self.work, max_jobs=settings.max_jobs,
                                 max_queue=settings.max_queue, on_finish=self.on_finish)
         self.recovery = recovery
@@ -61,9 +67,11 @@ class Service:
                            cancel_requested=self.runner.cancel_requested(job.id))
 
     def close(self) -> None:
-        """Stop the runner threads and the callback sender (tests)."""
+        """Stop the runner threads and the callback sender; free the data dir (tests)."""
         self.runner.shutdown()
         self.container.callbacks().close()
+        if self.lock is not None:
+            self.lock.release()
 
 
 def current_service() -> Service:

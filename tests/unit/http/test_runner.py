@@ -1,0 +1,70 @@
+"""The job runner on its own, and the one-server-per-data-dir lock."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from videogen_adapters.jobs import InMemoryJobStore
+from videogen_core import Busy, CancelToken, JobRecord, RenderFailed, ServiceUnavailable
+from videogen_http.runner import JobRunner
+
+
+class Work:
+    """Job work that waits for ``go`` and then succeeds (or raises ``fail``)."""
+
+    def __init__(self, fail: Exception | None = None) -> None:
+        self.go = threading.Event()
+        self.fail = fail
+        self.ran: list[str] = []
+
+    def __call__(self, job: JobRecord, progress: Any, cancel: CancelToken
+                 ) -> tuple[dict[str, Any], list[str]]:
+        self.ran.append(job.id)
+        self.go.wait(10)
+        if self.fail is not None:
+            raise self.fail
+        return {"success": True}, ["note"]
+
+
+def test_busy_suggests_retry_after_from_finished_jobs() -> None:
+    runner = JobRunner(InMemoryJobStore(), Work(), max_jobs=2, max_queue=1, retry_after=7)
+    assert runner.suggested_retry_after() == 7
+    runner._record_duration(30.0)
+    assert runner.suggested_retry_after() == 15  # 30 s per job over 2 slots
+    runner._record_duration(10.0)
+    assert runner.suggested_retry_after() == 12  # moving average 24 s over 2 slots
+
+
+def test_queue_bound_and_failures_are_recorded() -> None:
+    work = Work(fail=RenderFailed("mux", "ffmpeg exited 1"))
+    finished: list[JobRecord] = []
+    runner = JobRunner(InMemoryJobStore(), work, max_jobs=1, max_queue=1,
+                       on_finish=finished.append)
+    first, created = runner.create("f", {"a": 1}, scenes_total=1)
+    assert created
+    while not work.ran:
+        runner.wait_for_change(0.05)
+    second, _ = runner.create("f", {"a": 2})
+    with pytest.raises(Busy) as refused:
+        runner.create("f", {"a": 3})
+    assert refused.value.retry_after >= 1
+    work.go.set()
+    done = runner.wait(first.id, timeout=10)
+    assert done.status == "failed"
+    assert done.error["code"] == "render_failed"
+    assert runner.wait(second.id, timeout=10).status == "failed"
+    assert {j.id for j in finished} == {first.id, second.id}
+    runner.shutdown()
+
+
+def test_a_second_server_on_the_same_data_dir_refuses_to_start(make_env: Any) -> None:
+    env = make_env()
+    first = env.app()
+    with pytest.raises(ServiceUnavailable) as refused:
+        env.app()
+    assert "another videogen server" in refused.value.message
+    first.extensions["videogen"].close()
+    env.app()  # free again once the first one is gone
