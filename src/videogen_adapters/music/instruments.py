@@ -157,10 +157,11 @@ def bass(freq: float, seconds: float, sr: int, *, grit: float = 0.3) -> np.ndarr
     return _attack(tone, sr, 0.006).astype(np.float32)
 
 
-def kick(sr: int, rng: np.random.Generator, *, weight: float = 1.0) -> np.ndarray:
-    """A soft kick: a sine swept from ~130 Hz down to ~48 Hz plus a tiny click."""
+def kick(sr: int, rng: np.random.Generator, *, tune: float = 48.0,
+         weight: float = 1.0) -> np.ndarray:
+    """A soft kick: a sine swept down to ``tune`` Hz (tuned to the key) plus a tiny click."""
     t = _t(int(0.45 * sr), sr)
-    f = 48 + 85 * np.exp(-t * 28)
+    f = tune + 85 * np.exp(-t * 28)
     body = np.sin(TAU * np.cumsum(f) / sr) * np.exp(-t * (9 - 3 * weight))
     click = rng.standard_normal(t.size) * np.exp(-t * 400) * 0.15
     return _attack(body + click, sr, 0.001).astype(np.float32)

@@ -177,7 +177,7 @@ def compose_score(style: Style, duration: float, seed: int) -> tuple[list[Event]
         events += _arp(style, chord, t0, step, rng, g * (0.8 if breakdown else 1.0))
         events += _bass(style, chord, t0, step, g)
         if style.drums and not intro and not breakdown:
-            events += _drums(style, t0, step, rng, g, fill=in_phrase == phrase - 1)
+            events += _drums(style, t0, step, rng, g, key_root, fill=in_phrase == phrase - 1)
         if style.melody and not intro and not breakdown:
             events += _melody(style, chord, key_root, motif, in_phrase, t0, step, rng, g)
     return events, bar
@@ -247,7 +247,7 @@ def _bass(style: Style, chord: list[int], t0: float, step: float, g: float) -> l
 
 
 def _drums(style: Style, t0: float, step: float, rng: np.random.Generator, g: float,
-           fill: bool) -> list[Event]:
+           key_root: int, fill: bool) -> list[Event]:
     out: list[Event] = []
     kit = dict(DRUMS[style.drums or "pop"])
     if fill and "snare" in kit:
@@ -261,7 +261,9 @@ def _drums(style: Style, t0: float, step: float, rng: np.random.Generator, g: fl
             if name in ("hat", "shaker") and s % 4:
                 vel *= 0.65
             inst = "hat_open" if name == "hat" and accent else name
-            out.append(Event(t0 + s * step, inst, 0, step, vel * (1.2 if accent else 1.0),
+            # kick and toms are tuned to the key's root (E1..D#2, 41–78 Hz)
+            note = 28 + (key_root - 4) % 12 if name in ("kick", "tom") else 0
+            out.append(Event(t0 + s * step, inst, note, step, vel * (1.2 if accent else 1.0),
                              pans.get(name, 0.0), sends.get(name, 0.15)))
     return out
 

@@ -74,7 +74,7 @@ class _Sounds:
             if event.instrument in _TONAL:
                 sound = self._damped(event, hold_ms / 1000)
             else:
-                sound = self._drum(event.instrument)
+                sound = self._drum(event.instrument, event.note)
             self.cache[key] = sound
         return sound
 
@@ -95,12 +95,14 @@ class _Sounds:
         tone: Callable[[float, float, int], np.ndarray] = getattr(ins, name)
         return tone(f, seconds, sr)
 
-    def _drum(self, name: str) -> np.ndarray:
+    def _drum(self, name: str, note: int) -> np.ndarray:
         sr, rng = self.sr, self.rng
         if name == "hat_open":
             return ins.hat(sr, rng, open_=True)
         if name == "tom":
-            return ins.tom(ins.midi_hz(31 + self.style.root % 12), sr, rng)
+            return ins.tom(ins.midi_hz(note), sr, rng)
+        if name == "kick":
+            return ins.kick(sr, rng, tune=ins.midi_hz(note))
         drum: Callable[[int, np.random.Generator], np.ndarray] = getattr(ins, name)
         return drum(sr, rng)
 

@@ -1,0 +1,182 @@
+"""``LibraryMusicSource`` (the user's own tracks, tagged by mood) and
+``SilenceMusicSource`` (no music, for ``VIDEOGEN_MUSIC=none``).
+
+A library folder is tagged by sub-folders, ``<folder>/<mood>/*.mp3`` (also
+wav, ogg, m4a, flac, opus, aac), and/or by ``<folder>/manifest.json``::
+
+    {"tracks": [{"file": "rain.mp3", "moods": ["calm", "sad"]}]}
+
+A track is picked deterministically by seed, decoded with PyAV, its silent
+head and tail trimmed, then looped with equal-power crossfades when it is
+shorter than the bed or cut when longer, faded in and out, and streamed to a
+48 kHz stereo 16-bit WAV.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from videogen_core import InvalidRequest, MusicBed, RenderFailed, ServiceUnavailable
+
+from ..tts.decode import decode_audio
+from ..tts.wav import WavWriter, speech_bounds
+from .moods import DEFAULT_MOOD, MOODS, resolve_mood
+
+__all__ = ["AUDIO_EXTENSIONS", "LibraryMusicSource", "SilenceMusicSource"]
+
+AUDIO_EXTENSIONS = (".mp3", ".wav", ".ogg", ".oga", ".m4a", ".flac", ".opus", ".aac")
+_MAX_DURATION = 4 * 3600.0
+
+
+def _check_duration(duration: float) -> None:
+    if not (math.isfinite(duration) and 0 < duration <= _MAX_DURATION):
+        raise InvalidRequest("duration", f"must be > 0 and at most {_MAX_DURATION:g} s",
+                             duration)
+
+
+class LibraryMusicSource:
+    """Background music from a folder of the user's tracks, tagged by mood."""
+
+    name = "library"
+
+    def __init__(self, folder: str | Path, *, sample_rate: int = 48000, crossfade: float = 2.0,
+                 fade_in: float = 0.5, fade_out: float = 2.5) -> None:
+        self.folder = Path(folder).expanduser()
+        if not self.folder.is_dir():
+            raise InvalidRequest("music_dir", "is not a folder", str(self.folder))
+        self.sample_rate = sample_rate
+        self.crossfade = crossfade
+        self.fade_in = fade_in
+        self.fade_out = fade_out
+        self._index: dict[str, list[Path]] | None = None
+        self._lock = threading.Lock()
+
+    # ----------------------------------------------------------------- index
+    def _tracks(self) -> dict[str, list[Path]]:
+        with self._lock:
+            if self._index is None:
+                self._index = self._scan()
+            return self._index
+
+    def _scan(self) -> dict[str, list[Path]]:
+        index: dict[str, set[Path]] = {}
+        for sub in sorted(p for p in self.folder.iterdir() if p.is_dir()):
+            files = {f for f in sub.iterdir()
+                     if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS}
+            if files:
+                index.setdefault(sub.name.lower(), set()).update(files)
+        manifest = self.folder / "manifest.json"
+        if manifest.is_file():
+            try:
+                tracks = json.loads(manifest.read_text("utf-8")).get("tracks", [])
+            except (ValueError, AttributeError) as exc:
+                raise InvalidRequest("music_dir", f"manifest.json is not valid: {exc}",
+                                     str(manifest)) from exc
+            for entry in tracks:
+                path = (self.folder / str(entry.get("file", ""))).resolve()
+                if not path.is_file() or not path.is_relative_to(self.folder.resolve()):
+                    continue
+                for mood in entry.get("moods", []):
+                    index.setdefault(str(mood).strip().lower(), set()).add(path)
+        return {mood: sorted(paths) for mood, paths in sorted(index.items())}
+
+    def moods(self) -> list[str]:
+        """Moods that have at least one track."""
+        return list(self._tracks())
+
+    # ---------------------------------------------------------------- compose
+    def compose(self, mood: str, duration: float, output_path: Path, *, seed: int) -> MusicBed:
+        """Write ``duration`` seconds of a track for ``mood`` (looped or cut, faded)."""
+        _check_duration(duration)
+        index = self._tracks()
+        if not index:
+            raise ServiceUnavailable(
+                "music library", f"no tracks in {self.folder} (expected <mood>/*.mp3 "
+                "sub-folders or a manifest.json)", folder=str(self.folder))
+        used, warning = resolve_mood(mood, index, DEFAULT_MOOD)
+        warnings = [warning] if warning else []
+        candidates = index[used]
+        rng = np.random.default_rng((int(seed) * 1_000_003 + zlib.crc32(used.encode()))
+                                    & 0xFFFFFFFF)
+        order = [candidates[int(i)] for i in rng.permutation(len(candidates))]
+        for track in order:
+            try:
+                audio = self._load(track)
+            except RenderFailed as exc:
+                warnings.append(f"music track {track.name} skipped: {exc.message}")
+                continue
+            self._write(audio, duration, Path(output_path))
+            return MusicBed(Path(output_path), round(duration * self.sample_rate)
+                            / self.sample_rate, used, tuple(warnings))
+        raise RenderFailed("music", f"no track for mood {used!r} could be decoded",
+                           tracks=[str(t) for t in order])
+
+    def _load(self, track: Path) -> np.ndarray:
+        try:
+            audio, _ = decode_audio(track.read_bytes(), channels=2, rate=self.sample_rate)
+        except (OSError, ValueError) as exc:
+            raise RenderFailed("music", f"cannot decode {track.name}: {exc}",
+                               file=str(track)) from exc
+        bounds = speech_bounds(audio, self.sample_rate, threshold_db=-50.0)
+        if bounds is None:
+            raise RenderFailed("music", f"{track.name} is silent", file=str(track))
+        lo, hi = (round(b * self.sample_rate) for b in bounds)
+        return np.asarray(audio[lo:hi], dtype=np.float32)
+
+    def _write(self, audio: np.ndarray, duration: float, path: Path) -> None:
+        sr = self.sample_rate
+        total = round(duration * sr)
+        xf = min(round(self.crossfade * sr), len(audio) // 3)
+        fade_in = max(1, round(min(self.fade_in, duration / 4) * sr))
+        fade_out = max(1, round(min(self.fade_out, duration / 4) * sr))
+        ramp = np.linspace(0.0, np.pi / 2, xf, dtype=np.float32)[:, None]
+        with WavWriter(path, sr, 2) as out:
+            written, tail = 0, None
+            while written < total:
+                if tail is None:  # first pass: the track's own start
+                    piece = audio if len(audio) >= total else audio[: len(audio) - xf]
+                else:  # loop: crossfade the previous end into the start (equal power)
+                    head = tail * np.cos(ramp) + audio[:xf] * np.sin(ramp)
+                    piece = np.concatenate([head, audio[xf: len(audio) - xf]])
+                tail = audio[len(audio) - xf:]
+                piece = piece[: total - written]
+                out.write(_faded(piece, written, total, fade_in, fade_out))
+                written += len(piece)
+
+
+def _faded(piece: np.ndarray, start: int, total: int, fade_in: int, fade_out: int) -> np.ndarray:
+    idx = np.arange(start, start + len(piece))
+    env = np.clip(np.minimum(idx / fade_in, (total - idx) / fade_out), 0.0, 1.0) ** 2
+    return np.clip(piece * env[:, None], -1.0, 1.0)
+
+
+class SilenceMusicSource:
+    """No music: a silent 48 kHz stereo bed of the requested length (shipped fake,
+    ``VIDEOGEN_MUSIC=none``). Knows the ten moods so requests never fail."""
+
+    name = "none"
+
+    def __init__(self, sample_rate: int = 48000) -> None:
+        self.sample_rate = sample_rate
+
+    def moods(self) -> list[str]:
+        """The ten standard moods."""
+        return list(MOODS)
+
+    def compose(self, mood: str, duration: float, output_path: Path, *, seed: int) -> MusicBed:
+        """Write ``duration`` seconds of silence."""
+        _check_duration(duration)
+        used, warning = resolve_mood(mood, MOODS, DEFAULT_MOOD)
+        total = round(duration * self.sample_rate)
+        block = np.zeros((min(total, self.sample_rate * 10), 2), dtype=np.int16)
+        with WavWriter(Path(output_path), self.sample_rate, 2) as out:
+            for start in range(0, total, len(block)):
+                out.write(block[: total - start])
+        return MusicBed(Path(output_path), total / self.sample_rate, used,
+                        (warning,) if warning else ())
