@@ -19,6 +19,7 @@ from videogen_core import (
     validate_sequence,
 )
 from videogen_core.model import MAX_SEED, derive_seed
+from videogen_core.motion import movement_limit
 
 
 def scenes(*durations: float) -> tuple[Scene, ...]:
@@ -248,6 +249,16 @@ def test_animation_movement_limit(duration: float, limit: int) -> None:
 def test_animation_movement_limit_custom_and_unordered_keys() -> None:
     a = AnimationSettings(movement_limits={"10": 4, "2.5": 0})
     assert [a.movement_limit(d) for d in (1, 2.5, 2.6, 10, 11)] == [0, 0, 4, 4, 4]
+    # above the largest key: that key's value, not the largest value
+    b = AnimationSettings(movement_limits={"3": 2, "5": 4, "7": 1})
+    assert [b.movement_limit(d) for d in (3, 4, 6, 7, 8, 100)] == [2, 4, 1, 1, 1, 1]
+
+
+def test_animation_movement_limit_agrees_with_the_grammar_module() -> None:
+    limits = {"3": 2, "5": 4, "7": 1, "12.5": 0}
+    a = AnimationSettings(movement_limits=limits)
+    for d in (0.5, 3, 3.01, 5, 6.99, 7, 12.5, 12.51, 1e6):
+        assert a.movement_limit(d) == movement_limit(d, limits)
 
 
 @pytest.mark.parametrize(
