@@ -53,6 +53,7 @@ def test_single_scene_has_no_transition() -> None:
         assert t.total == pytest.approx(0.3)
         assert t.starts == (0.0,)
         assert t.cut_frames(0, 24) == ()
+        assert t.transition_duration == 0.0 and t.fade_frames(24) == 0
 
 
 @pytest.mark.parametrize(("n", "x"), [(2, 0.5), (10, 0.25), (60, 1.0)])
