@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,9 @@ class Service:
         self.runner = JobRunner(container.job_store(), self.work, max_jobs=settings.max_jobs,
                                 max_queue=settings.max_queue, on_finish=self.on_finish)
         self.recovery = recovery
+        #: Synchronous requests hold a server thread while their job runs; keep two
+        #: threads free for status, events and health checks.
+        self.sync_slots = threading.BoundedSemaphore(max(1, settings.threads - 2))
 
     # ---------------------------------------------------------------- jobs
     def work(self, job: JobRecord, progress: Callable[[ProgressEvent], None],

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Request, Response, jsonify, request
 
 from videogen_adapters.converter import structure_request
-from videogen_core import match_images
+from videogen_core import Busy, JobRecord, match_images
 
 from ..errors import Conflict, error_response
 from ..service import current_service
@@ -24,6 +26,15 @@ def wants_async(req: Request) -> bool:
     return req.args.get("async", "").strip().lower() in {"1", "true", "yes"}
 
 
+def _create(folder_id: str, body: Any, scenes: int, key: str | None) -> JobRecord:
+    job, created = current_service().runner.create(folder_id, body, scenes_total=scenes,
+                                                   idempotency_key=key)
+    if not created and (job.folder_id != folder_id or job.request != body):
+        raise Conflict("this Idempotency-Key was used for a different request",
+                       job_id=job.id, field="Idempotency-Key")
+    return job
+
+
 @bp.post("/generateVideos/<folder_id>")
 def generate_videos(folder_id: str) -> Response | tuple[Response, int]:
     """Make the video of ``folder_id``: the seed's body in, the seed's body out (200),
@@ -38,19 +49,22 @@ def generate_videos(folder_id: str) -> Response | tuple[Response, int]:
     names = service.container.storage().list_images(folder_id)
     match_images([s.scene_number for s in sequence.scenes], names, folder_id)
 
-    job, created = service.runner.create(folder_id, body, scenes_total=len(sequence.scenes),
-                                         idempotency_key=key)
-    if not created and (job.folder_id != folder_id or job.request != body):
-        raise Conflict("this Idempotency-Key was used for a different request",
-                       job_id=job.id, field="Idempotency-Key")
-    status_url = f"{request.host_url.rstrip('/')}/jobs/{job.id}"
     if wants_async(request):
+        job = _create(folder_id, body, len(sequence.scenes), key)
+        status_url = f"{request.host_url.rstrip('/')}/jobs/{job.id}"
         response = jsonify({"job_id": job.id, "status_url": status_url})
         response.status_code = 202
         response.headers["Location"] = status_url
         response.headers["Preference-Applied"] = "respond-async"
         return response
-    job = service.runner.wait(job.id)
+    if not service.sync_slots.acquire(blocking=False):
+        raise Busy("too many synchronous requests in progress; retry later or send "
+                   "'Prefer: respond-async'", retry_after=service.runner.suggested_retry_after())
+    try:
+        job = _create(folder_id, body, len(sequence.scenes), key)
+        job = service.runner.wait(job.id)
+    finally:
+        service.sync_slots.release()
     if job.status == "succeeded" and job.result is not None:
         response = jsonify(dict(job.result))
     else:

@@ -219,3 +219,27 @@ def test_unexpected_pipeline_exception_is_a_json_500(make_env: Any) -> None:
     assert r.status_code == 500
     assert r.get_json()["error"]["code"] == "internal_error"
     assert "secret internals" not in r.get_data(as_text=True)
+
+
+def test_synchronous_requests_leave_threads_for_status_calls(make_env: Any) -> None:
+    import threading
+
+    gate = GateRenderer()
+    env = make_env(renderer=gate, threads=3)  # one sync slot, two threads kept free
+    env.add_images()
+    client = env.app().test_client()
+    results: list[Any] = []
+    waiting = threading.Thread(target=lambda: results.append(
+        client.post("/generateVideos/trip", json=SEED_BODY)))
+    waiting.start()
+    assert gate.started.wait(10)
+    refused = client.post("/generateVideos/trip", json=SEED_BODY)
+    assert refused.status_code == 429
+    assert "respond-async" in refused.get_json()["error"]["message"]
+    accepted = client.post("/generateVideos/trip", json=SEED_BODY, headers={
+        "Prefer": "respond-async"})
+    assert accepted.status_code == 202
+    gate.release.set()
+    waiting.join(20)
+    assert results[0].status_code == 200
+    assert client.post("/generateVideos/trip", json=SEED_BODY).status_code == 200
