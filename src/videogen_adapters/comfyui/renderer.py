@@ -142,24 +142,33 @@ class ComfyUIClipRenderer:
                             best[0] = value
                             progress(value)
                     files = self._run_segment(request, segment, image, work, report, cancel)
-                    kept = 0
-                    skip_first = segment.index > 0
-                    for frame in iter_frames(files):
-                        if skip_first:
-                            skip_first = False
-                            continue
-                        joiner.write(frame)
-                        kept += 1
-                        if kept >= segment.keep - (1 if segment.index else 0):
-                            break
-                    if kept == 0 or joiner.last is None:
-                        raise RenderFailed("comfyui output", "the workflow produced no frames",
-                                           segment=segment.index)
-                    image = png_bytes(joiner.last)
+                    image = self._append(joiner, files, segment)
             clip = self._conform(joined, request, output_path, cancel=cancel)
         if progress is not None:
             progress(1.0)
         return clip
+
+    @staticmethod
+    def _append(joiner: FrameJoiner, files: list[Path], segment: Segment) -> bytes:
+        """Add a segment's kept frames (minus the repeated first one after the first
+        segment) and return the last one as PNG: the next segment's image."""
+        wanted = segment.keep - (1 if segment.index else 0)
+        frames = iter_frames(files)
+        kept = 0
+        try:
+            if segment.index:
+                next(frames, None)
+            for frame in frames:
+                if kept >= wanted:
+                    break
+                joiner.write(frame)
+                kept += 1
+        finally:
+            frames.close()  # closes the decoder of a file we stopped reading early
+        if kept == 0 or joiner.last is None:
+            raise RenderFailed("comfyui output", "the workflow produced no frames",
+                               segment=segment.index)
+        return png_bytes(joiner.last)
 
     def _run_segment(self, request: ClipRequest, segment: Segment, image: bytes, work: Path,
                      report: Progress, cancel: CancelToken | None) -> list[Path]:
