@@ -10,7 +10,7 @@ layer's ``conform_clip`` then makes the final clip from it.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -42,20 +42,20 @@ def png_bytes(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def _pil_frames(path: Path) -> Iterator[Image.Image]:
+def _pil_frames(path: Path) -> Generator[Image.Image, None, None]:
     with Image.open(path) as image:
         for index in range(getattr(image, "n_frames", 1)):
             image.seek(index)
             yield image.convert("RGB")
 
 
-def _av_frames(path: Path) -> Iterator[Image.Image]:
+def _av_frames(path: Path) -> Generator[Image.Image, None, None]:
     with av.open(str(path)) as container:
         for frame in container.decode(video=0):
             yield frame.to_image()  # type: ignore[no-untyped-call]
 
 
-def iter_frames(paths: Sequence[Path]) -> Iterator[Image.Image]:
+def iter_frames(paths: Sequence[Path]) -> Generator[Image.Image, None, None]:
     """Every frame of the files in order, as RGB images (a list of stills is a sequence)."""
     for path in paths:
         try:
