@@ -5,6 +5,9 @@ beyond that is refused with :class:`~videogen_core.Busy` (HTTP 429 with
 Retry-After). Every state change is written to the :class:`JobStore` first,
 so a restarted server knows every job: :meth:`JobRunner.recover` re-queues
 the jobs it finds queued or running (or marks them failed with the reason).
+Recovery assumes this process is the only runner of the store: the SQLite
+store's data dir is locked (:mod:`videogen_http.lock`); with a shared store
+(Redis) start-up recovery would also take jobs other live servers run.
 Each job has a :class:`CancelToken`; :meth:`JobRunner.cancel` fires it and the
 pipeline stops between steps and removes its temporary files.
 """
@@ -63,7 +66,8 @@ class JobRunner:
         self.max_queue = max(0, max_queue)
         self.retry_after = retry_after
         self.on_finish = on_finish
-        self._queue: queue.Queue[str | None] = queue.Queue(maxsize=max(1, self.max_queue))
+        # unbounded: the bound applies to new jobs (create); recovered jobs were accepted already
+        self._queue: queue.Queue[str | None] = queue.Queue()
         self._tokens: dict[str, CancelToken] = {}
         self._lock = threading.RLock()
         self._changed = threading.Condition(threading.Lock())
@@ -123,12 +127,7 @@ class JobRunner:
 
     def _enqueue(self, job_id: str) -> None:
         self._tokens[job_id] = CancelToken()
-        try:
-            self._queue.put_nowait(job_id)
-        except queue.Full:
-            self._tokens.pop(job_id, None)
-            raise Busy("the job queue is full; retry later",
-                       retry_after=self.suggested_retry_after()) from None
+        self._queue.put_nowait(job_id)
         self._start_threads()
 
     def _start_threads(self) -> None:
@@ -142,16 +141,16 @@ class JobRunner:
     # ------------------------------------------------------------ recovery
     def recover(self, policy: str = "resume") -> list[JobRecord]:
         """Deal with jobs a previous process left queued or running: re-queue them
-        (``resume``; they restart from the beginning, finished clips come from the
-        render cache) or mark them failed (``fail``) — with a warning or reason either way.
-        Jobs that do not fit the queue are failed with that reason."""
+        all (``resume``; they restart from the beginning, finished clips come from
+        the render cache; the queue bound does not apply, they were accepted
+        already) or mark them failed (``fail``) — with a warning or a reason."""
         handled = []
         for job in self.store.list(("queued", "running")):
             with self._lock:
                 if job.id in self._tokens:
                     continue  # ours, already queued in this process
                 was = job.status if job.status == "queued" else f"running ({job.stage or '?'})"
-                if policy == "resume" and not self._full():
+                if policy == "resume":
                     note = f"resumed after a server restart (it was {was})"
                     job = self.store.update(job.id, status="queued", stage="", percent=0.0,
                                             scenes_done=0, eta_seconds=None,
@@ -159,8 +158,7 @@ class JobRunner:
                     self._enqueue(job.id)
                     log.info("job %s re-queued after restart (was %s)", job.id, was)
                 else:
-                    reason = ("the server restarted while the job was " + was
-                              + ("" if policy != "resume" else "; the queue was full"))
+                    reason = f"the server restarted while the job was {was}"
                     job = self.store.update(job.id, status="failed", eta_seconds=None, error={
                         "code": "interrupted", "message": reason, "details": {"was": was}})
                     log.warning("job %s failed at start-up: %s", job.id, reason)
@@ -299,10 +297,7 @@ class JobRunner:
         for token in list(self._tokens.values()):
             token.cancel()
         for _ in self._threads:
-            try:
-                self._queue.put(None, timeout=timeout)
-            except queue.Full:
-                break
+            self._queue.put_nowait(None)
         for thread in self._threads:
             thread.join(timeout)
 

@@ -193,3 +193,15 @@ def test_job_progress_fields(make_env: Any) -> None:
     job = wait_for(client, job_id)
     assert job["percent"] == 100 and job["scenes_done"] == 2
     assert job["eta_seconds"] == 0
+
+
+def test_restart_resumes_more_jobs_than_the_queue_bound(make_env: Any) -> None:
+    env = make_env(max_jobs=1, max_queue=1)
+    env.add_images()
+    store = SqliteJobStore(env.settings.data_dir / "jobs.sqlite3")
+    for i in range(4):
+        store.create(JobRecord(id=f"left{i}", folder_id="trip", request=SEED_BODY,
+                               created_at=1000.0 + i))
+    store.close()
+    client = env.app().test_client()
+    assert [wait_for(client, f"left{i}")["status"] for i in range(4)] == ["succeeded"] * 4
