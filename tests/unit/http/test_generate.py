@@ -243,3 +243,17 @@ def test_synchronous_requests_leave_threads_for_status_calls(make_env: Any) -> N
     waiting.join(20)
     assert results[0].status_code == 200
     assert client.post("/generateVideos/trip", json=SEED_BODY).status_code == 200
+
+
+def test_logs_one_line_per_request_and_per_job_state(client: Any, caplog: Any) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO, logger="videogen")
+    r = client.post("/generateVideos/trip?async=1", json=SEED_BODY)
+    job_id = r.get_json()["job_id"]
+    wait_for(client, job_id)
+    lines = [rec.getMessage() for rec in caplog.records]
+    assert any(line.startswith("POST /generateVideos/trip?async=1 202 ") for line in lines)
+    mine = [line for line in lines if line.startswith(f"job {job_id} ")]
+    assert mine[:3] == [f"job {job_id} queued: folder trip, 2 scenes", f"job {job_id} running",
+                        f"job {job_id} succeeded"]
