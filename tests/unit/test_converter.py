@@ -364,11 +364,11 @@ PARAM_KEYS = ("transition_type", "seed", "fps", "voice", "callback_url",
               "transition_duration", "other")
 
 
-@settings(max_examples=100, deadline=None,
+@settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.dictionaries(st.sampled_from(SCENE_KEYS), json_values, max_size=6)
-             | json_values, max_size=4),
+             | json_values, max_size=3),
     st.dictionaries(st.sampled_from(PARAM_KEYS), json_values, max_size=7) | json_values,
 )
 def test_near_valid_bodies_never_raise_anything_but_invalid_request(
