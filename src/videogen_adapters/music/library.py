@@ -135,19 +135,50 @@ class LibraryMusicSource:
         xf = min(round(self.crossfade * sr), len(audio) // 3)
         fade_in = max(1, round(min(self.fade_in, duration / 4) * sr))
         fade_out = max(1, round(min(self.fade_out, duration / 4) * sr))
-        ramp = np.linspace(0.0, np.pi / 2, xf, dtype=np.float32)[:, None]
+        lag = _best_lag(audio[len(audio) - xf:], audio, max_lag=round(0.05 * sr))
+        loop = audio[lag:]  # every repeat re-enters here, where the end lines up best
+        fade_from, fade_to = _crossfade_gains(audio[len(audio) - xf:], loop[:xf])
         with WavWriter(path, sr, 2) as out:
             written, tail = 0, None
             while written < total:
                 if tail is None:  # first pass: the track's own start
                     piece = audio if len(audio) >= total else audio[: len(audio) - xf]
-                else:  # loop: crossfade the previous end into the start (equal power)
-                    head = tail * np.cos(ramp) + audio[:xf] * np.sin(ramp)
-                    piece = np.concatenate([head, audio[xf: len(audio) - xf]])
+                else:  # loop: crossfade the previous end into the start
+                    head = tail * fade_from + loop[:xf] * fade_to
+                    piece = np.concatenate([head, loop[xf: len(loop) - xf]])
                 tail = audio[len(audio) - xf:]
                 piece = piece[: total - written]
                 out.write(_faded(piece, written, total, fade_in, fade_out))
                 written += len(piece)
+
+
+def _best_lag(tail: np.ndarray, audio: np.ndarray, max_lag: int) -> int:
+    """Where (0..max_lag samples into the track) a repeat should start so that it
+    lines up best with ``tail``: the peak of their cross-correlation."""
+    n = len(tail)
+    max_lag = max(0, min(max_lag, len(audio) - 2 * n))
+    if n == 0 or max_lag == 0:
+        return 0
+    a = tail.mean(axis=1)
+    b = audio[: n + max_lag].mean(axis=1)
+    size = 1 << int(np.ceil(np.log2(len(a) + len(b))))
+    corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)[: max_lag + 1]
+    sums = np.concatenate([[0.0], np.cumsum(b.astype(np.float64) ** 2)])
+    energy = sums[n: n + max_lag + 1] - sums[: max_lag + 1]
+    return int(np.argmax(corr / np.sqrt(np.maximum(energy, 1e-12))))
+
+
+def _crossfade_gains(tail: np.ndarray, head: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gains for a crossfade from ``tail`` into ``head`` that keep the power steady
+    whatever their correlation ρ: equal-power for unrelated material (ρ = 0),
+    equal-gain for material that lines up (ρ = 1)."""
+    n = len(tail)
+    t = np.linspace(0.0, 1.0, n, dtype=np.float64)[:, None]
+    norm = float(np.sqrt((tail**2).sum() * (head**2).sum()))
+    rho = float(np.clip((tail * head).sum() / norm, -0.5, 1.0)) if norm > 0 else 0.0
+    a, b = 1 - t, t
+    scale = 1 / np.sqrt(a * a + b * b + 2 * rho * a * b)
+    return (a * scale).astype(np.float32), (b * scale).astype(np.float32)
 
 
 def _faded(piece: np.ndarray, start: int, total: int, fade_in: int, fade_out: int) -> np.ndarray:
