@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Request, Response, jsonify, request
 
 from videogen_adapters.converter import structure_request
-from videogen_core import Busy, JobRecord, match_images
+from videogen_core import Busy, JobRecord, match_images, validate_sequence
 
 from ..errors import Conflict, error_response
 from ..service import current_service
@@ -43,6 +43,7 @@ def generate_videos(folder_id: str) -> Response | tuple[Response, int]:
     check_id(folder_id, "folder_id")
     body = read_json(request, service.settings.max_body_kb * 1024)
     sequence = structure_request(body)
+    validate_sequence(sequence, service.settings.animation())  # the configured limits, now
     check_callback_url(sequence.params.callback_url)
     key = check_idempotency_key(request.headers.get("Idempotency-Key"))
     # fail fast on a missing folder or scene image instead of queueing a doomed job

@@ -257,3 +257,15 @@ def test_logs_one_line_per_request_and_per_job_state(client: Any, caplog: Any) -
     mine = [line for line in lines if line.startswith(f"job {job_id} ")]
     assert mine[:3] == [f"job {job_id} queued: folder trip, 2 scenes", f"job {job_id} running",
                         f"job {job_id} succeeded"]
+
+
+def test_configured_limits_are_checked_before_queueing(make_env: Any) -> None:
+    env = make_env(max_scene_duration=5.0)
+    env.add_images()
+    client = env.app().test_client()
+    body = copy.deepcopy(SEED_BODY)
+    body["sequence_data"][1]["duration"] = 9
+    r = client.post("/generateVideos/trip?async=true", json=body)
+    assert r.status_code == 400
+    assert r.get_json()["error"]["details"]["field"] == "sequence_data[1].duration"
+    assert env.apps[0].extensions["videogen"].runner.store.list() == []
