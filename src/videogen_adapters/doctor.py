@@ -61,12 +61,11 @@ def _storage(settings: Settings) -> str:
 
 
 def _comfyui(settings: Settings) -> str:
-    import httpx
+    from .comfyui import build_comfyui_renderer
 
-    response = httpx.get(settings.comfyui_url.rstrip("/") + "/system_stats", timeout=5)
-    response.raise_for_status()
-    version = response.json().get("system", {}).get("comfyui_version", "?")
-    return f"{settings.comfyui_url} (ComfyUI {version})"
+    renderer = build_comfyui_renderer(settings)
+    renderer.check()  # answers, and has every node class of the workflow
+    return f"{settings.comfyui_url} has every node of workflow {settings.comfyui_workflow!r}"
 
 
 def _broker(settings: Settings) -> str:
