@@ -28,7 +28,9 @@ def _error(description: str) -> dict[str, Any]:
 
 _COMMON_ERRORS = {
     "401": _error("Missing or wrong bearer token (when VIDEOGEN_API_TOKEN is set)."),
-    "429": _error("Busy (the job queue or a backend); see the Retry-After header."),
+    "429": {**_error("Busy (the job queue, the synchronous slots or a backend)."),
+            "headers": {"Retry-After": {"description": "Seconds to wait before retrying.",
+                                        "schema": {"type": "integer"}}}},
     "500": _error("Unexpected failure (details never include a stack trace)."),
     "502": _error("The storage backend failed."),
     "503": _error("A backend (storage, job store, ComfyUI, TTS...) is unavailable."),
@@ -206,9 +208,32 @@ _PATHS: dict[str, Any] = {
             ],
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": _ref("GenerateRequest")}}},
+            "callbacks": {"jobFinished": {
+                "{$request.body#/generation_params/callback_url}": {"post": {
+                    "summary": "The finished job (succeeded, failed or cancelled).",
+                    "parameters": [
+                        {"name": "X-Videogen-Signature", "in": "header",
+                         "schema": {"type": "string", "pattern": "^sha256=[0-9a-f]{64}$"},
+                         "description": "HMAC-SHA256 of the raw body keyed with "
+                                        "VIDEOGEN_CALLBACK_SECRET (absent without a secret)."},
+                        {"name": "X-Videogen-Event", "in": "header",
+                         "schema": {"enum": ["job.succeeded", "job.failed",
+                                             "job.cancelled"]}},
+                        {"name": "X-Videogen-Job-Id", "in": "header",
+                         "schema": {"type": "string"}}],
+                    "requestBody": {"required": True, "content": {
+                        "application/json": {"schema": _ref("Job")}}},
+                    "responses": {"2XX": {"description": "Delivered; anything else but "
+                                                         "4xx is retried with backoff."}},
+                }}}},
             "responses": {
-                "200": _json(_ref("GenerateResponse"), "The stored video."),
-                "202": _json(_ref("JobAccepted"), "Async mode: the job was queued."),
+                "200": {**_json(_ref("GenerateResponse"), "The stored video."),
+                        "headers": {"X-Videogen-Job-Id": {
+                            "description": "The job that made it (see /jobs/{job_id}).",
+                            "schema": {"type": "string"}}}},
+                "202": {**_json(_ref("JobAccepted"), "Async mode: the job was queued."),
+                        "headers": {"Location": {"description": "The status URL.",
+                                                 "schema": {"type": "string"}}}},
                 "400": _error("Invalid request; `details.field` is the JSON path."),
                 "404": _error("The folder does not exist."),
                 "409": _error("Idempotency-Key reused for a different request; or cancelled."),

@@ -48,6 +48,12 @@ def schema_for(template: str, method: str, status: int, content_type: str
     return content.get(content_type, {}).get("schema")
 
 
+def documented_headers(template: str, method: str, status: int) -> list[str]:
+    """Response headers the document promises for this path, method and status."""
+    operation = _DOC["paths"].get(template, {}).get(method.lower(), {})
+    return list(operation.get("responses", {}).get(str(status), {}).get("headers", {}))
+
+
 def validate(instance: Any, schema: dict[str, Any]) -> None:
     """jsonschema (Draft 2020-12) validation with the document's components."""
     jsonschema.Draft202012Validator(
@@ -70,10 +76,13 @@ def check_response(app: Flask, method: str, path: str, response: Response) -> No
         rule, _ = adapter.match(path, method=method, return_rule=True)
     except HTTPException:
         return  # unknown route or method: only the error envelope applies
-    schema = schema_for(spec_template(rule.rule), method if method != "HEAD" else "GET",
-                        response.status_code, content_type)
+    template = spec_template(rule.rule)
+    verb = method if method != "HEAD" else "GET"
+    schema = schema_for(template, verb, response.status_code, content_type)
     if schema is not None and content_type == "application/json":
         validate(response.get_json(), schema)
+    for header in documented_headers(template, verb, response.status_code):
+        assert header in response.headers, f"{method} {path} lacks the {header} header"
 
 
 class ValidatingClient(FlaskClient):
