@@ -41,23 +41,34 @@ def match_images(
 ) -> dict[int, str]:
     """Image of every scene: the one whose file stem ends in the scene number
     (``scene_3.png``, ``003.jpg``); where no name matches, the N-th image in
-    natural order (N = the scene's position, 1-based). Raises MissingImage
-    naming the scene and listing the folder."""
+    natural order — unless another scene's number claims that image, then the
+    first image no scene has taken. Raises MissingImage naming the scene and
+    listing the folder."""
     ordered = natural_sorted(names)
     by_number: dict[int, str] = {}
     for name in ordered:
         found = _TRAILING_NUMBER.search(_stem(name))
         if found:
             by_number.setdefault(int(found.group(1)), name)
-    result: dict[int, str] = {}
     listing = [n.rsplit("/", 1)[-1] for n in ordered]
+    claimed = {by_number[n] for n in scene_numbers if n in by_number}
+    unclaimed = [n for n in ordered if n not in claimed]
+    result: dict[int, str] = {}
     for position, number in enumerate(scene_numbers):
         if number in by_number:
             result[number] = by_number[number]
-        elif 1 <= number <= len(ordered):
-            result[number] = ordered[number - 1]
-        elif position < len(ordered):
-            result[number] = ordered[position]
-        else:
+            continue
+        # the N-th image in natural order, unless another scene's name claims it;
+        # then the first image no scene has taken yet
+        nth = ordered[number - 1] if 1 <= number <= len(ordered) else None
+        if nth is None and position < len(ordered):
+            nth = ordered[position]
+        taken = set(result.values())
+        if nth is not None and nth not in claimed and nth not in taken:
+            result[number] = nth
+            continue
+        spare = [n for n in unclaimed if n not in taken]
+        if not spare:
             raise MissingImage(number, folder_id, listing)
+        result[number] = spare[0]
     return result

@@ -98,10 +98,13 @@ def music_spans(moods: Iterable[str], timeline: Timeline, crossfade: float
                 ) -> list[tuple[str, float, float]]:
     """Music beds as ``(mood, start, end)``: adjacent scenes of one mood share a
     bed; where the mood changes, the beds overlap by ``crossfade`` seconds
-    around the scene boundary. An empty mood continues the previous bed."""
+    around the scene boundary. An empty mood continues the previous bed
+    (leading empty moods take the first mood given)."""
+    keys = [" ".join(m.lower().split()) for m in moods]
+    first = next((k for k in keys if k), "")
     spans: list[list[Any]] = []
-    for mood, start, end in zip(moods, timeline.starts, timeline.ends, strict=True):
-        key = " ".join(mood.lower().split())
+    for key, start, end in zip(keys, timeline.starts, timeline.ends, strict=True):
+        key = key or (spans[-1][0] if spans else first)
         if spans and (key == spans[-1][0] or not key):
             spans[-1][2] = end
         else:

@@ -663,6 +663,8 @@ def test_music_spans_one_bed_per_run_of_a_mood() -> None:
     assert music_spans(["calm", "", "Calm ", "epic"], t, 2.0) == [
         ("calm", 0.0, 13.0), ("epic", 11.0, 16.0)]
     assert music_spans(["sad"] * 4, t, 2.0) == [("sad", 0.0, 16.0)]
+    # leading empty moods take the first mood given: no bed of mood ""
+    assert music_spans(["", "", "epic", "epic"], t, 2.0) == [("epic", 0.0, 16.0)]
 
 
 def test_music_spans_crossfade_centred_on_the_transition() -> None:

@@ -84,3 +84,14 @@ def test_missing_image_in_empty_folder() -> None:
         match_images([1], [], "empty")
     assert "no images" in info.value.message
     assert info.value.details["available"] == []
+
+
+def test_fallback_never_reuses_an_image_claimed_by_another_scene() -> None:
+    mapping = match_images([1, 2, 3], ["scene_1.png", "scene_3.png", "other.png"])
+    assert mapping == {1: "scene_1.png", 2: "other.png", 3: "scene_3.png"}
+
+
+def test_fallback_runs_out_of_spare_images() -> None:
+    with pytest.raises(MissingImage) as info:
+        match_images([1, 2, 3], ["scene_1.png", "scene_3.png"], "f")
+    assert info.value.details["scene_number"] == 2
