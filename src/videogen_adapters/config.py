@@ -8,6 +8,7 @@ adapters never read the environment themselves.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,6 +31,15 @@ _CHOICES = {
     "job_store": ("sqlite", "redis", "memory"),
     "image_fit": ("cover", "contain"),
 }
+_RANGES: dict[str, tuple[float, float]] = {
+    "workers": (1, 64), "max_duration": (0.5, 600), "max_scene_duration": (0.5, 86_400),
+    "transition_duration": (0, 10), "max_speedup": (1, 4), "loudness_lufs": (-70, 0),
+    "true_peak_db": (-30, 0), "duck_db": (0, 60), "music_crossfade": (0, 30),
+    "url_expiry": (1, 604_800), "comfyui_timeout": (1, 86_400), "comfyui_concurrency": (1, 64),
+    "port": (0, 65_535), "threads": (1, 256), "max_jobs": (1, 256), "max_queue": (0, 100_000),
+    "max_upload_mb": (1, 100_000), "max_body_kb": (1, 1_000_000), "tts_timeout": (0.1, 3600),
+}
+_KIND_NAMES = {"int": "an integer", "float": "a number", "bool": "true or false"}
 
 
 @attrs.frozen
@@ -116,6 +126,15 @@ class Settings:
                 raise InvalidRequest(
                     ENV_PREFIX + name.upper(), f"must be one of {', '.join(allowed)}", value
                 )
+        for name, (lo, hi) in _RANGES.items():
+            value = getattr(self, name)
+            if not lo <= value <= hi:
+                raise InvalidRequest(ENV_PREFIX + name.upper(), f"must be between {lo} and {hi}",
+                                     value)
+        try:
+            self.video()
+        except InvalidRequest as exc:
+            raise InvalidRequest(ENV_PREFIX + exc.field.upper(), exc.reason, exc.value) from None
 
     @classmethod
     def from_env(
@@ -176,9 +195,15 @@ def _convert(key: str, raw: str, kind: Any) -> Any:
         if kind == "int":
             return int(raw)
         if kind == "float":
-            return float(raw)
+            number = float(raw)
+            if not math.isfinite(number):
+                raise ValueError(raw)
+            return number
         if kind == "Path":
             return Path(raw).expanduser()
     except ValueError:
-        raise InvalidRequest(key, f"must be a {kind}", raw) from None
-    return raw.strip()
+        raise InvalidRequest(key, f"must be {_KIND_NAMES.get(kind, kind)}", raw) from None
+    value = raw.strip()
+    if key.removeprefix(ENV_PREFIX).lower() in _CHOICES:
+        value = value.lower()
+    return value

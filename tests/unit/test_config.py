@@ -75,9 +75,10 @@ def test_overrides_win_over_the_environment() -> None:
 
 @pytest.mark.parametrize(
     ("name", "raw", "kind"),
-    [("VIDEOGEN_WORKERS", "four", "int"), ("VIDEOGEN_PORT", "80.5", "int"),
-     ("VIDEOGEN_MAX_SPEEDUP", "fast", "float"), ("VIDEOGEN_BURN_SUBTITLES", "maybe", "bool"),
-     ("VIDEOGEN_SOFT_SUBTITLES", "2", "bool")],
+    [("VIDEOGEN_WORKERS", "four", "an integer"), ("VIDEOGEN_PORT", "80.5", "an integer"),
+     ("VIDEOGEN_MAX_SPEEDUP", "fast", "a number"), ("VIDEOGEN_DUCK_DB", "nan", "a number"),
+     ("VIDEOGEN_BURN_SUBTITLES", "maybe", "true or false"),
+     ("VIDEOGEN_SOFT_SUBTITLES", "2", "true or false")],
 )
 def test_bad_values_name_the_variable(name: str, raw: str, kind: str) -> None:
     with pytest.raises(InvalidRequest) as info:
@@ -166,3 +167,16 @@ def test_os_environ_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     assert s.renderer == "comfyui"
     os.environ.pop("VIDEOGEN_RENDERER")  # put there by load_dotenv
     assert Settings.from_env(dotenv=False).renderer == "kenburns"
+
+
+def test_choices_are_case_insensitive_and_ranges_checked_at_load() -> None:
+    assert Settings.from_env({"VIDEOGEN_STORAGE": "S3"}).storage == "s3"
+    with pytest.raises(InvalidRequest) as info:
+        Settings.from_env({"VIDEOGEN_FPS": "0"})
+    assert info.value.field == "VIDEOGEN_FPS"
+    with pytest.raises(InvalidRequest) as info:
+        Settings.from_env({"VIDEOGEN_WIDTH": "641"})
+    assert info.value.field == "VIDEOGEN_WIDTH" and "even" in info.value.reason
+    with pytest.raises(InvalidRequest) as info:
+        Settings.from_env({"VIDEOGEN_WORKERS": "0"})
+    assert info.value.field == "VIDEOGEN_WORKERS"
