@@ -36,10 +36,12 @@ run `videogen doctor` to see every setting and check each backend.
 def _setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     try:
+        from rich.console import Console
         from rich.logging import RichHandler
 
-        handler: logging.Handler = RichHandler(show_path=False, rich_tracebacks=False,
-                                               markup=False)
+        # logs go to stderr, so `--json` output on stdout stays machine-readable
+        handler: logging.Handler = RichHandler(console=Console(stderr=True), show_path=False,
+                                               rich_tracebacks=False, markup=False)
         fmt = "%(message)s"
     except ImportError:  # pragma: no cover - rich is a dependency
         handler, fmt = logging.StreamHandler(), "%(levelname)s %(name)s: %(message)s"
