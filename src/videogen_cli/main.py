@@ -64,9 +64,10 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Any:
 class _RichProgress:
     """Progress bars per stage with an ETA, fed by the pipeline's events."""
 
-    LABELS: ClassVar[dict[str, str]] = {"validate": "Validate", "fetch": "Fetch images", "narrate": "Narrate",
-              "render": "Render clips", "music": "Compose music", "mux": "Mix & join",
-              "store": "Store"}
+    LABELS: ClassVar[dict[str, str]] = {
+        "validate": "Validate", "fetch": "Fetch images", "narrate": "Narrate",
+        "render": "Render clips", "music": "Compose music", "mux": "Mix & join", "store": "Store",
+    }
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
