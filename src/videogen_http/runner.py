@@ -204,6 +204,10 @@ class JobRunner:
                 raise Conflict(f"job {job_id} already {job.status}", job_id=job_id,
                                status=job.status)
             token = self._tokens.get(job_id)
+            if token is None and job.status == "running":
+                # only possible with a store shared by several servers (Redis)
+                raise Conflict(f"job {job_id} is running in another server process",
+                               job_id=job_id, status=job.status)
             if job.status == "queued":
                 job = self.store.update(job_id, status="cancelled", eta_seconds=None,
                                         error=Cancelled().to_dict())

@@ -68,3 +68,14 @@ def test_a_second_server_on_the_same_data_dir_refuses_to_start(make_env: Any) ->
     assert "another videogen server" in refused.value.message
     first.extensions["videogen"].close()
     env.app()  # free again once the first one is gone
+
+
+def test_a_job_running_elsewhere_cannot_be_cancelled_from_here() -> None:
+    from videogen_http.errors import Conflict
+
+    store = InMemoryJobStore()
+    store.create(JobRecord(id="elsewhere", folder_id="f", request={}, status="running"))
+    runner = JobRunner(store, Work())
+    with pytest.raises(Conflict):
+        runner.cancel("elsewhere")
+    assert store.get("elsewhere").status == "running"
