@@ -124,7 +124,11 @@ class PiperNarrator:
     def _voice(self, name: str) -> Any:
         """The loaded model for ``name``: loaded once per process, under a lock."""
         model = self._models[name]
-        key = (str(model.resolve()), model.stat().st_mtime)
+        try:
+            key = (str(model.resolve()), model.stat().st_mtime)
+        except OSError as exc:
+            raise RenderFailed("narration", f"Piper voice {name} is gone: {exc}",
+                               provider=self.name, model=str(model)) from exc
         with _LOAD_LOCK:
             loaded = _LOADED.get(key)
             if loaded is not None:
@@ -162,7 +166,7 @@ class PiperNarrator:
 
             config = SynthesisConfig(
                 length_scale=piper_voice.config.length_scale / speed, volume=self.volume)
-            pieces, cues = self._speak(piper_voice, sentences, config, rate)
+            pieces, cues = self._speak(piper_voice, sentences, config, rate, speed)
         except (InvalidRequest, ServiceUnavailable):
             raise
         except Exception as exc:
@@ -174,9 +178,9 @@ class PiperNarrator:
                          cues=trim_cues(cues, duration), voice=name, provider=self.name)
 
     def _speak(
-        self, piper_voice: Any, sentences: list[str], config: Any, rate: int
+        self, piper_voice: Any, sentences: list[str], config: Any, rate: int, speed: float
     ) -> tuple[list[np.ndarray], list[Cue]]:
-        pause = np.zeros(round(self.sentence_pause * rate), dtype=np.float32)
+        pause = np.zeros(round(self.sentence_pause / speed * rate), dtype=np.float32)
         pieces: list[np.ndarray] = []
         cues: list[Cue] = []
         t = 0.0
@@ -188,7 +192,7 @@ class PiperNarrator:
             if pieces:
                 pieces.append(pause)
                 t += len(pause) / rate
-            bounds = speech_bounds(audio, rate)
+            bounds = speech_bounds(audio, rate, threshold_db=-32.0)
             if bounds is not None:
                 cues.append(Cue(t + bounds[0], t + bounds[1], sentence))
             pieces.append(audio)
