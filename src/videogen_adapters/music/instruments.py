@@ -43,16 +43,20 @@ def _attack(x: np.ndarray, sr: int, seconds: float) -> np.ndarray:
 def _additive(freq: float, seconds: float, sr: int, partials: list[tuple[float, float, float]],
               limit: float) -> np.ndarray:
     """Sum of decaying sines: each partial is (ratio, amplitude, decay per second);
-    a partial is computed only while it is audible (above −60 dB)."""
+    a partial is computed only while it is audible (above −60 dB). float32 keeps
+    it fast; its phase error (< 0.01 rad after seconds) is far below audibility."""
     n = int(seconds * sr)
-    t = _t(n, sr)
-    out = np.zeros(n)
+    t = np.arange(n, dtype=np.float32) / np.float32(sr)
+    out = np.zeros(n, dtype=np.float32)
     for i, (ratio, amp, decay) in enumerate(partials):
         f = freq * ratio
         if f >= limit:
             break
         m = n if decay <= 0 else min(n, int(6.9 / decay * sr) + 1)
-        out[:m] += amp * np.exp(-decay * t[:m]) * np.sin(TAU * f * t[:m] + 0.7 * i)
+        tm = t[:m]
+        env = np.exp(np.float32(-decay) * tm)
+        env *= np.float32(amp)
+        out[:m] += env * np.sin(np.float32(TAU * f) * tm + np.float32(0.7 * i))
     return out
 
 

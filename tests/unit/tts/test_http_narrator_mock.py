@@ -99,7 +99,7 @@ def test_transport_errors_are_retried(tmp_path: Path) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("slow", request=request)
 
-    with pytest.raises(ServiceUnavailable, match="timed out .* after 3 attempts"):
+    with pytest.raises(ServiceUnavailable, match=r"timed out .* after 3 attempts"):
         _narrator(handler, retries=2).synthesize("Hi.", tmp_path / "a.wav")
 
 
