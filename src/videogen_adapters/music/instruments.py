@@ -31,6 +31,8 @@ def release(x: np.ndarray, sr: int, hold: float, release: float) -> np.ndarray:
     if start < x.shape[-1]:
         tail = x.shape[-1] - start
         x[..., start:] *= np.exp(-np.arange(tail) / max(1.0, release * sr / 5))
+        end = min(tail, max(1, int(0.01 * sr)))  # and reach exactly zero: no click at the cut
+        x[..., x.shape[-1] - end:] *= np.linspace(1.0, 0.0, end)
     return x
 
 
