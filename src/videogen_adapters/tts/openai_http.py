@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 
 from videogen_core import (
+    Cue,
     InvalidRequest,
     Narration,
     RenderFailed,
@@ -83,7 +85,8 @@ class HttpSpeechNarrator:
     ``client`` must have the service's base URL (``https://api.openai.com`` or
     ``http://127.0.0.1:8880``); the path ``/v1/audio/speech`` is appended.
     ``voice_names`` restricts/declares the voices; otherwise they are asked from
-    the server once, falling back to OpenAI's list.
+    the server once, falling back to OpenAI's list. Text longer than
+    ``max_chars`` (OpenAI accepts 4096) is sent in sentence-aligned chunks.
     """
 
     name = "http"
@@ -98,6 +101,7 @@ class HttpSpeechNarrator:
         voice_names: Sequence[str] | None = None,
         retries: int = 3,
         backoff: float = 0.5,
+        max_chars: int = 4000,
         max_backoff: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -106,6 +110,7 @@ class HttpSpeechNarrator:
         self.default_voice = voice
         self.api_key = api_key
         self.retries = max(0, retries)
+        self.max_chars = max(100, max_chars)
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._sleep = sleep
@@ -164,20 +169,29 @@ class HttpSpeechNarrator:
         name = voice or self.default_voice
         if voice and self._voices is not None and voice not in self._voices:
             raise UnknownVoice(voice, self._voices)
-        if not split_sentences(text):
+        sentences = split_sentences(text)
+        if not sentences:
             return Narration(path=None, duration=0.0, voice=name, provider=self.name)
-        payload = {"model": self.model, "input": " ".join(text.split()), "voice": name,
-                   "response_format": "wav", "speed": min(4.0, max(0.25, speed))}
-        data = self._post(payload, name)
-        try:
-            audio, rate = decode_audio(data, channels=1)
-        except ValueError as exc:
-            raise RenderFailed("narration", f"the TTS endpoint sent no usable audio: {exc}",
-                               provider=self.name, bytes=len(data)) from exc
-        duration = write_wav(Path(output_path), audio, rate)
-        cues = align_sentences(text, audio, rate)
+        pieces: list[np.ndarray] = []
+        cues: list[Cue] = []
+        rate: int | None = None
+        offset = 0.0
+        for chunk in _chunks(sentences, self.max_chars):
+            payload = {"model": self.model, "input": chunk, "voice": name,
+                       "response_format": "wav", "speed": min(4.0, max(0.25, speed))}
+            data = self._post(payload, name)
+            try:
+                audio, rate = decode_audio(data, channels=1, rate=rate)
+            except ValueError as exc:
+                raise RenderFailed("narration", f"the TTS endpoint sent no usable audio: {exc}",
+                                   provider=self.name, bytes=len(data)) from exc
+            cues.extend(c.shifted(offset) for c in align_sentences(chunk, audio, rate))
+            pieces.append(audio)
+            offset += len(audio) / rate
+        assert rate is not None
+        duration = write_wav(Path(output_path), np.concatenate(pieces), rate)
         return Narration(path=Path(output_path), duration=duration, sample_rate=rate,
-                         cues=trim_cues(list(cues), duration), voice=name, provider=self.name)
+                         cues=trim_cues(cues, duration), voice=name, provider=self.name)
 
     def _post(self, payload: dict[str, Any], voice: str) -> bytes:
         last: _Retry | None = None
@@ -216,3 +230,21 @@ class HttpSpeechNarrator:
                                provider=self.name, status=status)
         return body
 
+
+def _chunks(sentences: list[str], limit: int) -> list[str]:
+    """Sentences joined into requests of at most ``limit`` characters; a longer
+    sentence is cut at word boundaries."""
+    out: list[str] = []
+    current = ""
+    for sentence in sentences:
+        words = sentence.split(" ") if len(sentence) > limit else [sentence]
+        for word in words:
+            candidate = f"{current} {word}" if current else word
+            if current and len(candidate) > limit:
+                out.append(current)
+                current = word
+            else:
+                current = candidate
+    if current:
+        out.append(current)
+    return out

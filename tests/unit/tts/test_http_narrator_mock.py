@@ -112,3 +112,20 @@ def test_from_url_strips_v1() -> None:
     narrator = HttpSpeechNarrator.from_url("http://host:8880/v1/", timeout=3.0)
     assert str(narrator.client.base_url) == "http://host:8880"
     assert narrator.client.timeout.read == 3.0
+
+
+def test_long_text_is_sent_in_sentence_chunks(tmp_path: Path) -> None:
+    inputs: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        inputs.append(json.loads(request.content)["input"])
+        return httpx.Response(200, content=_wav(0.5))
+
+    text = " ".join(f"Sentence number {i} is here." for i in range(20))  # ~540 characters
+    result = _narrator(handler, max_chars=200).synthesize(text, tmp_path / "a.wav")
+    assert len(inputs) == 3 and all(len(i) <= 200 for i in inputs)
+    assert " ".join(inputs) == text
+    assert result.duration == pytest.approx(1.5, abs=0.01)
+    assert " ".join(c.text for c in result.cues) == text
+    assert all(a.end <= b.start for a, b in zip(result.cues, result.cues[1:], strict=False))
+    assert result.cues[-1].end > 1.0  # the last chunk's cues sit in the last chunk's audio
