@@ -60,3 +60,13 @@ def test_model_is_loaded_once_across_threads(tmp_path: Path) -> None:
     assert len(piper._LOADED) == 1
     assert PiperNarrator()._voice(BUNDLED_VOICE) is next(iter(piper._LOADED.values()))
     assert all(r.duration > 0.3 for r in results)
+
+
+def test_long_sentences_become_caption_sized_cues_on_the_speech(tmp_path: Path) -> None:
+    text = ("When the sun finally rose over the silent valley, the travellers gathered their "
+            "things and walked on towards the distant hills.")
+    result = PiperNarrator().synthesize(text, tmp_path / "long.wav")
+    assert len(result.cues) == 2 and all(len(c.text) <= 84 for c in result.cues)
+    assert " ".join(c.text for c in result.cues) == text
+    first, second = result.cues
+    assert first.end < second.start  # the comma's pause separates them

@@ -1,10 +1,12 @@
-"""Sentence cues for audio that came without timings (HTTP engines).
+"""Caption cues for audio that came without timings (HTTP engines, long Piper sentences).
 
-Rather than spreading sentences over the whole file by length
-(``spread_cues``), the sentences are laid over the *speech* (energy-detected)
-and every boundary between two sentences snaps to a pause in the audio near
-where the length estimate puts it (a small dynamic programme picks pauses in
-order). Boundaries with no pause nearby keep the estimate.
+Text is cut into caption pieces: sentences, and sentences too long for two
+caption lines split at words (after a comma when one is near).
+Rather than spreading pieces over the whole file by length (``spread_cues``),
+they are laid over the *speech* (energy-detected) and every boundary between
+two pieces snaps to a pause in the audio near where the length estimate puts
+it (a small dynamic programme picks pauses in order). Boundaries with no
+pause nearby keep the estimate.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ import numpy as np
 
 from videogen_core import Cue, split_sentences
 
-__all__ = ["align_sentences", "find_pauses"]
+__all__ = ["MAX_CUE_CHARS", "align_pieces", "align_sentences", "caption_pieces", "find_pauses"]
+
+#: Longest caption piece: two lines of 42 characters.
+MAX_CUE_CHARS = 84
 
 _FRAME_S = 0.01
 
@@ -48,27 +53,60 @@ def find_pauses(
     return (first * _FRAME_S, last * _FRAME_S), pauses
 
 
+def caption_pieces(text: str, max_chars: int = MAX_CUE_CHARS) -> list[tuple[int, str]]:
+    """(character offset in the whitespace-normalised text, piece) for every caption
+    piece of ``text``: its sentences, long ones split at words into pieces of at
+    most ``max_chars`` (closing a piece early after a clause mark past half way)."""
+    clean = " ".join(text.split())
+    out: list[tuple[int, str]] = []
+    pos = 0
+    for sentence in split_sentences(clean):
+        pos = clean.find(sentence, pos)
+        start, current, offset = pos, "", pos
+        for word in sentence.split(" "):
+            candidate = f"{current} {word}" if current else word
+            if current and len(candidate) > max_chars:
+                out.append((start, current))
+                start, current = offset, word
+            else:
+                current = candidate
+            offset += len(word) + 1
+            if (len(sentence) > max_chars and word[-1] in ",;:" and len(current) >= max_chars // 2
+                    and offset - pos < len(sentence)):
+                out.append((start, current))
+                start, current = offset, ""
+        if current:
+            out.append((start, current))
+        pos += len(sentence)
+    return out
+
+
 def align_sentences(text: str, audio: np.ndarray, rate: int, *,
                     miss_cost: float = 0.6) -> tuple[Cue, ...]:
-    """Sentence cues of ``text`` placed on the speech in ``audio``."""
-    sentences = split_sentences(text)
-    span, pauses = find_pauses(audio, rate)
-    if not sentences or span is None:
+    """Caption cues of ``text`` placed on the speech in ``audio``."""
+    return align_pieces([p for _, p in caption_pieces(text)], audio, rate, miss_cost=miss_cost)
+
+
+def align_pieces(pieces: list[str], audio: np.ndarray, rate: int, *, miss_cost: float = 0.6,
+                 threshold_db: float = -35.0) -> tuple[Cue, ...]:
+    """Cues for ``pieces`` (spoken in order in ``audio``) placed on its speech."""
+    span, pauses = find_pauses(audio, rate, threshold_db=threshold_db)
+    if not pieces or span is None:
         return ()
     start, end = span
-    weights = np.array([_weight(s) for s in sentences], dtype=float)
+    weights = np.array([_weight(s) for s in pieces], dtype=float)
     estimates = start + (end - start) * np.cumsum(weights)[:-1] / weights.sum()
     chosen = _match(list(estimates), pauses, miss_cost)
     cues = []
     left = start
-    for i, sentence in enumerate(sentences):
+    for i, piece in enumerate(pieces):
         if i < len(chosen):
             pause = chosen[i]
             right, next_left = (pause if pause is not None
                                 else (float(estimates[i]), float(estimates[i])))
         else:
             right, next_left = end, end
-        cues.append(Cue(round(left, 3), round(max(right, left), 3), sentence))
+        cues.append(Cue(round(left, 3), round(max(right, left), 3), piece))
         left = next_left
     return tuple(cues)
 

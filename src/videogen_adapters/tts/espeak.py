@@ -28,9 +28,9 @@ from videogen_core import (
     RenderFailed,
     ServiceUnavailable,
     UnknownVoice,
-    split_sentences,
 )
 
+from .align import caption_pieces
 from .wav import speech_bounds, trim_cues, write_wav
 
 __all__ = ["EspeakNarrator"]
@@ -40,7 +40,6 @@ _CHARS_UTF8 = 1
 _EVENT_WORD = 1
 _PARAM_RATE = 1
 _DEFAULT_WPM = 175
-_MAX_CUE_CHARS = 84  # two caption lines of 42
 
 
 class _Event(ctypes.Structure):
@@ -218,33 +217,10 @@ class EspeakNarrator:
                          cues=trim_cues(cues, duration), voice=name, provider=self.name)
 
 
-def _pieces(text: str) -> list[tuple[int, str]]:
-    """(char offset, text) of every caption piece: sentences, long ones split at words."""
-    out: list[tuple[int, str]] = []
-    pos = 0
-    for sentence in split_sentences(text):
-        pos = text.find(sentence, pos)
-        words = sentence.split(" ")
-        start, current = pos, ""
-        offset = pos
-        for word in words:
-            candidate = f"{current} {word}" if current else word
-            if current and len(candidate) > _MAX_CUE_CHARS:
-                out.append((start, current))
-                start, current = offset, word
-            else:
-                current = candidate
-            offset += len(word) + 1
-        if current:
-            out.append((start, current))
-        pos += len(sentence)
-    return out
-
-
 def _cues(text: str, words: list[tuple[int, int]], audio: np.ndarray, rate: int) -> list[Cue]:
     """Cues from WORD events: each piece spans from its first word's time to the
     next piece's, then its edges are moved onto the speech found there."""
-    pieces = _pieces(text)
+    pieces = caption_pieces(text)
     starts = [offset for offset, _ in pieces]
     first_ms: dict[int, float] = {}
     for char, ms in words:

@@ -8,7 +8,8 @@ lazily, once, under a lock, and reused by every call.
 Text is spoken sentence by sentence (``videogen_core.captions.split_sentences``)
 so each sentence's audio is measured exactly: a cue runs from where that
 sentence's sound starts to where it ends (energy-detected inside its chunk),
-with a short pause between sentences.
+with a short pause between sentences. A sentence too long for two caption
+lines becomes several cues, split at the pauses inside its audio.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from videogen_core import (
     split_sentences,
 )
 
-from .wav import speech_bounds, trim_cues, write_wav
+from .align import align_pieces, caption_pieces
+from .wav import trim_cues, write_wav
 
 __all__ = ["BUNDLED_VOICE", "PiperNarrator", "bundled_voice_path"]
 
@@ -192,9 +194,9 @@ class PiperNarrator:
             if pieces:
                 pieces.append(pause)
                 t += len(pause) / rate
-            bounds = speech_bounds(audio, rate, threshold_db=-32.0)
-            if bounds is not None:
-                cues.append(Cue(t + bounds[0], t + bounds[1], sentence))
+            pieces_of_sentence = [p for _, p in caption_pieces(sentence)]
+            cues.extend(c.shifted(t) for c in align_pieces(pieces_of_sentence, audio, rate,
+                                                           threshold_db=-32.0))
             pieces.append(audio)
             t += len(audio) / rate
         return pieces, cues
