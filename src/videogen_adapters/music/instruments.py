@@ -8,6 +8,8 @@ pitch-swept sines from a seeded generator, so every sound is deterministic.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 __all__ = ["bass", "bell", "brass", "clap", "hat", "kick", "midi_hz", "pad", "piano", "pluck",
@@ -42,7 +44,7 @@ def _attack(x: np.ndarray, sr: int, seconds: float) -> np.ndarray:
     return x
 
 
-def _additive(freq: float, seconds: float, sr: int, partials: list[tuple[float, float, float]],
+def _additive(freq: float, seconds: float, sr: int, partials: Sequence[tuple[float, float, float]],
               limit: float) -> np.ndarray:
     """Sum of decaying sines: each partial is (ratio, amplitude, decay per second);
     a partial is computed only while it is audible (above −60 dB). float32 keeps

@@ -232,7 +232,7 @@ def _bass(style: Style, chord: list[int], t0: float, step: float, g: float) -> l
     root = 36 + (chord[0] - 36) % 12
     fifth = root + 7
     lvl = style.bass_level * g
-    patterns = {
+    patterns: dict[str, list[tuple[int, int, float]]] = {
         "whole": [(0, root, 16)],
         "drone": [(0, root, 16)],
         "half": [(0, root, 7.5), (8, fifth if fifth < 50 else root, 7.5)],

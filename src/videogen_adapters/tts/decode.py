@@ -63,7 +63,7 @@ def _decode_av(data: bytes, channels: int, rate: int | None) -> tuple[np.ndarray
             stream = container.streams.audio[0]
             out_rate = int(rate or stream.rate or stream.codec_context.sample_rate or 48000)
             resampler = av.AudioResampler(format="s16", layout=layout, rate=out_rate)
-            chunks = []
+            chunks: list[np.ndarray] = []
             for frame in container.decode(stream):
                 chunks.extend(r.to_ndarray() for r in resampler.resample(frame))
             chunks.extend(r.to_ndarray() for r in resampler.resample(None))

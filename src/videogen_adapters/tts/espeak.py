@@ -227,16 +227,17 @@ def _cues(text: str, words: list[tuple[int, int]], audio: np.ndarray, rate: int)
         index = max(0, bisect.bisect_right(starts, char) - 1)
         first_ms.setdefault(index, ms / 1000.0)
     total = len(audio) / rate
-    times = [first_ms.get(i) for i in range(len(pieces))]
     # pieces eSpeak gave no word event for inherit the previous time
+    times: list[float] = []
     last = 0.0
-    for i, t in enumerate(times):
-        times[i] = last if t is None else max(t, last)
-        last = times[i] or 0.0
+    for i in range(len(pieces)):
+        found = first_ms.get(i)
+        last = last if found is None else max(found, last)
+        times.append(last)
     cues = []
     for i, (_, piece) in enumerate(pieces):
-        begin = float(times[i] or 0.0)
-        end = float(times[i + 1]) if i + 1 < len(pieces) and times[i + 1] else total
+        begin = times[i]
+        end = times[i + 1] if i + 1 < len(pieces) and times[i + 1] > begin else total
         lo, hi = round(begin * rate), round(end * rate)
         bounds = speech_bounds(audio[lo:hi], rate) if hi > lo else None
         if bounds is not None:
