@@ -168,3 +168,12 @@ def test_build_music_source(library: Path) -> None:
     assert isinstance(built, LibraryMusicSource) and built.folder == library
     with pytest.raises(InvalidRequest, match="MUSIC_DIR"):
         build_music_source(Settings(music="library"))
+
+
+def test_checks(library: Path, tmp_path: Path) -> None:
+    from videogen_adapters.music import SynthMusicSource
+
+    assert "4 track(s)" in LibraryMusicSource(library).check()
+    with pytest.raises(ServiceUnavailable):
+        LibraryMusicSource(tmp_path).check()
+    assert SilenceMusicSource().check() and SynthMusicSource().check()

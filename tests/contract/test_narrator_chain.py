@@ -119,3 +119,16 @@ def test_build_narrator(name: str, kind: Any) -> None:
     assert isinstance(narrator, kind)
     if name == "chain":
         assert [n.name for n in narrator.narrators] == ["piper", "espeak"]
+
+
+def test_checks() -> None:
+    assert "languages" in EspeakNarrator().check()
+    assert SilentNarrator().check().startswith("silent")
+    report = FallbackNarrator([Broken(), SilentNarrator()]).check()
+    assert "broken: ok" in report and "silent" in report  # Broken has no check()
+    import httpx
+
+    dead = HttpSpeechNarrator(httpx.Client(base_url=f"http://127.0.0.1:{free_port()}"))
+    assert "http: " in FallbackNarrator([dead, SilentNarrator()]).check()
+    with pytest.raises(ServiceUnavailable, match="no narrator works"):
+        FallbackNarrator([dead]).check()

@@ -126,3 +126,9 @@ def test_from_settings_builds_a_working_narrator(fresh: SpeechServer, tmp_path: 
     result = narrator.synthesize("Configured.", tmp_path / "c.wav")
     assert result.voice == "nova" and result.duration > 0.5
     assert fresh.state.requests[-1]["json"]["model"] == "m1"
+
+
+def test_check_tells_up_from_down(fresh: SpeechServer) -> None:
+    assert "answered HTTP 200" in _narrator(fresh.url).check()
+    with pytest.raises(ServiceUnavailable):
+        _narrator(f"http://127.0.0.1:{free_port()}").check()

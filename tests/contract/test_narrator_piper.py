@@ -70,3 +70,14 @@ def test_long_sentences_become_caption_sized_cues_on_the_speech(tmp_path: Path) 
     assert " ".join(c.text for c in result.cues) == text
     first, second = result.cues
     assert first.end < second.start  # the comma's pause separates them
+
+
+def test_deterministic_mode_repeats_itself(tmp_path: Path) -> None:
+    narrator = PiperNarrator(deterministic=True)
+    a = narrator.synthesize("Same words, same sound.", tmp_path / "a.wav")
+    b = narrator.synthesize("Same words, same sound.", tmp_path / "b.wav")
+    assert a.path.read_bytes() == b.path.read_bytes()  # type: ignore[union-attr]
+
+
+def test_check_loads_the_default_voice() -> None:
+    assert BUNDLED_VOICE in PiperNarrator().check()

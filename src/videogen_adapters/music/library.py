@@ -90,6 +90,15 @@ class LibraryMusicSource:
         """Moods that have at least one track."""
         return list(self._tracks())
 
+    def check(self) -> str:
+        """ServiceUnavailable when the library holds no track; else what it holds."""
+        index = self._tracks()
+        if not index:
+            raise ServiceUnavailable("music library", f"no tracks in {self.folder}",
+                                     folder=str(self.folder))
+        count = len({t for tracks in index.values() for t in tracks})
+        return f"library: {count} track(s) in {self.folder}, moods {', '.join(index)}"
+
     # ---------------------------------------------------------------- compose
     def compose(self, mood: str, duration: float, output_path: Path, *, seed: int) -> MusicBed:
         """Write ``duration`` seconds of a track for ``mood`` (looped or cut, faded)."""
@@ -199,6 +208,10 @@ class SilenceMusicSource:
     def moods(self) -> list[str]:
         """The ten standard moods."""
         return list(MOODS)
+
+    def check(self) -> str:
+        """Always works."""
+        return "none: silent music beds"
 
     def compose(self, mood: str, duration: float, output_path: Path, *, seed: int) -> MusicBed:
         """Write ``duration`` seconds of silence."""

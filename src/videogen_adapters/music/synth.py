@@ -127,6 +127,10 @@ class SynthMusicSource:
         """The ten moods the composer knows."""
         return list(MOODS)
 
+    def check(self) -> str:
+        """Always works (numpy only)."""
+        return f"synth: procedural, moods {', '.join(MOODS)}"
+
     def compose(self, mood: str, duration: float, output_path: Path, *, seed: int) -> MusicBed:
         """Write ``duration`` seconds of music for ``mood`` (stereo 48 kHz WAV)."""
         if not (math.isfinite(duration) and 0 < duration <= _MAX_DURATION):

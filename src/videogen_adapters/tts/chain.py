@@ -61,6 +61,20 @@ class FallbackNarrator:
             seen.update(dict.fromkeys(names))
         return list(seen)
 
+    def check(self) -> str:
+        """Check every provider that has a ``check()``; ServiceUnavailable when none works."""
+        lines, working = [], 0
+        for narrator in self.narrators:
+            check = getattr(narrator, "check", None)
+            try:
+                lines.append(check() if check else f"{narrator.name}: ok")
+                working += 1
+            except (*_FALL_THROUGH, VideogenError) as exc:
+                lines.append(f"{narrator.name}: {_reason(exc)}")
+        if not working:
+            raise ServiceUnavailable("narration", "no narrator works: " + "; ".join(lines))
+        return "chain: " + "; ".join(lines)
+
     def synthesize(
         self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0
     ) -> Narration:
@@ -120,6 +134,10 @@ class SilentNarrator:
     def voices(self) -> list[str]:
         """The voice names given to the constructor."""
         return list(self._voices)
+
+    def check(self) -> str:
+        """Always works."""
+        return "silent: no speech (fake narrator)"
 
     def synthesize(
         self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0

@@ -180,6 +180,13 @@ class EspeakNarrator:
         with _Engine.LOCK:
             return list(_Engine.get().languages)
 
+    def check(self) -> str:
+        """Initialise eSpeak (ServiceUnavailable when it cannot) and say what it has."""
+        with _Engine.LOCK:
+            engine = _Engine.get()
+            self._resolve(engine, None)
+            return f"espeak: {len(engine.languages)} languages, default {self.default_voice}"
+
     def _resolve(self, engine: _Engine, voice: str | None) -> tuple[str, str]:
         """(canonical voice, what espeak_SetVoiceByName accepts) for ``voice``."""
         wanted = (voice or self.default_voice).strip()

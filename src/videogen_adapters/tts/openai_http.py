@@ -146,6 +146,18 @@ class HttpSpeechNarrator:
                 self._voices.insert(0, self.default_voice)
         return list(self._voices)
 
+    def check(self) -> str:
+        """Ask the endpoint anything (``GET /v1/audio/voices``); ServiceUnavailable when
+        it does not answer at all. Any HTTP answer means it is up."""
+        try:
+            with map_http_errors():
+                response = self.client.get("/v1/audio/voices", headers=self._headers(),
+                                           timeout=5.0)
+        except _Retry as exc:
+            raise ServiceUnavailable(_SERVICE, exc.reason,
+                                     url=str(self.client.base_url)) from exc
+        return f"http: {self.client.base_url} answered HTTP {response.status_code}"
+
     def _server_voices(self) -> list[str]:
         try:
             response = self.client.get("/v1/audio/voices", headers=self._headers(), timeout=5.0)

@@ -84,7 +84,10 @@ class PiperNarrator:
     ``voice_paths`` adds voices (``.onnx`` files or folders of them); their
     names are the file stems. ``default_voice`` is used when a call names none
     (defaults to the first extra voice, else the bundled one).
-    ``sentence_pause`` seconds of silence separate sentences.
+    ``sentence_pause`` seconds of silence separate sentences. Piper samples
+    noise, so the same text sounds slightly different each time; with
+    ``deterministic`` the noise is switched off and the same text gives the
+    same bytes (a little flatter prosody).
     """
 
     name = "piper"
@@ -97,6 +100,7 @@ class PiperNarrator:
         include_bundled: bool = True,
         sentence_pause: float = 0.25,
         volume: float = 0.89,
+        deterministic: bool = False,
     ) -> None:
         self._models: dict[str, Path] = {}
         for model in _expand(voice_paths):
@@ -106,6 +110,7 @@ class PiperNarrator:
         self.default_voice = default_voice or next(iter(self._models), BUNDLED_VOICE)
         self.sentence_pause = sentence_pause
         self.volume = volume
+        self.deterministic = deterministic
 
     # ------------------------------------------------------------------ voices
     def voices(self) -> list[str]:
@@ -149,6 +154,12 @@ class PiperNarrator:
             _LOADED[key] = loaded
             return loaded
 
+    def check(self) -> str:
+        """Load the default voice (ServiceUnavailable/RenderFailed when that fails) and
+        say what is available, for ``videogen doctor``."""
+        self._voice(self._resolve(None))
+        return f"piper: {len(self._models)} voice(s): {', '.join(self._models)}"
+
     # -------------------------------------------------------------- synthesis
     def synthesize(
         self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0
@@ -166,8 +177,10 @@ class PiperNarrator:
         try:
             from piper.config import SynthesisConfig
 
+            quiet = 0.0 if self.deterministic else None  # None: the voice's own noise
             config = SynthesisConfig(
-                length_scale=piper_voice.config.length_scale / speed, volume=self.volume)
+                length_scale=piper_voice.config.length_scale / speed, volume=self.volume,
+                noise_scale=quiet, noise_w_scale=quiet)
             pieces, cues = self._speak(piper_voice, sentences, config, rate, speed)
         except (InvalidRequest, ServiceUnavailable):
             raise
