@@ -1,10 +1,12 @@
 """The audio mix: narration placed on the timeline, ducked music, loudness target.
 
-One ffmpeg pass mixes everything into a float WAV and measures it (loudnorm's
-analysis); a second pass applies the loudness correction (loudnorm in linear
-mode when the true-peak budget allows, its limiter otherwise) and encodes AAC
-of exactly the video's duration — padded with silence, never cut short, so the
-audio covers the whole video. The graph (:func:`mix_graph`) is pure:
+One ffmpeg pass mixes everything into a float WAV and measures it (ebur128:
+integrated loudness and true peak); a second pass applies the correction (a
+gain, plus a look-ahead limiter only when the gain would break the true-peak
+ceiling — see :func:`normalization`) and encodes AAC of exactly the video's
+duration — padded with silence, never cut short, so the audio covers the whole
+video. The muxer measures the delivered file again. The graph
+(:func:`mix_graph`) is pure:
 
 * narrations: resampled, delayed to their start (in samples), summed;
 * music beds: trimmed to their span, adjacent beds crossfaded over their
@@ -17,7 +19,6 @@ audio covers the whole video. The graph (:func:`mix_graph`) is pure:
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -33,7 +34,8 @@ from videogen_core.progress import CancelToken
 from . import commands
 from .runner import FfmpegRunner, atomic_output
 
-__all__ = ["Loudness", "measure_loudness", "mix_audio", "mix_graph"]
+__all__ = ["Loudness", "measure_loudness", "mix_audio", "mix_graph", "normalization",
+           "parse_ebur128"]
 
 _FORMAT = "aformat=sample_fmts=fltp:channel_layouts=stereo"
 
@@ -121,14 +123,6 @@ def mix_graph(
     return inputs, ";".join(chains)
 
 
-def _loudnorm_json(stderr: str) -> dict[str, str]:
-    start = stderr.rfind("{")
-    end = stderr.rfind("}")
-    if start < 0 or end < start:
-        raise RenderFailed("mix", "loudnorm printed no measurement", stderr_tail=stderr[-2000:])
-    return {k: str(v) for k, v in json.loads(stderr[start:end + 1]).items()}
-
-
 def mix_audio(
     runner: FfmpegRunner,
     narrations: Sequence[NarrationPlacement],
@@ -139,40 +133,53 @@ def mix_audio(
     workdir: Path,
     *,
     cancel: CancelToken | None = None,
-) -> None:
-    """Mix, loudness-normalise and encode the soundtrack (AAC in MP4) to ``output``."""
+) -> Loudness:
+    """Mix, loudness-normalise and encode the soundtrack (AAC in MP4) to ``output``;
+    return the loudness of the mix before normalisation."""
     inputs, graph = mix_graph(narrations, music, total, settings)
     wav = workdir / "mix.wav"
-    target_tp = settings.true_peak_db - 0.5  # headroom for the AAC encoder's overshoot
-    graph += (f";[mix]asplit=2[out][meter];[meter]loudnorm=I={settings.loudness_lufs:g}"
-              f":TP={target_tp:g}:LRA=11:print_format=json[measured]")
+    graph += ";[mix]asplit=2[out][meter];[meter]ebur128=peak=true[measured]"
     argv = [runner.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "info", "-y"]
     for path in inputs:
         argv += ["-i", str(path)]
     argv += ["-filter_complex", graph, "-map", "[out]", "-c:a", "pcm_f32le", str(wav),
              "-map", "[measured]", "-f", "null", "-"]
-    stderr = runner.run(argv, stage="mix", cancel=cancel)
-    measured = _loudnorm_json(stderr)
+    measured = parse_ebur128(runner.run(argv, stage="mix", cancel=cancel))
     with atomic_output(output) as tmp:
-        if _silent(measured):
-            args = [runner.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-                    "-i", str(wav), "-c:a", "aac", "-b:a", "192k", "-f", "mp4", str(tmp)]
-        else:
-            args = commands.loudnorm_apply_args(runner.ffmpeg, wav, tmp,
-                                                settings.loudness_lufs, target_tp, measured,
-                                                settings.sample_rate, total)
-        runner.run(args, stage="mix", cancel=cancel)
+        runner.run(commands.normalize_args(runner.ffmpeg, wav, tmp, normalization(
+            measured, settings), settings.sample_rate, total), stage="mix", cancel=cancel)
+    return measured
 
 
-def _silent(measured: dict[str, str]) -> bool:
-    try:
-        return not math.isfinite(float(measured["input_i"])) or float(measured["input_i"]) < -70
-    except (KeyError, ValueError):
-        return True
+def normalization(measured: Loudness, settings: AudioSettings) -> str:
+    """The filter that brings a mix measured as ``measured`` to the loudness target.
+
+    A plain gain reaches the integrated target exactly; when that gain would push
+    the true peak over the ceiling, a look-ahead limiter set 1 dB under the
+    ceiling (sample peaks; the margin covers inter-sample and AAC overshoot)
+    catches the peaks. Silence gets no gain.
+    """
+    if not math.isfinite(measured.integrated) or measured.integrated < -70:
+        return "anull"
+    gain = settings.loudness_lufs - measured.integrated
+    chain = f"volume={gain:.2f}dB"
+    if measured.true_peak + gain > settings.true_peak_db - 1.0:
+        limit = 10 ** ((settings.true_peak_db - 1.0) / 20)
+        chain += f",alimiter=limit={limit:.4f}:attack=5:release=80:level=false"
+    return chain
 
 
 _SUMMARY_I = re.compile(r"Integrated loudness:\s*\n\s*I:\s*(-?[\d.]+|-inf)\s*LUFS")
 _SUMMARY_TP = re.compile(r"True peak:\s*\n\s*Peak:\s*(-?[\d.]+|-inf)\s*dBFS")
+
+
+def parse_ebur128(stderr: str) -> Loudness:
+    """The integrated loudness and true peak from ebur128's printed summary."""
+    found_i = _SUMMARY_I.search(stderr)
+    found_tp = _SUMMARY_TP.search(stderr)
+    if not found_i or not found_tp:
+        raise RenderFailed("measure", "ebur128 printed no summary", stderr_tail=stderr[-2000:])
+    return Loudness(float(found_i.group(1)), float(found_tp.group(1)))
 
 
 def measure_loudness(runner: FfmpegRunner, path: Path,
@@ -180,8 +187,4 @@ def measure_loudness(runner: FfmpegRunner, path: Path,
     """Integrated loudness and true peak of ``path``'s audio, measured with ebur128."""
     stderr = runner.run(commands.audio_measure_args(runner.ffmpeg, path), stage="measure",
                         cancel=cancel)
-    found_i = _SUMMARY_I.search(stderr)
-    found_tp = _SUMMARY_TP.search(stderr)
-    if not found_i or not found_tp:
-        raise RenderFailed("measure", "ebur128 printed no summary", stderr_tail=stderr[-2000:])
-    return Loudness(float(found_i.group(1)), float(found_tp.group(1)))
+    return parse_ebur128(stderr)

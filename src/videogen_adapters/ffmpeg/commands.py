@@ -17,6 +17,7 @@ from pathlib import Path
 from videogen_core.model import VideoSettings
 
 __all__ = [
+    "FAST_ZONE",
     "audio_measure_args",
     "concat_list_text",
     "concat_mux_args",
@@ -24,8 +25,7 @@ __all__ = [
     "encode_raw_args",
     "fade_args",
     "force_key_frames_expr",
-    "loudnorm_apply_args",
-    "loudnorm_measure_args",
+    "normalize_args",
     "subtitles_filter",
     "x264_args",
 ]
@@ -49,16 +49,32 @@ def force_key_frames_expr(cut_frames: Sequence[int]) -> str | None:
     return "expr:" + "+".join(f"eq(n,{c})" for c in cuts)
 
 
-def x264_args(settings: VideoSettings, cut_frames: Sequence[int] = ()) -> list[str]:
+#: x264 options for frames the muxer re-encodes anyway (transition material): the
+#: same CRF (same quality), a cheaper analysis. Only options x264 can change
+#: mid-stream, so the stream's parameter sets stay those of the final settings.
+FAST_ZONE = "b=1,subme=1,trellis=0,me=dia"
+
+
+def x264_args(
+    settings: VideoSettings,
+    cut_frames: Sequence[int] = (),
+    fast_ranges: Sequence[tuple[int, int]] = (),
+) -> list[str]:
     """Output options that encode with the final settings (every segment uses these).
 
     ``-forced-idr 1`` turns the forced key frames into IDR frames, and x264's
     default closed GOP means nothing after a cut references anything before it.
+    ``fast_ranges`` (``[start, end)`` frame ranges) are encoded with
+    :data:`FAST_ZONE` through x264 zones.
     """
     if settings.codec not in ("h264", "libx264"):
         raise ValueError(f"unsupported codec {settings.codec!r} (only h264)")
+    params = "open-gop=0"
+    zones = [f"{a},{b - 1},{FAST_ZONE}" for a, b in sorted(fast_ranges) if b > a]
+    if zones:
+        params += ":zones=" + "/".join(zones)
     args = ["-c:v", "libx264", "-preset", settings.preset, "-crf", str(settings.crf),
-            "-pix_fmt", settings.pix_fmt, "-x264-params", "open-gop=0",
+            "-pix_fmt", settings.pix_fmt, "-x264-params", params,
             "-forced-idr", "1", *_COLOR_TAGS]
     expr = force_key_frames_expr(cut_frames)
     if expr:
@@ -74,6 +90,7 @@ def encode_raw_args(
     *,
     cut_frames: Sequence[int] = (),
     input_pix_fmt: str = "yuv420p",
+    fast_ranges: Sequence[tuple[int, int]] = (),
 ) -> list[str]:
     """Encode ``frames`` raw frames read from stdin (size/fps of ``settings``) into an MP4."""
     return [
@@ -83,7 +100,7 @@ def encode_raw_args(
         *_COLOR_TAGS,
         "-i", "pipe:0",
         "-frames:v", str(frames), "-an",
-        *x264_args(settings, cut_frames),
+        *x264_args(settings, cut_frames, fast_ranges),
         "-movflags", "+faststart", "-f", "mp4", str(output),
     ]
 
@@ -188,24 +205,13 @@ def concat_mux_args(
     return args
 
 
-def loudnorm_measure_args(ffmpeg: str, source: Path, lufs: float, true_peak: float) -> list[str]:
-    """First loudnorm pass: analyse ``source`` and print the JSON measurement."""
-    return [*_base(ffmpeg, stats=True), "-i", str(source), "-af",
-            f"loudnorm=I={lufs:g}:TP={true_peak:g}:LRA=11:print_format=json",
-            "-f", "null", "-"]
-
-
-def loudnorm_apply_args(
-    ffmpeg: str, source: Path, output: Path, lufs: float, true_peak: float,
-    measured: dict[str, str], sample_rate: int, duration: float, bitrate: str = "192k",
+def normalize_args(
+    ffmpeg: str, source: Path, output: Path, gain_filter: str, sample_rate: int,
+    duration: float, bitrate: str = "192k",
 ) -> list[str]:
-    """Second loudnorm pass (linear when possible) and AAC encoding to ``output``,
+    """Apply ``gain_filter`` (gain/limiter) to ``source`` and encode AAC to ``output``,
     padded/trimmed to exactly ``duration`` seconds."""
-    ln = (f"loudnorm=I={lufs:g}:TP={true_peak:g}:LRA=11"
-          f":measured_I={measured['input_i']}:measured_TP={measured['input_tp']}"
-          f":measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}"
-          f":offset={measured['target_offset']}:linear=true")
-    af = (f"{ln},aresample={sample_rate},apad=whole_dur={duration:.6f},"
+    af = (f"{gain_filter},aresample={sample_rate},apad=whole_dur={duration:.6f},"
           f"atrim=duration={duration:.6f}")
     return [*_base(ffmpeg), "-i", str(source), "-af", af, "-ar", str(sample_rate),
             "-c:a", "aac", "-b:a", bitrate, "-f", "mp4", str(output)]

@@ -10,8 +10,10 @@ How a clip is made:
 2. The source is converted once to BT.709 Y/Cb/Cr planes.
 3. Per frame, :class:`~videogen_adapters.ffmpeg.camera.CameraPath` gives the
    window in floating point and Pillow resamples it (``resize`` with a
-   fractional ``box``: separable bicubic, sub-pixel exact — no whole-pixel
-   rounding, unlike ffmpeg's zoompan) straight into ``yuv420p`` planes.
+   fractional ``box``: separable bilinear by default — the move only
+   magnifies, by at most ~1.4x, where bilinear is close to bicubic at 60 % of
+   the cost — sub-pixel exact, no whole-pixel rounding unlike ffmpeg's
+   zoompan) straight into ``yuv420p`` planes.
 4. Frames are produced one step ahead on a helper thread and piped to
    ffmpeg/libx264 with the final settings and an IDR frame at every cut frame.
 
@@ -50,7 +52,10 @@ class KenBurnsClipRenderer:
 
     ``fit`` is ``"cover"`` (crop to the output aspect) or ``"contain"`` (whole
     image over a blurred copy); ``resample`` the per-frame filter; ``oversample``
-    > 1 keeps more source detail for deep zooms at some speed cost.
+    > 1 keeps more source detail for deep zooms at some speed cost;
+    ``fast_transitions`` encodes the pieces beyond the cut frames (which the
+    muxer re-encodes into the transitions) with a cheaper x264 analysis at the
+    same CRF — about 3x cheaper for those frames.
     """
 
     name = "kenburns"
@@ -60,9 +65,10 @@ class KenBurnsClipRenderer:
         *,
         runner: FfmpegRunner | None = None,
         fit: str = "cover",
-        resample: str = "bicubic",
+        resample: str = "bilinear",
         oversample: float = 1.0,
         max_pixels: int | None = None,
+        fast_transitions: bool = True,
     ) -> None:
         if resample not in _RESAMPLE:
             raise ValueError(f"resample must be one of {sorted(_RESAMPLE)}")
@@ -71,6 +77,7 @@ class KenBurnsClipRenderer:
         self.resample = _RESAMPLE[resample]
         self.oversample = max(1.0, oversample)
         self.max_pixels = max_pixels
+        self.fast_transitions = fast_transitions
 
     def render(
         self,
@@ -89,8 +96,8 @@ class KenBurnsClipRenderer:
         frames = self.frames(request.image_path, path, settings, count,
                              scene_number=request.scene_number or None)
         encode_frames(self.runner, frames, Path(output_path), settings, count,
-                      cut_frames=request.cut_frames, stage="render", progress=progress,
-                      cancel=cancel)
+                      cut_frames=request.cut_frames, fast_transitions=self.fast_transitions,
+                      stage="render", progress=progress, cancel=cancel)
         return RenderedClip(Path(output_path), count, count / settings.fps)
 
     def frames(

@@ -95,10 +95,13 @@ class FfmpegRunner:
         reader.start()
         killed = threading.Event()
 
-        def kill() -> None:
-            killed.set()
+        def stop() -> None:
             with contextlib.suppress(OSError):
                 proc.kill()
+
+        def kill() -> None:  # on cancellation
+            killed.set()
+            stop()
 
         if cancel is not None:
             cancel.on_cancel(kill)
@@ -111,13 +114,13 @@ class FfmpegRunner:
                     pass  # ffmpeg stopped reading: its exit code and stderr tell why
                 except BaseException as exc:  # noqa: BLE001 - re-raised below
                     feed_error = exc
-                    kill()
+                    stop()
                 finally:
                     with contextlib.suppress(OSError, ValueError):
                         proc.stdin.close()
             proc.wait()
         except BaseException:
-            kill()
+            stop()
             proc.wait()
             raise
         finally:

@@ -1,0 +1,158 @@
+"""The pure argv builders (no ffmpeg run here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from videogen_adapters.ffmpeg import commands
+from videogen_adapters.ffmpeg.audio import Loudness, mix_graph, normalization, parse_ebur128
+from videogen_adapters.ffmpeg.encode import transition_pieces
+from videogen_core.errors import RenderFailed
+from videogen_core.model import AudioSettings, VideoSettings
+from videogen_core.ports import MusicPlacement, NarrationPlacement
+
+FF = "/opt/ffmpeg"
+SETTINGS = VideoSettings(width=320, height=180, fps=25, crf=7, preset="slow")
+
+
+def _value(argv: list[str], flag: str) -> str:
+    return argv[argv.index(flag) + 1]
+
+
+def test_force_key_frames_expression() -> None:
+    assert commands.force_key_frames_expr([]) is None
+    assert commands.force_key_frames_expr([0]) is None
+    assert commands.force_key_frames_expr([30, 12, 12]) == "expr:eq(n,12)+eq(n,30)"
+
+
+def test_x264_args_use_the_final_settings() -> None:
+    args = commands.x264_args(SETTINGS, (12,))
+    assert _value(args, "-c:v") == "libx264"
+    assert _value(args, "-preset") == "slow" and _value(args, "-crf") == "7"
+    assert _value(args, "-pix_fmt") == "yuv420p"
+    assert _value(args, "-forced-idr") == "1"
+    assert "open-gop=0" in _value(args, "-x264-params")
+    assert _value(args, "-force_key_frames") == "expr:eq(n,12)"
+    with pytest.raises(ValueError):
+        commands.x264_args(VideoSettings(codec="vp9"))
+
+
+def test_fast_zones_for_transition_pieces() -> None:
+    args = commands.x264_args(SETTINGS, (12, 100), [(0, 12), (100, 125)])
+    assert _value(args, "-x264-params") == (
+        f"open-gop=0:zones=0,11,{commands.FAST_ZONE}/100,124,{commands.FAST_ZONE}")
+    assert "crf" not in commands.FAST_ZONE and "q=" not in commands.FAST_ZONE  # same quality
+
+
+@pytest.mark.parametrize(("cuts", "frames", "pieces"), [
+    ((), 100, []),
+    ((12, 88), 100, [(0, 12), (88, 100)]),  # middle scene: head and tail
+    ((88,), 100, [(88, 100)]),  # first scene: the tail
+    ((12,), 100, [(0, 12)]),  # last scene: the head
+    ((50,), 100, []),  # ambiguous: leave it alone
+    ((0, 100), 100, []),
+])
+def test_transition_pieces(cuts, frames, pieces) -> None:
+    assert transition_pieces(cuts, frames) == pieces
+
+
+def test_encode_raw_args() -> None:
+    argv = commands.encode_raw_args(FF, Path("/out/clip.mp4"), SETTINGS, 77, cut_frames=(5,))
+    assert argv[0] == FF and argv[-1] == "/out/clip.mp4"
+    assert _value(argv, "-f") == "rawvideo" and _value(argv, "-i") == "pipe:0"
+    assert _value(argv, "-s") == "320x180" and _value(argv, "-framerate") == "25"
+    assert _value(argv, "-frames:v") == "77"
+    assert "+faststart" in argv and "-nostdin" not in argv  # frames come on stdin
+
+
+def test_crossfade_and_fade_args() -> None:
+    argv = commands.crossfade_args(FF, Path("t.mp4"), Path("h.mp4"), 12, SETTINGS, Path("o.mp4"))
+    graph = _value(argv, "-filter_complex")
+    assert "xfade=transition=fade:duration=0.480000:offset=0" in graph
+    assert _value(argv, "-frames:v") == "12"
+    argv = commands.fade_args(FF, Path("t.mp4"), Path("h.mp4"), 6, SETTINGS, Path("o.mp4"))
+    graph = _value(argv, "-filter_complex")
+    assert "fade=t=out:s=0:n=6" in graph and "fade=t=in:s=0:n=6" in graph
+    assert "concat=n=2" in graph and _value(argv, "-frames:v") == "12"
+    only_head = commands.fade_args(FF, None, Path("h.mp4"), 6, SETTINGS, Path("o.mp4"))
+    assert _value(only_head, "-frames:v") == "6"
+    with pytest.raises(ValueError):
+        commands.fade_args(FF, None, None, 6, SETTINGS, Path("o.mp4"))
+
+
+def test_concat_list_quotes_paths(tmp_path: Path) -> None:
+    text = commands.concat_list_text([tmp_path / "a b.mp4", tmp_path / "it's.mp4"])
+    assert text.startswith("ffconcat version 1.0\n")
+    assert f"file '{tmp_path}/a b.mp4'" in text
+    assert "it'\\''s.mp4'" in text
+
+
+def test_concat_mux_copies_and_never_shortens() -> None:
+    argv = commands.concat_mux_args(FF, Path("l.txt"), Path("o.mp4"), audio=Path("a.m4a"),
+                                    subtitles=Path("c.srt"))
+    assert "-shortest" not in argv
+    assert _value(argv, "-c:v") == "copy" and _value(argv, "-c:a") == "copy"
+    assert _value(argv, "-c:s") == "mov_text"
+    assert "+faststart" in argv
+    assert argv.count("-map") == 3
+    burn = commands.concat_mux_args(FF, Path("l.txt"), Path("o.mp4"), audio=Path("a.m4a"),
+                                    burn_filter="subtitles=x.srt", settings=SETTINGS)
+    assert _value(burn, "-vf") == "subtitles=x.srt" and _value(burn, "-c:v") == "libx264"
+    with pytest.raises(ValueError):
+        commands.concat_mux_args(FF, Path("l.txt"), Path("o.mp4"), burn_filter="x")
+
+
+def test_subtitles_filter_escapes_the_path() -> None:
+    text = commands.subtitles_filter(Path("/tmp/a:b/c's.srt"), Path("/fonts"))
+    assert "filename='/tmp/a\\:b/c\\'s.srt'" in text
+    assert "force_style=" in text and "fontsdir='/fonts'" in text
+
+
+def test_normalize_args_pad_and_encode() -> None:
+    argv = commands.normalize_args(FF, Path("m.wav"), Path("o.m4a"), "volume=3.00dB", 48000,
+                                   21.0)
+    af = _value(argv, "-af")
+    assert af.startswith("volume=3.00dB,aresample=48000")
+    assert "apad=whole_dur=21.000000" in af and "atrim=duration=21.000000" in af
+    assert _value(argv, "-c:a") == "aac" and "-shortest" not in argv
+
+
+def test_normalization_gain_and_limiter() -> None:
+    settings = AudioSettings(loudness_lufs=-14, true_peak_db=-1)
+    assert normalization(Loudness(-20.0, -12.0), settings) == "volume=6.00dB"
+    limited = normalization(Loudness(-20.0, -4.0), settings)  # +6 dB would peak at +2
+    assert limited.startswith("volume=6.00dB,alimiter=limit=0.7943")  # -2 dBFS
+    assert "level=false" in limited
+    assert normalization(Loudness(float("-inf"), float("-inf")), settings) == "anull"
+
+
+def test_parse_ebur128_summary() -> None:
+    text = ("[Parsed_ebur128_0 @ 0x1] Summary:\n\n  Integrated loudness:\n"
+            "    I:         -21.8 LUFS\n    Threshold: -31.8 LUFS\n\n"
+            "  True peak:\n    Peak:      -18.1 dBFS\n")
+    assert parse_ebur128(text) == Loudness(-21.8, -18.1)
+    with pytest.raises(RenderFailed):
+        parse_ebur128("nothing here")
+
+
+def test_mix_graph_places_ducks_and_pads() -> None:
+    settings = AudioSettings()
+    narr = (NarrationPlacement(Path("n0.wav"), 0.25, 2.0),
+            NarrationPlacement(Path("n1.wav"), 4.5, 2.0))
+    music = (MusicPlacement(Path("m1.wav"), 3.0, 10.0), MusicPlacement(Path("m0.wav"), 0.0, 5.0))
+    inputs, graph = mix_graph(narr, music, 10.0, settings)
+    assert inputs == [Path("n0.wav"), Path("n1.wav"), Path("m0.wav"), Path("m1.wav")]
+    assert "adelay=delays=12000S:all=1" in graph  # 0.25 s at 48 kHz, in samples
+    assert "adelay=delays=216000S:all=1" in graph
+    assert "afade=t=out:st=3.000000:d=2.000000" in graph  # beds crossfade over 3..5 s
+    assert "afade=t=in:st=0:d=2.000000" in graph
+    assert "sidechaincompress" in graph and "[music][key]" in graph
+    assert graph.count("apad=whole_dur=10.000000") >= 1
+    assert graph.endswith("[mix]")
+
+
+def test_mix_graph_without_anything_is_silence() -> None:
+    inputs, graph = mix_graph((), (), 3.0, AudioSettings())
+    assert inputs == [] and graph.startswith("anullsrc=")

@@ -1,0 +1,98 @@
+"""Running ffmpeg: errors with stderr tail, atomic outputs, cancellation."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from videogen_adapters.ffmpeg.runner import FfmpegRunner, atomic_output
+from videogen_core.errors import Cancelled, InvalidImage, RenderFailed
+from videogen_core.progress import CancelToken
+
+
+@pytest.fixture(scope="module")
+def runner() -> FfmpegRunner:
+    return FfmpegRunner()
+
+
+def test_failure_raises_render_failed_with_stderr_tail(runner, tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    with pytest.raises(RenderFailed) as info, atomic_output(out) as tmp:
+        runner.run([runner.ffmpeg, "-hide_banner", "-i", str(tmp_path / "missing.mov"),
+                    str(tmp)], stage="render")
+    error = info.value
+    assert error.stage == "render"
+    assert "missing.mov" in error.details["stderr_tail"]
+    assert error.details["returncode"] != 0
+    assert list(tmp_path.iterdir()) == []  # no partial output
+
+
+def test_partial_output_is_removed(runner, tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    with pytest.raises(RenderFailed), atomic_output(out) as tmp:
+        # writes a valid start of a file, then fails on the bogus filter option
+        runner.run([runner.ffmpeg, "-f", "lavfi", "-i", "testsrc=size=64x36:duration=1",
+                    "-vf", "scale=w=notanumber", str(tmp)], stage="x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_success_replaces_atomically(runner, tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"old")
+    with atomic_output(out) as tmp:
+        assert tmp.parent == out.parent and tmp != out
+        runner.run([runner.ffmpeg, "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc=size=64x36:duration=0.2", "-f", "mp4", str(tmp)], stage="x")
+        assert out.read_bytes() == b"old"  # untouched until the very end
+    assert out.stat().st_size > 100
+    assert [p.name for p in tmp_path.iterdir()] == ["out.mp4"]
+
+
+def test_cancel_kills_a_running_ffmpeg(runner, tmp_path: Path) -> None:
+    token = CancelToken()
+    threading.Timer(0.3, token.cancel).start()
+    started = time.monotonic()
+    with pytest.raises(Cancelled), atomic_output(tmp_path / "o.mp4") as tmp:
+        runner.run([runner.ffmpeg, "-v", "error", "-re", "-f", "lavfi", "-i",
+                    "testsrc=size=64x36:duration=60", "-f", "mp4", str(tmp)], stage="x",
+                   cancel=token)
+    assert time.monotonic() - started < 30  # killed, not run to its 60 s end
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_already_cancelled_never_starts(runner) -> None:
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        runner.run([runner.ffmpeg, "-version"], stage="x", cancel=token)
+
+
+def test_feed_errors(runner, tmp_path: Path) -> None:
+    argv = [runner.ffmpeg, "-v", "error", "-f", "rawvideo", "-s", "4x4", "-pix_fmt", "gray",
+            "-i", "pipe:0", "-f", "null", "-"]
+
+    def domain(stdin) -> None:
+        raise InvalidImage("x.png", "broken")
+
+    with pytest.raises(InvalidImage):
+        runner.run(argv, stage="x", feed=domain)
+
+    def foreign(stdin) -> None:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RenderFailed, match="boom"):
+        runner.run(argv, stage="x", feed=foreign)
+
+    def good(stdin) -> None:
+        stdin.write(bytes(16 * 3))
+
+    runner.run(argv, stage="x", feed=good)
+
+
+def test_missing_binary_is_render_failed(tmp_path: Path) -> None:
+    with pytest.raises(RenderFailed, match="cannot start"):
+        missing = FfmpegRunner(str(tmp_path / "no-ffmpeg"))
+        missing.run([missing.ffmpeg, "-version"], stage="x")
