@@ -78,9 +78,12 @@ class FallbackNarrator:
     def synthesize(
         self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0
     ) -> Narration:
-        """Speak with the first provider that can; ServiceUnavailable when none can."""
-        warnings: list[str] = []
-        failed: list[str] = []
+        """Speak with the first provider that can; ServiceUnavailable when none can.
+
+        The result carries one warning per provider that failed before it (and
+        one when it had to use its own default voice)."""
+        notes: list[str] = []
+        failures: list[str] = []  # "name failed (reason)"
         unknown: UnknownVoice | None = None
         for narrator in self.narrators:
             try:
@@ -88,23 +91,19 @@ class FallbackNarrator:
                     result = narrator.synthesize(text, output_path, voice=voice, speed=speed)
                 except UnknownVoice as exc:
                     unknown = unknown or exc
-                    if not failed:
+                    if not failures:
                         continue  # maybe a later provider has this voice
                     result = narrator.synthesize(text, output_path, voice=None, speed=speed)
-                    warnings.append(f"narrator {narrator.name} has no voice {voice!r}; "
-                                    f"it spoke with {result.voice or 'its default voice'}")
+                    notes.append(f"narrator {narrator.name} has no voice {voice!r}; "
+                                 f"it spoke with {result.voice or 'its default voice'}")
             except _FALL_THROUGH as exc:
-                failed.append(narrator.name)
-                warnings.append(f"narrator {narrator.name} failed ({_reason(exc)}); "
-                                "trying the next one")
+                failures.append(f"narrator {narrator.name} failed ({_reason(exc)})")
                 continue
-            if failed:
-                warnings.append(f"narration spoken by {narrator.name} instead of "
-                                f"{', '.join(failed)}")
-            return attrs.evolve(result, warnings=(*result.warnings, *warnings))
-        if unknown is not None and not failed:
+            warnings = [f"{f}; narration spoken by {narrator.name}" for f in failures]
+            return attrs.evolve(result, warnings=(*result.warnings, *warnings, *notes))
+        if unknown is not None and not failures:
             raise UnknownVoice(voice or "", self.voices())
-        raise ServiceUnavailable("narration", "every narrator failed: " + "; ".join(warnings),
+        raise ServiceUnavailable("narration", "every narrator failed: " + "; ".join(failures),
                                  providers=[n.name for n in self.narrators])
 
 
