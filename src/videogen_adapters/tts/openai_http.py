@@ -115,6 +115,8 @@ class HttpSpeechNarrator:
         self.max_backoff = max_backoff
         self._sleep = sleep
         self._voices: list[str] | None = list(voice_names) if voice_names else None
+        # only a configured or server-given list may reject a voice before asking
+        self._voices_known = bool(voice_names)
 
     @classmethod
     def from_settings(cls, settings: Any, **kwargs: Any) -> HttpSpeechNarrator:
@@ -141,7 +143,9 @@ class HttpSpeechNarrator:
     def voices(self) -> list[str]:
         """Configured voices, else the server's ``/v1/audio/voices``, else OpenAI's."""
         if self._voices is None:
-            self._voices = self._server_voices() or list(OPENAI_VOICES)
+            served = self._server_voices()
+            self._voices_known = bool(served)
+            self._voices = served or list(OPENAI_VOICES)
             if self.default_voice not in self._voices:
                 self._voices.insert(0, self.default_voice)
         return list(self._voices)
@@ -179,8 +183,8 @@ class HttpSpeechNarrator:
         if not speed > 0:
             raise InvalidRequest("speed", "must be > 0", speed)
         name = voice or self.default_voice
-        if voice and self._voices is not None and voice not in self._voices:
-            raise UnknownVoice(voice, self._voices)
+        if voice and self._voices_known and voice not in (self._voices or ()):
+            raise UnknownVoice(voice, self._voices or [])
         sentences = split_sentences(text)
         if not sentences:
             return Narration(path=None, duration=0.0, voice=name, provider=self.name)

@@ -129,3 +129,15 @@ def test_long_text_is_sent_in_sentence_chunks(tmp_path: Path) -> None:
     assert " ".join(c.text for c in result.cues) == text
     assert all(a.end <= b.start for a, b in zip(result.cues, result.cues[1:], strict=False))
     assert result.cues[-1].end > 1.0  # the last chunk's cues sit in the last chunk's audio
+
+
+def test_the_guessed_openai_list_never_rejects_a_voice(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/audio/voices":
+            return httpx.Response(404)
+        return httpx.Response(200, content=_wav())
+
+    narrator = _narrator(handler)
+    assert narrator.voices()[0] == "alloy"  # a guess: the server does not list voices
+    result = narrator.synthesize("Hi.", tmp_path / "a.wav", voice="af_bella")
+    assert result.voice == "af_bella"
