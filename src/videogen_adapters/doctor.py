@@ -45,6 +45,9 @@ def _music(settings: Settings) -> str:
     from .music import build_music_source
 
     source = build_music_source(settings)
+    check = getattr(source, "check", None)
+    if check is not None:
+        check()
     return f"{settings.music}: moods {', '.join(source.moods()[:6])}…"
 
 
