@@ -326,6 +326,9 @@ class JobRecord:
     idempotency_key: str | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
+    #: Set by ``DELETE /jobs/<id>`` for a job running in another process (a Celery
+    #: worker); the process running it polls the store and stops the job.
+    cancel_requested: bool = False
 
 
 class JobStore(Protocol):

@@ -81,6 +81,7 @@ def record_from_row(row: Mapping[str, Any]) -> JobRecord:
         raw = values.get(name)
         values[name] = None if raw is None else json.loads(raw)
     values["warnings"] = tuple(values.get("warnings") or ())
+    values["cancel_requested"] = bool(values.get("cancel_requested") or False)
     if values.get("request") is None:
         values["request"] = {}
     return JobRecord(**values)

@@ -33,12 +33,23 @@ CREATE TABLE IF NOT EXISTS jobs (
     error TEXT,
     idempotency_key TEXT UNIQUE,
     created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    cancel_requested INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created_at);
 """
 
 _COLUMNS = tuple(a.name for a in attrs.fields(JobRecord))
+#: Columns added after the first release, with their definitions (additive only).
+_ADDED_COLUMNS = {"cancel_requested": "INTEGER NOT NULL DEFAULT 0"}
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add the columns a database made by an older version lacks."""
+    present = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+    for name, definition in _ADDED_COLUMNS.items():
+        if name not in present:
+            conn.execute(f"ALTER TABLE jobs ADD COLUMN {name} {definition}")
 
 
 class SqliteJobStore:
@@ -67,6 +78,7 @@ class SqliteJobStore:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.executescript(_SCHEMA)
+                _migrate(conn)
             except (OSError, sqlite3.Error) as exc:
                 raise ServiceUnavailable("job store", f"cannot open {self.path}: {exc}",
                                          path=str(self.path)) from exc
