@@ -4,7 +4,8 @@ Each port has a ``providers.Selector`` keyed by its ``Settings`` field
 (``VIDEOGEN_STORAGE``, ``_RENDERER``, ``_NARRATOR``, ``_MUSIC``,
 ``_EXECUTOR``, ``_JOB_STORE``); each branch is a lazy ``Singleton`` over the
 adapters' own factory functions, so nothing is imported or built until a
-provider is first called. Tests override providers::
+provider is first called. ``dispatcher`` is None with the thread executor and
+a Celery job dispatcher with ``VIDEOGEN_EXECUTOR=celery``. Tests override providers::
 
     container = Container(settings=providers.Object(Settings(storage="memory")))
     container.pipeline.override(providers.Object(my_pipeline))
@@ -66,6 +67,12 @@ def _executor(settings: Settings) -> Any:
     return build_executor(settings)
 
 
+def _celery_dispatcher(settings: Settings) -> Any:
+    from videogen_adapters.executors.celery import CeleryJobDispatcher, make_celery_app
+
+    return CeleryJobDispatcher(make_celery_app(settings))
+
+
 def _job_store(settings: Settings) -> Any:
     from videogen_adapters.jobs import build_job_store
 
@@ -122,6 +129,11 @@ class Container(containers.DeclarativeContainer):
         settings.provided.executor,
         threads=providers.Singleton(_executor, settings),
         celery=providers.Singleton(_executor, settings),
+    )
+    dispatcher = providers.Selector(
+        settings.provided.executor,
+        threads=providers.Object(None),
+        celery=providers.Singleton(_celery_dispatcher, settings),
     )
     job_store = providers.Selector(
         settings.provided.job_store,

@@ -10,10 +10,18 @@ store's data dir is locked (:mod:`videogen_http.lock`); with a shared store
 (Redis) start-up recovery would also take jobs other live servers run.
 Each job has a :class:`CancelToken`; :meth:`JobRunner.cancel` fires it and the
 pipeline stops between steps and removes its temporary files.
+
+With a :class:`JobDispatcher` (``VIDEOGEN_EXECUTOR=celery``) the runner runs
+nothing itself: a new job is stored and handed to the dispatcher (Celery
+workers render it and write its progress into the shared store), waiting and
+events poll the store, cancelling a running job sets its ``cancel_requested``
+flag for the worker to see, and start-up recovery is left to the broker
+(unacknowledged messages are redelivered).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import queue
@@ -21,7 +29,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from videogen_core import (
     Busy,
@@ -31,12 +39,13 @@ from videogen_core import (
     JobStore,
     NotFound,
     ProgressEvent,
+    ServiceUnavailable,
     VideogenError,
 )
 
 from .errors import Conflict
 
-__all__ = ["TERMINAL", "JobRunner", "JobWork"]
+__all__ = ["TERMINAL", "JobDispatcher", "JobRunner", "JobWork"]
 
 log = logging.getLogger("videogen.jobs")
 
@@ -46,6 +55,21 @@ TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 #: ``work(job, progress, cancel) -> (result body, warnings)``: runs one job.
 JobWork = Callable[[JobRecord, Callable[[ProgressEvent], None], CancelToken],
                    tuple[Mapping[str, Any], list[str]]]
+
+#: Seconds between job-store reads while waiting on jobs run by other processes.
+REMOTE_POLL_SECONDS = 0.25
+
+
+class JobDispatcher(Protocol):
+    """Hands stored jobs to workers in other processes (the Celery executor)."""
+
+    def submit(self, job_id: str) -> None:
+        """Queue the stored job; ServiceUnavailable when the queue is unreachable."""
+        ...
+
+    def revoke(self, job_id: str) -> None:
+        """Drop the job's queued message if possible (best effort)."""
+        ...
 
 
 class JobRunner:
@@ -59,8 +83,14 @@ class JobRunner:
 
     def __init__(self, store: JobStore, work: JobWork, *, max_jobs: int = 2,
                  max_queue: int = 16, retry_after: int = 5,
-                 on_finish: Callable[[JobRecord], None] | None = None) -> None:
+                 on_finish: Callable[[JobRecord], None] | None = None,
+                 dispatcher: JobDispatcher | None = None,
+                 sync_timeout: float | None = None) -> None:
         self.store = store
+        #: Runs jobs elsewhere when set (remote mode); None runs them on our threads.
+        self.dispatcher = dispatcher
+        #: How long a synchronous request waits for its job (None: until it ends).
+        self.sync_timeout = sync_timeout
         self.work = work
         self.max_jobs = max(1, max_jobs)
         self.max_queue = max(0, max_queue)
@@ -81,7 +111,9 @@ class JobRunner:
                idempotency_key: str | None = None) -> tuple[JobRecord, bool]:
         """Store a new queued job and submit it; ``(job, created)`` — with a known
         ``idempotency_key`` the existing job and False (also when the queue is
-        full). Busy when the queue is full; nothing is stored then."""
+        full). Busy when the queue is full; nothing is stored then. In remote
+        mode ServiceUnavailable when the dispatcher cannot queue the job (it is
+        stored as failed with that error)."""
         job = JobRecord(id=uuid.uuid4().hex, folder_id=folder_id, request=dict(request),
                         scenes_total=scenes_total, idempotency_key=idempotency_key,
                         created_at=time.time())
@@ -89,13 +121,16 @@ class JobRunner:
             known = self._by_key(idempotency_key)
             if known is not None:
                 return known, False
-            if self._full():
+            if self.dispatcher is None and self._full():
                 raise Busy(f"{self.max_queue} jobs are already waiting; retry later",
                            retry_after=self.suggested_retry_after())
             stored = self.store.create(job)
             if stored.id != job.id:
                 return stored, False
-            self._enqueue(stored.id)
+            if self.dispatcher is None:
+                self._enqueue(stored.id)
+        if self.dispatcher is not None:
+            self._dispatch(stored.id)
         log.info("job %s queued: folder %s, %d scenes", stored.id, folder_id, scenes_total)
         self._notify()
         return stored, True
@@ -130,6 +165,17 @@ class JobRunner:
         self._queue.put_nowait(job_id)
         self._start_threads()
 
+    def _dispatch(self, job_id: str) -> None:
+        assert self.dispatcher is not None
+        try:
+            self.dispatcher.submit(job_id)
+        except ServiceUnavailable as exc:
+            log.error("job %s could not be queued: %s", job_id, exc.message)
+            with contextlib.suppress(VideogenError):
+                self.store.update(job_id, status="failed", eta_seconds=None,
+                                  error=exc.to_dict())
+            raise
+
     def _start_threads(self) -> None:
         if self._threads or self._closed:
             return
@@ -143,7 +189,10 @@ class JobRunner:
         """Deal with jobs a previous process left queued or running: re-queue them
         all (``resume``; they restart from the beginning, finished clips come from
         the render cache; the queue bound does not apply, they were accepted
-        already) or mark them failed (``fail``) — with a warning or a reason."""
+        already) or mark them failed (``fail``) — with a warning or a reason.
+        In remote mode nothing: the broker redelivers unfinished jobs' messages."""
+        if self.dispatcher is not None:
+            return []
         handled = []
         for job in self.store.list(("queued", "running")):
             with self._lock:
@@ -184,7 +233,11 @@ class JobRunner:
             self.wait_for_change(min(1.0, left) if left is not None else 1.0)
 
     def wait_for_change(self, timeout: float) -> None:
-        """Sleep until any job changes (or ``timeout`` seconds)."""
+        """Sleep until any job changes (or ``timeout`` seconds); in remote mode
+        a short sleep, as changes come from other processes through the store."""
+        if self.dispatcher is not None:
+            time.sleep(max(0.0, min(timeout, REMOTE_POLL_SECONDS)))
+            return
         with self._changed:
             self._changed.wait(timeout)
 
@@ -196,6 +249,8 @@ class JobRunner:
     def cancel(self, job_id: str) -> JobRecord:
         """Cancel a queued job at once, or ask a running one to stop (it turns
         ``cancelled`` when the pipeline has stopped). Conflict for finished jobs."""
+        if self.dispatcher is not None:
+            return self._cancel_remote(job_id)
         with self._lock:
             job = self.store.get(job_id)
             if job.status == "cancelled":
@@ -219,6 +274,28 @@ class JobRunner:
             self._finished(job)
         else:
             log.info("job %s: cancellation requested", job_id)
+        return job
+
+    def _cancel_remote(self, job_id: str) -> JobRecord:
+        """Remote mode: a queued job is cancelled at once (its message revoked); a
+        running one gets ``cancel_requested`` and its worker stops it."""
+        job = self.store.get(job_id)
+        if job.status == "cancelled":
+            return job
+        if job.status in TERMINAL:
+            raise Conflict(f"job {job_id} already {job.status}", job_id=job_id,
+                           status=job.status)
+        if job.status == "queued":
+            # the flag too: a worker claiming the job right now still sees it
+            job = self.store.update(job_id, status="cancelled", cancel_requested=True,
+                                    eta_seconds=None, error=Cancelled().to_dict())
+            assert self.dispatcher is not None
+            self.dispatcher.revoke(job_id)
+            log.info("job %s cancelled while queued", job_id)
+            self._finished(job)
+            return job
+        job = self.store.update(job_id, cancel_requested=True)
+        log.info("job %s: cancellation requested from its worker", job_id)
         return job
 
     def cancel_requested(self, job_id: str) -> bool:

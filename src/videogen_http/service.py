@@ -19,9 +19,13 @@ from .lock import DataDirLock
 from .presenters import job_to_dict
 from .runner import JobRunner
 
-__all__ = ["Service", "current_service", "default_base_url"]
+__all__ = ["SYNC_TIMEOUT_SECONDS", "Service", "current_service", "default_base_url"]
 
 log = logging.getLogger("videogen.http")
+
+#: With Celery workers a synchronous request waits this long, then answers 202
+#: with the job's status URL (the job keeps running).
+SYNC_TIMEOUT_SECONDS = 600.0
 
 
 def default_base_url(settings: Settings) -> str:
@@ -41,8 +45,11 @@ class Service:
         if settings.job_store == "sqlite":
             self.lock = DataDirLock(Path(settings.data_dir))
             self.lock.acquire()
+        dispatcher = container.dispatcher()  # None: jobs run on this process's threads
         self.runner = JobRunner(container.job_store(), self.work, max_jobs=settings.max_jobs,
-                                max_queue=settings.max_queue, on_finish=self.on_finish)
+                                max_queue=settings.max_queue, on_finish=self.on_finish,
+                                dispatcher=dispatcher,
+                                sync_timeout=None if dispatcher is None else SYNC_TIMEOUT_SECONDS)
         self.recovery = recovery
         #: Synchronous requests hold a server thread while their job runs; keep two
         #: threads free for status, events and health checks.
@@ -68,7 +75,8 @@ class Service:
     def job_dict(self, job: JobRecord, base_url: str | None = None) -> dict[str, Any]:
         """The job's JSON representation."""
         return job_to_dict(job, base_url or self.base_url,
-                           cancel_requested=self.runner.cancel_requested(job.id))
+                           cancel_requested=job.cancel_requested
+                           or self.runner.cancel_requested(job.id))
 
     def close(self) -> None:
         """Stop the runner threads and the callback sender; free the data dir (tests)."""

@@ -10,6 +10,7 @@ from videogen_adapters.converter import structure_request
 from videogen_core import Busy, JobRecord, match_images, validate_sequence
 
 from ..errors import Conflict, error_response
+from ..runner import TERMINAL
 from ..service import current_service
 from ..validation import check_callback_url, check_id, check_idempotency_key, read_json
 
@@ -35,10 +36,21 @@ def _create(folder_id: str, body: Any, scenes: int, key: str | None) -> JobRecor
     return job
 
 
+def _accepted(job_id: str) -> Response:
+    """``202 {"job_id", "status_url"}`` with a Location header."""
+    status_url = f"{request.host_url.rstrip('/')}/jobs/{job_id}"
+    response = jsonify({"job_id": job_id, "status_url": status_url})
+    response.status_code = 202
+    response.headers["Location"] = status_url
+    return response
+
+
 @bp.post("/generateVideos/<folder_id>")
 def generate_videos(folder_id: str) -> Response | tuple[Response, int]:
     """Make the video of ``folder_id``: the seed's body in, the seed's body out (200),
-    or ``202 {"job_id", "status_url"}`` at once in async mode."""
+    or ``202 {"job_id", "status_url"}`` at once in async mode — and, with Celery
+    workers, also in sync mode when the job has not ended within the sync timeout
+    (the job keeps running; poll its status URL)."""
     service = current_service()
     check_id(folder_id, "folder_id")
     body = read_json(request, service.settings.max_body_kb * 1024)
@@ -52,10 +64,7 @@ def generate_videos(folder_id: str) -> Response | tuple[Response, int]:
 
     if wants_async(request):
         job = _create(folder_id, body, len(sequence.scenes), key)
-        status_url = f"{request.host_url.rstrip('/')}/jobs/{job.id}"
-        response = jsonify({"job_id": job.id, "status_url": status_url})
-        response.status_code = 202
-        response.headers["Location"] = status_url
+        response = _accepted(job.id)
         response.headers["Preference-Applied"] = "respond-async"
         return response
     if not service.sync_slots.acquire(blocking=False):
@@ -63,9 +72,11 @@ def generate_videos(folder_id: str) -> Response | tuple[Response, int]:
                    "'Prefer: respond-async'", retry_after=service.runner.suggested_retry_after())
     try:
         job = _create(folder_id, body, len(sequence.scenes), key)
-        job = service.runner.wait(job.id)
+        job = service.runner.wait(job.id, timeout=service.runner.sync_timeout)
     finally:
         service.sync_slots.release()
+    if job.status not in TERMINAL:  # only with a sync timeout (Celery workers)
+        return _accepted(job.id)
     if job.status == "succeeded" and job.result is not None:
         response = jsonify(dict(job.result))
     else:

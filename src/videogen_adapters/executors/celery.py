@@ -1,0 +1,468 @@
+"""Scale-out: render jobs on Celery workers over a Redis-protocol broker.
+
+The flow, with ``VIDEOGEN_EXECUTOR=celery``::
+
+    API server (videogen serve)                      worker (videogen worker) × N
+    ─────────────────────────                        ─────────────────────────────
+    JobStore.create(job)  ── status queued ──►  shared JobStore (Redis; SQLite on one host)
+    CeleryJobDispatcher.submit(job_id)                     ▲
+        └─ publishes videogen.render_job(job_id) ──► broker ──► JobTaskRunner.run(job_id)
+    GET /jobs/<id>, SSE: read the store                     claims, renders, writes progress,
+    DELETE /jobs/<id>: cancel_requested=True ──────────►    polls the flag, stores the result
+
+Reliability, and what each setting buys:
+
+- ``task_acks_late`` + ``task_reject_on_worker_lost``: the message is
+  acknowledged only once the task returned. A pool child that dies (OOM,
+  SIGKILL) makes the worker requeue it at once; a whole worker that dies
+  leaves it unacknowledged and the broker hands it out again after the
+  transport's ``visibility_timeout``.
+- A lease on the job record: while a job runs, its worker touches the record
+  every :data:`HEARTBEAT_SECONDS`. A redelivered message for a job that is
+  ``running`` with a fresh record (another worker is still on it: the
+  visibility timeout passed during a long render) waits; once the record is
+  older than :data:`LEASE_SECONDS` the job is taken over and rendered from
+  the start (finished clips come from the clip cache). Hosts' clocks must
+  agree to well under the lease.
+- Idempotent: a message for a finished job (or one cancelled meanwhile) is
+  acknowledged without rendering anything.
+- Cancellation crosses processes through ``JobRecord.cancel_requested``:
+  a watcher thread next to the running job polls the store (and every
+  progress write reads it back) and fires the job's CancelToken.
+- Prefetch 1, so a long job never holds a second one hostage.
+
+Kombu cannot take Redis transport options in a URL; :func:`split_broker_url`
+reads ``visibility_timeout``, ``unacked_restore_interval`` and
+``unacked_restore_throttle`` from the query of ``VIDEOGEN_BROKER_URL``
+(``redis://host:6379/0?visibility_timeout=7200``). The visibility timeout
+must exceed the longest job, or long jobs are redelivered (harmless thanks
+to the lease, but it occupies a worker slot while waiting).
+
+Nothing here is built at import time and Celery (the optional ``celery``
+extra) is imported only inside functions. ``celery -A
+videogen_adapters.executors.celery worker`` works too: the module attribute
+``app`` is made on first access from the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from videogen_core import (
+    Cancelled,
+    CancelToken,
+    JobRecord,
+    JobStore,
+    NotFound,
+    ProgressEvent,
+    ServiceUnavailable,
+    VideogenError,
+)
+
+from ..config import Settings
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from celery import Celery
+
+__all__ = [
+    "HEARTBEAT_SECONDS",
+    "LEASE_SECONDS",
+    "QUEUE",
+    "TASK_NAME",
+    "CeleryJobDispatcher",
+    "JobTaskRunner",
+    "JobWork",
+    "make_celery_app",
+    "run_worker",
+    "split_broker_url",
+]
+
+log = logging.getLogger("videogen.worker")
+
+#: The Celery task that renders one stored job.
+TASK_NAME = "videogen.render_job"
+#: The queue render jobs travel on.
+QUEUE = "videogen"
+#: A running job's record is touched at least this often.
+HEARTBEAT_SECONDS = 2.0
+#: A running job whose record is older than this is presumed orphaned.
+LEASE_SECONDS = 10.0
+#: How often the watcher reads the job for a cancellation request.
+POLL_SECONDS = 0.5
+#: Seconds a task waits before trying again when the job store does not answer.
+STORE_RETRY_SECONDS = 5
+
+_TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+#: Redis transport options accepted in the broker URL's query, with their types.
+_URL_TRANSPORT_OPTIONS: dict[str, type] = {
+    "visibility_timeout": float,
+    "unacked_restore_interval": float,
+    "unacked_restore_throttle": int,
+}
+_DEFAULT_TRANSPORT_OPTIONS: dict[str, Any] = {
+    "visibility_timeout": 3600.0,  # kombu's default; must exceed the longest job
+    "unacked_restore_interval": 10.0,  # sweep for orphaned messages every 10 s …
+    "unacked_restore_throttle": 1,  # … really every 10 s (kombu's default is 10 × 10 s)
+}
+
+#: ``work(job, progress, cancel) -> (response body, warnings)``: renders one job.
+JobWork = Callable[[JobRecord, Callable[[ProgressEvent], None], CancelToken],
+                   tuple[Mapping[str, Any], list[str]]]
+
+
+# ------------------------------------------------------------------ configuration
+def split_broker_url(url: str) -> tuple[str, dict[str, Any]]:
+    """``(url without our query options, transport options)``: the defaults
+    overridden by ``visibility_timeout``/``unacked_restore_*`` in the query."""
+    parts = urlsplit(url)
+    options = dict(_DEFAULT_TRANSPORT_OPTIONS)
+    kept: list[tuple[str, str]] = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        kind = _URL_TRANSPORT_OPTIONS.get(key)
+        if kind is None:
+            kept.append((key, value))
+            continue
+        try:
+            number = kind(value)
+        except ValueError:
+            from videogen_core import InvalidRequest
+
+            raise InvalidRequest("VIDEOGEN_BROKER_URL", f"{key} must be a number", value
+                                 ) from None
+        if number <= 0:
+            from videogen_core import InvalidRequest
+
+            raise InvalidRequest("VIDEOGEN_BROKER_URL", f"{key} must be positive", value)
+        options[key] = number
+    return urlunsplit(parts._replace(query=urlencode(kept))), options
+
+
+def _redact(url: str) -> str:
+    """``url`` without its password, for logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def make_celery_app(settings: Settings, *, work: JobWork | None = None,
+                    store: JobStore | None = None) -> Celery:
+    """A Celery app on ``settings.broker_url`` with the ``videogen.render_job`` task.
+
+    JSON only, late acks, requeue on a lost worker, prefetch 1, no result
+    backend (results live in the job store). ``work``/``store`` replace the
+    configured pipeline/job store (tests); otherwise each worker process
+    builds them on its first job.
+    """
+    from celery import Celery
+
+    broker, transport_options = split_broker_url(settings.broker_url)
+    app = Celery("videogen", broker=broker, set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_default_queue=QUEUE,
+        task_track_started=False,
+        broker_transport_options=transport_options,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=4.0,
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        timezone="UTC",
+    )
+    app.conf.videogen_settings = settings
+    runner = _LazyRunner(settings, work, store)
+
+    @app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True,
+              max_retries=None)
+    def render_job(task: Any, job_id: str) -> str:
+        """Render the stored job ``job_id``; returns its final status."""
+        try:
+            return runner.get().run(job_id)
+        except ServiceUnavailable as exc:
+            # the job store is down before the job ended: try again later
+            log.warning("job %s: %s; retrying in %d s", job_id, exc.message,
+                        STORE_RETRY_SECONDS)
+            raise task.retry(countdown=STORE_RETRY_SECONDS) from exc
+
+    return app
+
+
+class _LazyRunner:
+    """Builds the job store and pipeline once per worker process, on first use."""
+
+    def __init__(self, settings: Settings, work: JobWork | None,
+                 store: JobStore | None) -> None:
+        self.settings = settings
+        self.work = work
+        self.store = store
+        self._runner: JobTaskRunner | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> JobTaskRunner:
+        with self._lock:
+            if self._runner is None:
+                from ..jobs import build_job_store
+
+                store = self.store or build_job_store(self.settings)
+                self._runner = JobTaskRunner(store, self.work or _pipeline_work(self.settings))
+            return self._runner
+
+
+def _pipeline_work(settings: Settings) -> JobWork:
+    """The real work: ``orchestrator.generate`` on a pipeline built once per process."""
+    pipeline: list[Any] = []
+    lock = threading.Lock()
+
+    def work(job: JobRecord, progress: Callable[[ProgressEvent], None],
+             cancel: CancelToken) -> tuple[Mapping[str, Any], list[str]]:
+        from ..converter import result_to_response
+        from ..orchestrator import build_pipeline, generate
+
+        with lock:
+            if not pipeline:
+                pipeline.append(build_pipeline(settings))
+        result = generate(job.folder_id, job.request, pipeline=pipeline[0], progress=progress,
+                          cancel=cancel)
+        return result_to_response(result), list(result.warnings)
+
+    return work
+
+
+# ------------------------------------------------------------------ worker side
+class JobTaskRunner:
+    """Runs one stored job in a worker: claim, render, report, finish — once.
+
+    Broker-agnostic (it only sees the job store), so unit tests drive it
+    directly. ``clock`` must be wall time (``time.time``): it is compared with
+    ``updated_at`` stamps written by other hosts.
+    """
+
+    def __init__(self, store: JobStore, work: JobWork, *,
+                 heartbeat: float = HEARTBEAT_SECONDS, lease: float = LEASE_SECONDS,
+                 poll: float = POLL_SECONDS, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.store = store
+        self.work = work
+        self.heartbeat = heartbeat
+        self.lease = lease
+        self.poll = poll
+        self.clock = clock
+        self.sleep = sleep
+
+    def run(self, job_id: str) -> str:
+        """Render ``job_id`` unless it is finished, gone or held by a live worker;
+        returns the status it ends in (``missing`` for an unknown job)."""
+        try:
+            job = self.store.get(job_id)
+        except NotFound:
+            log.warning("job %s: not in the job store; message dropped", job_id)
+            return "missing"
+        notes: list[str] = []
+        if job.status == "running":
+            job = self._await_lease(job)
+            if job.status == "running" and not job.cancel_requested:
+                notes.append("restarted on another worker: the previous one stopped "
+                             "answering")
+                log.warning("job %s: taking over a job whose worker stopped answering", job_id)
+        if job.status in _TERMINAL:
+            log.info("job %s already %s; not rendered again", job_id, job.status)
+            return job.status
+        if job.cancel_requested:
+            return self._finish_cancelled(job_id, Cancelled()).status
+        job = self.store.update(job_id, status="running", stage="validate", percent=0.0,
+                                scenes_done=0, eta_seconds=None,
+                                warnings=[*job.warnings, *notes])
+        log.info("job %s running: folder %s", job_id, job.folder_id)
+        return self._render(job).status
+
+    def _await_lease(self, job: JobRecord) -> JobRecord:
+        """Wait while another worker's lease on the running ``job`` is fresh."""
+        while job.status == "running" and not job.cancel_requested:
+            age = self.clock() - job.updated_at
+            if age > self.lease:
+                break
+            log.info("job %s: running elsewhere (touched %.1f s ago); waiting", job.id, age)
+            self.sleep(max(self.poll, min(self.lease - age + self.poll, 2 * self.heartbeat)))
+            job = self.store.get(job.id)
+        return job
+
+    def _render(self, job: JobRecord) -> JobRecord:
+        token = CancelToken()
+        if job.cancel_requested:
+            token.cancel()
+        reporter = _Reporter(self.store, job.id, token, self.clock)
+        stop = threading.Event()
+        watcher = threading.Thread(target=self._watch, args=(job.id, token, reporter, stop),
+                                   name=f"videogen-watch-{job.id[:8]}", daemon=True)
+        watcher.start()
+        try:
+            body, warnings = self.work(job, reporter, token)
+        except Cancelled as exc:
+            final = self._finish_cancelled(job.id, exc)
+        except VideogenError as exc:
+            final = self.store.update(job.id, status="failed", eta_seconds=None,
+                                      error=exc.to_dict())
+            log.info("job %s failed: %s", job.id, exc.message)
+        except Exception as exc:  # noqa: BLE001 - recorded, never lost
+            log.exception("job %s: unexpected failure", job.id)
+            final = self.store.update(job.id, status="failed", eta_seconds=None, error={
+                "code": "internal_error", "message": "an unexpected error occurred",
+                "details": {"type": type(exc).__name__}})
+        else:
+            final = self.store.update(job.id, status="succeeded", stage="done", percent=100.0,
+                                      eta_seconds=0.0, result=dict(body),
+                                      scenes_done=job.scenes_total,
+                                      warnings=[*job.warnings, *warnings])
+            log.info("job %s succeeded", job.id)
+        finally:
+            stop.set()
+            watcher.join(5.0)
+        return final
+
+    def _finish_cancelled(self, job_id: str, exc: Cancelled) -> JobRecord:
+        log.info("job %s cancelled", job_id)
+        return self.store.update(job_id, status="cancelled", eta_seconds=None,
+                                 error=exc.to_dict())
+
+    def _watch(self, job_id: str, token: CancelToken, reporter: _Reporter,
+               stop: threading.Event) -> None:
+        """Fire ``token`` when the job is asked to stop; keep the lease fresh."""
+        while not stop.wait(self.poll):
+            try:
+                if self.clock() - reporter.last_write >= self.heartbeat:
+                    job = reporter.touch()
+                else:
+                    job = self.store.get(job_id)
+            except VideogenError as exc:  # a store hiccup: try again next round
+                log.warning("job %s: job store check failed: %s", job_id, exc)
+                continue
+            if job.cancel_requested or job.status == "cancelled":
+                if not token.cancelled:
+                    log.info("job %s: cancellation requested; stopping", job_id)
+                token.cancel()
+
+
+class _Reporter:
+    """The progress callback: pipeline events → job-store updates (no-ops skipped)."""
+
+    def __init__(self, store: JobStore, job_id: str, token: CancelToken,
+                 clock: Callable[[], float]) -> None:
+        self.store = store
+        self.job_id = job_id
+        self.token = token
+        self.clock = clock
+        self.last: tuple[Any, ...] = ()
+        self.scenes_done = 0
+        self.last_write = clock()
+        self._lock = threading.Lock()
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.stage == "render":
+            self.scenes_done = int(event.done)
+        state = (event.stage, round(event.percent, 1), self.scenes_done)
+        if state == self.last:
+            return
+        self.last = state
+        try:
+            with self._lock:
+                job = self.store.update(self.job_id, stage=event.stage, percent=event.percent,
+                                        scenes_done=self.scenes_done,
+                                        eta_seconds=event.eta_seconds)
+                self.last_write = self.clock()
+        except VideogenError as exc:
+            log.warning("job %s: could not record progress: %s", self.job_id, exc)
+            return
+        if job.cancel_requested:
+            self.token.cancel()
+
+    def touch(self) -> JobRecord:
+        """Write nothing but a fresh ``updated_at`` (the lease heartbeat)."""
+        with self._lock:
+            job = self.store.update(self.job_id)
+            self.last_write = self.clock()
+        return job
+
+
+# ------------------------------------------------------------------ API side
+class CeleryJobDispatcher:
+    """Hands stored jobs to the workers: publishes ``videogen.render_job(job_id)``
+    with the job id as task id, revokes queued ones on cancel."""
+
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+
+    def submit(self, job_id: str) -> None:
+        """Publish the job; ServiceUnavailable("broker", …) when the broker is down."""
+        try:
+            self.app.send_task(TASK_NAME, args=[job_id], task_id=job_id, queue=QUEUE,
+                               retry=True, retry_policy={"max_retries": 2,
+                                                         "interval_start": 0.2,
+                                                         "interval_step": 0.5,
+                                                         "interval_max": 1.0})
+        except Exception as exc:  # kombu/redis raise a wide family; translated here
+            raise ServiceUnavailable("broker", f"{type(exc).__name__}: {exc}",
+                                     broker=_redact(str(self.app.conf.broker_url))) from exc
+
+    def revoke(self, job_id: str) -> None:
+        """Tell live workers to drop the job's message (best effort: the job
+        store's ``cancelled`` status is what workers trust)."""
+        try:
+            self.app.control.revoke(job_id)
+        except Exception as exc:  # noqa: BLE001 - the store already says cancelled
+            log.warning("job %s: could not revoke the queued task: %s", job_id, exc)
+
+    def check(self) -> None:
+        """Raise ServiceUnavailable when the broker does not answer."""
+        try:
+            with self.app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+        except Exception as exc:
+            raise ServiceUnavailable("broker", f"{type(exc).__name__}: {exc}") from exc
+
+
+# ------------------------------------------------------------------ worker process
+def run_worker(settings: Settings, concurrency: int = 1, *,
+               hostname: str | None = None) -> None:
+    """Consume render jobs until SIGTERM (warm shutdown: the running job finishes,
+    nothing new is taken; a second signal stops at once and the broker redelivers)."""
+    if settings.job_store == "memory":
+        from videogen_core import InvalidRequest
+
+        raise InvalidRequest("VIDEOGEN_JOB_STORE", "a worker needs a shared job store "
+                             "(redis, or sqlite on one host)", "memory")
+    app = make_celery_app(settings)
+    name = hostname or f"videogen-{os.getpid()}@{socket.gethostname()}"
+    log.info("videogen worker %s: broker %s, job store %s, queue %s, concurrency %d",
+             name, _redact(split_broker_url(settings.broker_url)[0]), settings.job_store,
+             QUEUE, concurrency)
+    app.worker_main([
+        "worker", f"--concurrency={max(1, concurrency)}", f"--hostname={name}",
+        f"--queues={QUEUE}", f"--loglevel={settings.log_level.upper()}",
+        "--without-gossip", "--without-mingle",
+    ])
+    log.info("videogen worker %s stopped", name)
+
+
+def __getattr__(name: str) -> Any:
+    """``app`` for ``celery -A videogen_adapters.executors.celery``: made from the
+    environment on first access, never at import time."""
+    if name == "app":
+        app = make_celery_app(Settings.from_env())
+        globals()["app"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,311 @@
+"""Scale-out with real parts: valkey-server, real ``videogen worker`` processes
+(Celery, prefork) and the Flask app configured with ``VIDEOGEN_EXECUTOR=celery``.
+
+1. A job posted in async mode is rendered by a worker; the video plays (PyAV),
+   the result is the seed's shape, a second API instance answers for the job,
+   and a redelivered message does not render it again.
+2. ``DELETE /jobs/<id>`` stops a job running in a worker: ``cancelled``, no video.
+3. A worker SIGKILLed mid-job: the unacknowledged message comes back (short
+   ``visibility_timeout`` in the broker URL), a second worker waits for the
+   dead worker's lease to expire and renders the job.
+
+Everything listens on or connects to 127.0.0.1 only; every process is stopped
+afterwards, also on failure. Small settings (320x180, ultrafast, silent narrator).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from flask import Flask
+from PIL import Image
+from tests.servers import RunningServer, valkey_server
+
+from videogen_adapters.config import Settings
+from videogen_adapters.executors.celery import (
+    LEASE_SECONDS,
+    CeleryJobDispatcher,
+    make_celery_app,
+)
+from videogen_http import create_app
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
+FOLDER = "harbour"
+
+
+def body(scenes: int, duration: float, seed: int = 3) -> dict[str, Any]:
+    """The seed's request body: ``scenes`` scenes of ``duration`` seconds."""
+    return {
+        "sequence_data": [
+            {"scene_number": n, "narration": f"Scene {n}.", "duration": duration,
+             "clip_action": "slow zoom in" if n % 2 else "pan right", "music_mood": "calm"}
+            for n in range(1, scenes + 1)
+        ],
+        "generation_params": {"transition_type": "crossfade", "seed": seed, "fps": 24},
+    }
+
+
+def photo_png(seed: int, size: tuple[int, int] = (480, 270)) -> bytes:
+    """A noisy two-tone picture (something for the encoder to chew on)."""
+    rng = np.random.default_rng(seed)
+    h, w = size[1], size[0]
+    y = np.linspace(0, 1, h)[:, None, None]
+    img = np.concatenate([0.3 + 0.5 * y, 0.5 + 0.2 * y, 0.9 - 0.3 * y], axis=2)
+    img = np.broadcast_to(img, (h, w, 3)) + rng.normal(0, 0.05, (h, w, 3))
+    out = io.BytesIO()
+    Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def add_images(data_dir: Path, folder: str, count: int) -> None:
+    d = data_dir / folder
+    d.mkdir(parents=True, exist_ok=True)
+    for n in range(1, count + 1):
+        (d / f"scene_{n}.png").write_bytes(photo_png(n))
+
+
+def videos(data_dir: Path, folder: str) -> list[Path]:
+    return sorted((data_dir / folder / "videos").glob("*.mp4"))
+
+
+# ------------------------------------------------------------------ processes
+class Worker:
+    """A ``videogen worker`` process in its own process group, logging to a file."""
+
+    def __init__(self, env: dict[str, str], cwd: Path, name: str) -> None:
+        self.log_path = cwd / f"{name}.log"
+        script = Path(sys.executable).with_name("videogen")
+        argv = [str(script), "worker"] if script.exists() else [
+            sys.executable, "-m", "videogen_cli", "worker"]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+        self.nodename = f"videogen-{self.process.pid}@{socket.gethostname()}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, dispatcher: CeleryJobDispatcher, timeout: float = 20.0) -> None:
+        """Until the worker answers a Celery ping (it consumes from then on)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker exited {self.process.returncode}:\n{self.log()}")
+            replies = dispatcher.app.control.ping(destination=[self.nodename], timeout=0.3)
+            if any(self.nodename in r for r in replies):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"worker did not answer a ping:\n{self.log()}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (the main process and its pool child)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(5)
+
+    def stop(self) -> int:
+        """SIGTERM (warm shutdown), SIGKILL after 10 s; the exit code."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.process.returncode
+
+
+class Cluster:
+    """Settings shared by the app and its workers, and the workers started."""
+
+    def __init__(self, valkey: RunningServer, root: Path, db: int, broker_query: str = ""
+                 ) -> None:
+        base = valkey.url.rsplit("/", 1)[0]
+        self.store_url = f"{base}/{db}"
+        self.broker_url = self.store_url + broker_query
+        self.root = root
+        self.data_dir = root / "data"
+        self.settings = Settings(
+            data_dir=self.data_dir, executor="celery", broker_url=self.broker_url,
+            job_store="redis", redis_url=self.store_url, narrator="silent", width=320,
+            height=180, preset="ultrafast", crf=30, host="127.0.0.1", port=8000)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOGEN_")}
+        self.env.update({
+            "VIDEOGEN_EXECUTOR": "celery", "VIDEOGEN_BROKER_URL": self.broker_url,
+            "VIDEOGEN_JOB_STORE": "redis", "VIDEOGEN_REDIS_URL": self.store_url,
+            "VIDEOGEN_DATA_DIR": str(self.data_dir), "VIDEOGEN_NARRATOR": "silent",
+            "VIDEOGEN_WIDTH": "320", "VIDEOGEN_HEIGHT": "180", "VIDEOGEN_PRESET": "ultrafast",
+            "VIDEOGEN_CRF": "30", "VIDEOGEN_HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1",
+        })
+        self.dispatcher = CeleryJobDispatcher(make_celery_app(self.settings))
+        self.workers: list[Worker] = []
+        self.apps: list[Flask] = []
+
+    def worker(self) -> Worker:
+        w = Worker(self.env, self.root, f"worker{len(self.workers)}")
+        self.workers.append(w)
+        w.wait_ready(self.dispatcher)
+        return w
+
+    def app(self) -> Flask:
+        app = create_app(self.settings)
+        self.apps.append(app)
+        return app
+
+    def close(self) -> None:
+        for app in self.apps:
+            app.extensions["videogen"].close()
+        codes = [w.stop() for w in self.workers]
+        self.dispatcher.app.close()
+        # a worker alive until now must have stopped cleanly on SIGTERM
+        assert all(c in (0, -signal.SIGKILL) for c in codes), codes
+
+
+@pytest.fixture(scope="module")
+def valkey() -> Iterator[RunningServer]:
+    with valkey_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def cluster(valkey: RunningServer, tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[Cluster]:
+    c = Cluster(valkey, tmp_path_factory.mktemp("scaleout"), db=0)
+    try:
+        c.worker()
+        yield c
+    finally:
+        c.close()
+
+
+def poll(client: Any, job_id: str, *, until: Any, timeout: float, log: Any = None
+         ) -> dict[str, Any]:
+    """GET /jobs/<id> until ``until(job)``; the job."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get(f"/jobs/{job_id}")
+        assert response.status_code == 200, response.get_json()
+        job = response.get_json()
+        if until(job):
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} stuck: {job}\n{log() if log else ''}")
+        time.sleep(0.05)
+
+
+def ended(job: dict[str, Any]) -> bool:
+    return job["status"] in {"succeeded", "failed", "cancelled"}
+
+
+def check_video(path: Path, seconds: float) -> None:
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (320, 180)
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert abs(len(frames) / 24 - seconds) < 0.5, len(frames)
+    assert frames[len(frames) // 2].std() > 5  # a picture, not a blank frame
+
+
+# ---------------------------------------------------------------------- tests
+def test_worker_renders_an_async_job_any_server_answers(cluster: Cluster) -> None:
+    add_images(cluster.data_dir, FOLDER, 2)
+    client = cluster.app().test_client()
+    response = client.post(f"/generateVideos/{FOLDER}", json=body(2, 2.5),
+                           headers={"Prefer": "respond-async"})
+    assert response.status_code == 202, response.get_json()
+    job_id = response.get_json()["job_id"]
+
+    job = poll(client, job_id, until=ended, timeout=45, log=cluster.workers[0].log)
+    assert job["status"] == "succeeded", job
+    assert (job["stage"], job["percent"], job["scenes_done"]) == ("done", 100.0, 2)
+    result = job["result"]
+    assert result["success"] is True
+    assert {"duration", "scenes", "timestamp"} <= set(result["metadata"])
+    assert result["metadata"]["scenes"] == 2
+    assert result["video_url"].endswith(".mp4")
+    [video] = videos(cluster.data_dir, FOLDER)
+    assert result["video_url"].endswith(video.name)
+    check_video(video, result["metadata"]["duration"])
+    assert f"job {job_id} running" in cluster.workers[0].log()
+
+    # another API instance on the same store answers for the job
+    other = cluster.app().test_client()
+    assert other.get(f"/jobs/{job_id}").get_json()["result"] == result
+
+    # the same message again (a redelivery): acknowledged, not rendered again
+    cluster.dispatcher.submit(job_id)
+    deadline = time.monotonic() + 15
+    while "not rendered again" not in cluster.workers[0].log():
+        assert time.monotonic() < deadline, cluster.workers[0].log()
+        time.sleep(0.1)
+    assert videos(cluster.data_dir, FOLDER) == [video]
+    assert client.get(f"/jobs/{job_id}").get_json()["updated_at"] == job["updated_at"]
+
+
+def test_delete_cancels_a_job_running_in_a_worker(cluster: Cluster) -> None:
+    folder = "long"
+    add_images(cluster.data_dir, folder, 12)
+    client = cluster.app().test_client()
+    response = client.post(f"/generateVideos/{folder}", json=body(12, 6.0),
+                           headers={"Prefer": "respond-async"})
+    assert response.status_code == 202, response.get_json()
+    job_id = response.get_json()["job_id"]
+    poll(client, job_id, until=lambda j: (j["status"] == "running" and j["stage"] == "render")
+         or ended(j), timeout=30, log=cluster.workers[0].log)
+
+    deleted = client.delete(f"/jobs/{job_id}")
+    assert deleted.status_code == 202, deleted.get_json()
+    assert deleted.get_json()["cancel_requested"] is True
+
+    job = poll(client, job_id, until=ended, timeout=20, log=cluster.workers[0].log)
+    assert job["status"] == "cancelled", job
+    assert job["error"]["code"] == "cancelled"
+    assert job["result"] is None
+    assert videos(cluster.data_dir, folder) == []
+    assert client.delete(f"/jobs/{job_id}").status_code == 200  # already cancelled
+
+
+def test_a_second_worker_takes_over_from_a_killed_one(
+        valkey: RunningServer, tmp_path: Path) -> None:
+    # a short visibility timeout so the killed worker's message comes back soon
+    cluster = Cluster(valkey, tmp_path, db=1,
+                      broker_query="?visibility_timeout=2&unacked_restore_interval=1")
+    try:
+        add_images(cluster.data_dir, FOLDER, 4)
+        first = cluster.worker()
+        client = cluster.app().test_client()
+        response = client.post(f"/generateVideos/{FOLDER}", json=body(4, 4.0, seed=9),
+                               headers={"Prefer": "respond-async"})
+        assert response.status_code == 202, response.get_json()
+        job_id = response.get_json()["job_id"]
+        poll(client, job_id, until=lambda j: j["stage"] in {"render", "mux"} or ended(j),
+             timeout=30, log=first.log)
+        first.kill()
+        job = client.get(f"/jobs/{job_id}").get_json()
+        assert job["status"] == "running", job  # killed mid-job, nobody finished it
+
+        second = cluster.worker()
+        job = poll(client, job_id, until=ended, timeout=LEASE_SECONDS + 30, log=second.log)
+        assert job["status"] == "succeeded", job
+        assert any("restarted on another worker" in w for w in job["warnings"]), job
+        assert "taking over" in second.log()
+        [video] = videos(cluster.data_dir, FOLDER)
+        check_video(video, job["result"]["metadata"]["duration"])
+    finally:
+        cluster.close()
