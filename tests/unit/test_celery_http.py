@@ -1,0 +1,156 @@
+"""The HTTP service with ``VIDEOGEN_EXECUTOR=celery``, a recording dispatcher in
+place of the broker: jobs are queued, never run locally; cancel, sync timeout,
+broker failure and start-up recovery follow the remote-mode rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dependency_injector import providers
+from tests.unit.http.conftest import SEED_BODY, Env
+
+from videogen_core import ServiceUnavailable
+
+ASYNC = {"Prefer": "respond-async"}
+
+
+class RecordingDispatcher:
+    """Remembers what was queued and revoked; ``down`` makes submit fail like a dead broker."""
+
+    def __init__(self) -> None:
+        self.submitted: list[str] = []
+        self.revoked: list[str] = []
+        self.down = False
+
+    def submit(self, job_id: str) -> None:
+        if self.down:
+            raise ServiceUnavailable("broker", "Error 111 connecting to 127.0.0.1:6379")
+        self.submitted.append(job_id)
+
+    def revoke(self, job_id: str) -> None:
+        self.revoked.append(job_id)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Any:
+    e = Env(tmp_path, executor="celery")
+    e.add_images()
+    yield e
+    e.close()
+
+
+def make_client(env: Env, dispatcher: RecordingDispatcher, **kw: Any) -> Any:
+    container = env.container()
+    container.dispatcher.override(providers.Object(dispatcher))
+    app = env.app(container, **kw)
+    return app, app.test_client()
+
+
+def test_async_job_is_dispatched_not_run_here(env: Env) -> None:
+    dispatcher = RecordingDispatcher()
+    app, client = make_client(env, dispatcher)
+    response = client.post("/generateVideos/trip", json=SEED_BODY, headers=ASYNC)
+    assert response.status_code == 202
+    job_id = response.get_json()["job_id"]
+    assert dispatcher.submitted == [job_id]
+    job = client.get(f"/jobs/{job_id}").get_json()
+    assert job["status"] == "queued"  # nobody in this process runs it
+    assert app.extensions["videogen"].runner.stats()["running"] == 0
+
+
+def test_an_idempotent_retry_is_not_dispatched_twice(env: Env) -> None:
+    dispatcher = RecordingDispatcher()
+    _, client = make_client(env, dispatcher)
+    headers = {**ASYNC, "Idempotency-Key": "k-1"}
+    first = client.post("/generateVideos/trip", json=SEED_BODY, headers=headers).get_json()
+    again = client.post("/generateVideos/trip", json=SEED_BODY, headers=headers).get_json()
+    assert first["job_id"] == again["job_id"]
+    assert dispatcher.submitted == [first["job_id"]]
+
+
+def test_broker_down_is_503_json_and_the_job_is_failed(env: Env) -> None:
+    dispatcher = RecordingDispatcher()
+    dispatcher.down = True
+    app, client = make_client(env, dispatcher)
+    response = client.post("/generateVideos/trip", json=SEED_BODY, headers=ASYNC)
+    assert response.status_code == 503
+    assert response.get_json()["success"] is False
+    error = response.get_json()["error"]
+    assert error["code"] == "service_unavailable"
+    assert error["details"]["service"] == "broker"
+    [job] = app.extensions["videogen"].runner.store.list()
+    assert job.status == "failed" and job.error["details"]["service"] == "broker"
+
+
+def test_cancel_queued_job_revokes_it(env: Env) -> None:
+    dispatcher = RecordingDispatcher()
+    _, client = make_client(env, dispatcher)
+    job_id = client.post("/generateVideos/trip", json=SEED_BODY, headers=ASYNC
+                         ).get_json()["job_id"]
+    response = client.delete(f"/jobs/{job_id}")
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "cancelled"
+    assert dispatcher.revoked == [job_id]
+
+
+def test_cancel_running_job_sets_the_flag_for_its_worker(env: Env) -> None:
+    dispatcher = RecordingDispatcher()
+    app, client = make_client(env, dispatcher)
+    job_id = client.post("/generateVideos/trip", json=SEED_BODY, headers=ASYNC
+                         ).get_json()["job_id"]
+    store = app.extensions["videogen"].runner.store
+    store.update(job_id, status="running", stage="render")  # what a worker does
+    response = client.delete(f"/jobs/{job_id}")
+    assert response.status_code == 202
+    body = response.get_json()
+    assert (body["status"], body["cancel_requested"]) == ("running", True)
+    assert store.get(job_id).cancel_requested is True
+    assert client.get(f"/jobs/{job_id}").get_json()["cancel_requested"] is True
+    assert dispatcher.revoked == []
+    store.update(job_id, status="succeeded", result={"success": True})
+    assert client.delete(f"/jobs/{job_id}").status_code == 409
+
+
+def test_sync_request_answers_202_after_the_sync_timeout(env: Env) -> None:
+    dispatcher = RecordingDispatcher()
+    app, client = make_client(env, dispatcher)
+    app.extensions["videogen"].runner.sync_timeout = 0.3
+    response = client.post("/generateVideos/trip", json=SEED_BODY)
+    assert response.status_code == 202
+    job_id = response.get_json()["job_id"]
+    assert response.headers["Location"].endswith(f"/jobs/{job_id}")
+    assert "Preference-Applied" not in response.headers
+    assert client.get(f"/jobs/{job_id}").get_json()["status"] == "queued"
+
+
+def test_sync_request_returns_the_result_a_worker_stored(env: Env) -> None:
+    dispatcher = RecordingDispatcher()
+    app, client = make_client(env, dispatcher)
+    runner = app.extensions["videogen"].runner
+    body = {"success": True, "video_url": "http://x/v.mp4",
+            "metadata": {"duration": 7.0, "scenes": 2, "timestamp": "2026-11-25T10:00:00Z"}}
+
+    def worker_finishes(job_id: str) -> None:  # the "worker" answers at once
+        dispatcher.submitted.append(job_id)
+        runner.store.update(job_id, status="succeeded", result=body)
+
+    dispatcher.submit = worker_finishes  # type: ignore[method-assign]
+    response = client.post("/generateVideos/trip", json=SEED_BODY)
+    assert response.status_code == 200
+    assert response.get_json() == body
+
+
+def test_startup_recovery_leaves_jobs_to_the_broker(env: Env) -> None:
+    dispatcher = RecordingDispatcher()
+    _, client = make_client(env, dispatcher)
+    job_id = client.post("/generateVideos/trip", json=SEED_BODY, headers=ASYNC
+                         ).get_json()["job_id"]
+    for app in env.apps:
+        app.extensions["videogen"].close()
+    env.apps.clear()
+    app2, client2 = make_client(env, dispatcher)  # a restarted server, same store
+    assert client2.get(f"/jobs/{job_id}").get_json()["status"] == "queued"
+    assert dispatcher.submitted == [job_id]  # not queued a second time
+    assert app2.extensions["videogen"].runner.recover("resume") == []
