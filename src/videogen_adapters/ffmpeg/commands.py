@@ -21,12 +21,11 @@ __all__ = [
     "audio_measure_args",
     "concat_list_text",
     "concat_mux_args",
-    "crossfade_args",
     "encode_raw_args",
-    "fade_args",
     "force_key_frames_expr",
     "normalize_args",
     "subtitles_filter",
+    "transitions_args",
     "x264_args",
 ]
 
@@ -52,7 +51,7 @@ def force_key_frames_expr(cut_frames: Sequence[int]) -> str | None:
 #: x264 options for frames the muxer re-encodes anyway (transition material): the
 #: same CRF (same quality), a cheaper analysis. Only options x264 can change
 #: mid-stream, so the stream's parameter sets stay those of the final settings.
-FAST_ZONE = "b=1,subme=1,trellis=0,me=dia"
+FAST_ZONE = "b=1,subme=1,trellis=0,me=dia,ref=1,partitions=none"
 
 
 def x264_args(
@@ -105,46 +104,67 @@ def encode_raw_args(
     ]
 
 
-def crossfade_args(
-    ffmpeg: str, tail: Path, head: Path, frames: int, settings: VideoSettings, output: Path
-) -> list[str]:
-    """Blend the outgoing ``tail`` into the incoming ``head`` (both ``frames`` long)
-    with xfade and encode the ``frames`` result with the final settings."""
-    duration = frames / settings.fps
-    graph = (f"[0:v]settb=1/{settings.fps},setpts=N[a];"
-             f"[1:v]settb=1/{settings.fps},setpts=N[b];"
-             f"[a][b]xfade=transition=fade:duration={duration:.6f}:offset=0,"
-             f"format={settings.pix_fmt}[v]")
-    return [*_base(ffmpeg), "-i", str(tail), "-i", str(head), "-filter_complex", graph,
-            "-map", "[v]", "-frames:v", str(frames), "-an", "-r", str(settings.fps),
-            *x264_args(settings), "-f", "mp4", str(output)]
+def _transition_chain(kind: str, tail: Path | None, head: Path | None, frames: int,
+                      fps: int, first_input: int, label: str) -> tuple[list[str], str, int]:
+    """Inputs, filter text ending in ``[label]``, and frame count of one transition."""
+    inputs: list[str] = []
+    parts: list[str] = []
+    n = first_input
+    streams = []
+    for path in (tail, head):
+        if path is not None:
+            inputs += ["-i", str(path)]
+            streams.append(f"[{n}:v]settb=1/{fps},setpts=N")
+            n += 1
+    if kind == "crossfade":
+        if len(streams) != 2:
+            raise ValueError("a crossfade needs a tail and a head")
+        parts.append(f"{streams[0]}[{label}a];{streams[1]}[{label}b];"
+                     f"[{label}a][{label}b]xfade=transition=fade:duration={frames / fps:.6f}"
+                     f":offset=0[{label}]")
+        return inputs, ";".join(parts), frames
+    if kind != "fade":
+        raise ValueError(f"unknown transition {kind!r}")
+    if not streams:
+        raise ValueError("fade needs a tail or a head")
+    kinds = [k for k, path in (("out", tail), ("in", head)) if path is not None]
+    faded = [f"{stream},fade=t={k}:s=0:n={frames}[{label}{i}]"
+             for i, (stream, k) in enumerate(zip(streams, kinds, strict=True))]
+    joined = "".join(f"[{label}{i}]" for i in range(len(faded)))
+    parts.append(";".join(faded) + f";{joined}concat=n={len(faded)}:v=1:a=0[{label}]")
+    return inputs, ";".join(parts), frames * len(faded)
 
 
-def fade_args(
-    ffmpeg: str, tail: Path | None, head: Path | None, frames: int, settings: VideoSettings,
+def transitions_args(
+    ffmpeg: str,
+    transitions: Sequence[tuple[str, Path | None, Path | None]],
+    frames: int,
+    settings: VideoSettings,
     output: Path,
-) -> list[str]:
-    """Fade ``tail`` out to black and ``head`` in from black (each ``frames`` long),
-    encoded back to back as one segment with the final settings."""
+) -> tuple[list[str], list[int]]:
+    """Render several transitions back to back in ONE encode (one x264 start-up, frame
+    threads kept busy); each starts with an IDR frame so the result splits by stream
+    copy. ``transitions`` are ``(kind, tail, head)`` with kind ``crossfade`` (xfade of
+    the outgoing tail into the incoming head, ``frames`` long) or ``fade`` (tail faded
+    out, then head faded in, ``frames`` each). Returns the argv and each transition's
+    frame count."""
     inputs: list[str] = []
     chains: list[str] = []
-    labels: list[str] = []
-    for index, (path, kind) in enumerate(((tail, "out"), (head, "in"))):
-        if path is None:
-            continue
-        n = len(labels)
-        inputs += ["-i", str(path)]
-        chains.append(f"[{n}:v]settb=1/{settings.fps},setpts=N,"
-                      f"fade=t={kind}:s=0:n={frames}[s{index}]")
-        labels.append(f"[s{index}]")
-    if not labels:
-        raise ValueError("fade needs a tail or a head")
-    total = frames * len(labels)
-    graph = ";".join(chains) + ";" + "".join(labels) + (
-        f"concat=n={len(labels)}:v=1:a=0,format={settings.pix_fmt}[v]")
-    return [*_base(ffmpeg), *inputs, "-filter_complex", graph, "-map", "[v]",
-            "-frames:v", str(total), "-an", "-r", str(settings.fps), *x264_args(settings),
-            "-f", "mp4", str(output)]
+    counts: list[int] = []
+    for k, (kind, tail, head) in enumerate(transitions):
+        more, chain, count = _transition_chain(kind, tail, head, frames, settings.fps,
+                                               len(inputs) // 2, f"t{k}")
+        inputs += more
+        chains.append(chain)
+        counts.append(count)
+    labels = "".join(f"[t{k}]" for k in range(len(transitions)))
+    graph = ";".join(chains) + f";{labels}concat=n={len(transitions)}:v=1:a=0," \
+        f"format={settings.pix_fmt}[v]"
+    cuts = [sum(counts[:k]) for k in range(1, len(counts))]
+    argv = [*_base(ffmpeg), *inputs, "-filter_complex", graph, "-map", "[v]",
+            "-frames:v", str(sum(counts)), "-an", "-r", str(settings.fps),
+            *x264_args(settings, cuts), "-f", "mp4", str(output)]
+    return argv, counts
 
 
 def concat_list_text(paths: Sequence[Path]) -> str:

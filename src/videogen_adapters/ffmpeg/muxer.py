@@ -7,8 +7,10 @@ frame of the :class:`~videogen_core.timeline.Timeline`. The muxer
    head (incoming transition), body and tail (outgoing transition);
 2. renders only the transitions — ``crossfade``: xfade of tail *i* with head
    *i+1* (the overlap); ``fade``: tail *i* faded out to black, then head *i+1*
-   faded in — encoded with the same settings, in parallel through the executor,
-   alongside the audio mix (:mod:`.audio`);
+   faded in — encoded with the same settings; consecutive transitions share one
+   encode (batches of up to :data:`BATCH`, IDR at each start, split by stream
+   copy) and the batches run in parallel through the executor, while the audio
+   mix (:mod:`.audio`) runs on its own thread;
 3. joins body, transition, body, … with the concat demuxer and ``-c copy``,
    adds the soundtrack (copied) and a mov_text caption track, ``+faststart``;
    burning captions in (libass) is the one case that re-encodes the video.
@@ -20,15 +22,17 @@ and a warning says so. The result is measured: duration, frames, loudness.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from videogen_core.captions import format_srt
 from videogen_core.errors import RenderFailed
+from videogen_core.model import VideoSettings
 from videogen_core.ports import ClipRequest, Executor, MuxPlan, MuxResult
 from videogen_core.progress import CancelToken
 
@@ -64,6 +68,20 @@ class _Inline:
         except BaseException as exc:  # noqa: BLE001 - delivered through the future
             future.set_exception(exc)
         return future
+
+
+#: At most this many transitions share one encode (bounds the open inputs).
+BATCH = 8
+
+
+def _batches(count: int, workers: int) -> list[tuple[int, int]]:
+    """Split ``count`` transitions into contiguous batches: at least one per worker
+    (parallelism), at most ``BATCH`` each (bounded memory)."""
+    if count <= 0:
+        return []
+    parts = min(count, max(workers, -(-count // BATCH)))
+    edges = [round(k * count / parts) for k in range(parts + 1)]
+    return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
 
 
 class FfmpegMuxer:
@@ -106,7 +124,8 @@ class FfmpegMuxer:
         kind = timeline.transition if n > 1 else "none"
         edge = (timeline.overlap_frames(fps) if kind == "crossfade"
                 else timeline.fade_frames(fps) if kind == "fade" else 0)
-        steps = 2 * n + 3
+        steps = n + 3 + len(_batches(n - 1 if kind != "none" and edge > 0 else 0,
+                                     max(1, int(getattr(executor, "workers", 2)))))
         done = 0
         warnings: list[str] = []
 
@@ -119,9 +138,12 @@ class FfmpegMuxer:
                 progress(min(1.0, done / steps))
 
         audio = work / "audio.m4a"
-        audio_job = executor.submit(mix_audio, self.runner, plan.narrations, plan.music,
-                                    timeline.total_frames(fps) / fps, plan.audio, audio, work,
-                                    cancel=cancel)
+        # the mix runs on its own thread: the executor's workers go to the encodes
+        audio_pool = ThreadPoolExecutor(1, thread_name_prefix="videogen-mix")
+        audio_job = audio_pool.submit(mix_audio, self.runner, plan.narrations, plan.music,
+                                      timeline.total_frames(fps) / fps, plan.audio, audio, work,
+                                      cancel=cancel)
+        audio_pool.shutdown(wait=False)
         split_jobs = [executor.submit(self._split, i, Path(clip), counts[i],
                                       timeline.cut_frames(i, fps), plan, work, cancel)
                       for i, clip in enumerate(plan.clips)]
@@ -145,26 +167,23 @@ class FfmpegMuxer:
             heads.append(parts[i][head] if head else None)
             tails.append(parts[i][tail] if tail else None)
             bodies.append(parts[i][(start, end)] if end > start else None)
-        transition_jobs: list[Future[Path] | None] = []
-        for i in range(n - 1):
-            if kind == "none" or edge <= 0:
-                transition_jobs.append(None)
-                continue
-            out = work / f"transition_{i:05d}.mp4"
-            if kind == "crossfade":
-                argv = commands.crossfade_args(self.runner.ffmpeg, tails[i], heads[i + 1],
-                                               edge, settings, out)
-            else:
-                argv = commands.fade_args(self.runner.ffmpeg, tails[i], heads[i + 1], edge,
-                                          settings, out)
-            transition_jobs.append(executor.submit(self._run, argv, "transition", out, cancel))
+        pairs = [(kind, tails[i], heads[i + 1]) for i in range(n - 1)]
+        if kind == "none" or edge <= 0:
+            pairs = []
+        workers = max(1, int(getattr(executor, "workers", 2)))
+        batches = _batches(len(pairs), workers)
+        batch_jobs = [executor.submit(self._transitions, pairs[a:b], a, edge, settings, work,
+                                      cancel) for a, b in batches]
+        rendered: list[Path] = []
+        for job in batch_jobs:
+            rendered += job.result()
+            tick()
         sequence: list[Path] = []
         for i in range(n):
             if bodies[i] is not None:
                 sequence.append(bodies[i])
-            if i < n - 1 and transition_jobs[i] is not None:
-                sequence.append(transition_jobs[i].result())  # type: ignore[union-attr]
-                tick()
+            if i < len(rendered):
+                sequence.append(rendered[i])
         audio_job.result()
         tick()
         list_file = work / "segments.ffconcat"
@@ -194,9 +213,22 @@ class FfmpegMuxer:
         return MuxResult(output_path, round(info.duration, 3), info.frames,
                          round(loud.integrated, 2), round(loud.true_peak, 2), tuple(warnings))
 
-    def _run(self, argv: list[str], stage: str, out: Path, cancel: CancelToken | None) -> Path:
-        self.runner.run(argv, stage=stage, cancel=cancel)
-        return out
+    def _transitions(self, pairs: list[tuple[str, Path | None, Path | None]], first: int,
+                     frames: int, settings: VideoSettings, work: Path,
+                     cancel: CancelToken | None) -> list[Path]:
+        """Render a batch of transitions in one encode and split it into one file each."""
+        out = work / f"transitions_{first:05d}.mp4"
+        argv, counts = commands.transitions_args(self.runner.ffmpeg, pairs, frames, settings,
+                                                 out)
+        self.runner.run(argv, stage="transition", cancel=cancel)
+        files = [work / f"transition_{first + k:05d}.mp4" for k in range(len(pairs))]
+        cuts = [sum(counts[:k]) for k in range(1, len(counts))]
+        got = write_pieces(out, cuts, files)
+        if got != counts:
+            raise RenderFailed("transition", f"transition pieces of {got} frames, expected "
+                                             f"{counts}")
+        out.unlink()
+        return files
 
     def _split(self, index: int, clip: Path, frames: int, cuts: tuple[int, ...], plan: MuxPlan,
                work: Path, cancel: CancelToken | None,

@@ -1,16 +1,20 @@
 """Splitting an encoded clip at its cut frames by stream copy, in process (PyAV).
 
-One demux pass reads the packets, checks the clip fits (frame count, size,
-frame rate, codec, a key frame at every cut, pieces contiguous in decode
-order — true for closed GOPs) and writes each piece to its own MP4 with its
-timestamps starting at zero. No decoding, no ffmpeg process per clip.
+A first demux pass reads only packet metadata (timestamps, key-frame flags)
+and checks the clip fits (frame count, size, frame rate, codec, a key frame at
+every cut, pieces contiguous in decode order — true for closed GOPs). A second
+pass copies each packet straight into its piece's MP4, timestamps starting at
+zero. No decoding, no ffmpeg process per clip, and memory independent of the
+clip's length (packets are never held).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -29,7 +33,7 @@ class ClipLayout:
     reason: str = ""
 
 
-def _packets(clip: Path) -> tuple[object, list[object]]:
+def _open(clip: Path) -> Any:
     import av
 
     try:
@@ -39,51 +43,65 @@ def _packets(clip: Path) -> tuple[object, list[object]]:
     if not container.streams.video:
         container.close()
         raise RenderFailed("split", f"{clip.name} has no video stream", file=str(clip))
+    return container
+
+
+def _packets(container: Any, clip: Path) -> Iterator[Any]:
+    import av
+
     stream = container.streams.video[0]
     try:
-        packets = [p for p in container.demux(stream) if p.size and p.pts is not None]
+        for packet in container.demux(stream):
+            if packet.size and packet.pts is not None:
+                yield packet
     except av.error.FFmpegError as exc:
-        container.close()
         raise RenderFailed("split", f"cannot read {clip.name}: {exc}", file=str(clip)) from exc
-    return container, packets
 
 
-def _pieces(packets: list[object], cuts: Sequence[int]) -> list[int]:
+def _pieces(pts: Sequence[int], cuts: Sequence[int]) -> list[int]:
     """Piece index of every packet (decode order), by its presentation index."""
-    order = sorted(range(len(packets)), key=lambda i: packets[i].pts)  # type: ignore[attr-defined]
-    display = [0] * len(packets)
+    order = sorted(range(len(pts)), key=lambda i: pts[i])
+    display = [0] * len(pts)
     for rank, index in enumerate(order):
         display[index] = rank
     bounds = sorted(set(cuts))
     return [sum(1 for b in bounds if rank >= b) for rank in display]
 
 
+def _scan(clip: Path) -> tuple[Any, list[int], list[bool]]:
+    with _open(clip) as container:
+        pts, keys = [], []
+        for packet in _packets(container, clip):
+            pts.append(packet.pts)
+            keys.append(packet.is_keyframe)
+        stream = container.streams.video[0]
+        info = (stream.codec_context.width, stream.codec_context.height,
+                float(stream.average_rate or 0), stream.codec_context.name,
+                str(stream.codec_context.pix_fmt))
+    return info, pts, keys
+
+
 def read_layout(clip: Path, frames: int, cuts: Sequence[int],
                 settings: VideoSettings) -> ClipLayout:
     """Check that ``clip`` has ``frames`` frames at ``settings`` and splits cleanly at ``cuts``."""
-    container, packets = _packets(clip)
-    with container:  # type: ignore[attr-defined]
-        stream = container.streams.video[0]  # type: ignore[attr-defined]
-        ctx = stream.codec_context
-        rate = float(stream.average_rate or 0)
-        problems = []
-        if len(packets) != frames:
-            problems.append(f"{len(packets)} frames instead of {frames}")
-        if (ctx.width, ctx.height) != (settings.width, settings.height):
-            problems.append(f"{ctx.width}x{ctx.height} instead of "
-                            f"{settings.width}x{settings.height}")
-        if abs(rate - settings.fps) > 1e-3:
-            problems.append(f"{rate:g} fps instead of {settings.fps}")
-        if ctx.name != "h264" or str(ctx.pix_fmt) != settings.pix_fmt:
-            problems.append(f"{ctx.name}/{ctx.pix_fmt} instead of h264/{settings.pix_fmt}")
-        if not problems and cuts:
-            ranks = sorted(packets, key=lambda p: p.pts)  # type: ignore[attr-defined]
-            if not all(ranks[c].is_keyframe for c in cuts):  # type: ignore[attr-defined]
-                problems.append("no key frame at a cut frame")
-            pieces = _pieces(packets, cuts)
-            if any(b < a for a, b in itertools.pairwise(pieces)):
-                problems.append("open GOP across a cut")
-        return ClipLayout(len(packets), not problems, "; ".join(problems))
+    (width, height, rate, codec, pix_fmt), pts, keys = _scan(clip)
+    problems = []
+    if len(pts) != frames:
+        problems.append(f"{len(pts)} frames instead of {frames}")
+    if (width, height) != (settings.width, settings.height):
+        problems.append(f"{width}x{height} instead of {settings.width}x{settings.height}")
+    if abs(rate - settings.fps) > 1e-3:
+        problems.append(f"{rate:g} fps instead of {settings.fps}")
+    if codec != "h264" or pix_fmt != settings.pix_fmt:
+        problems.append(f"{codec}/{pix_fmt} instead of h264/{settings.pix_fmt}")
+    if not problems and cuts:
+        by_display = sorted(range(len(pts)), key=lambda i: pts[i])
+        if not all(keys[by_display[c]] for c in cuts):
+            problems.append("no key frame at a cut frame")
+        pieces = _pieces(pts, cuts)
+        if any(b < a for a, b in itertools.pairwise(pieces)):
+            problems.append("open GOP across a cut")
+    return ClipLayout(len(pts), not problems, "; ".join(problems))
 
 
 def write_pieces(clip: Path, cuts: Sequence[int], outputs: Sequence[Path]) -> list[int]:
@@ -91,22 +109,24 @@ def write_pieces(clip: Path, cuts: Sequence[int], outputs: Sequence[Path]) -> li
     distinct cuts) by stream copy; return the frame count of each piece."""
     import av
 
-    container, packets = _packets(clip)
+    _, pts, _ = _scan(clip)
+    pieces = _pieces(pts, cuts)
+    base = [min((p for p, k in zip(pts, pieces, strict=True) if k == j), default=0)
+            for j in range(len(outputs))]
     counts = [0] * len(outputs)
-    with container:  # type: ignore[attr-defined]
-        stream = container.streams.video[0]  # type: ignore[attr-defined]
-        pieces = _pieces(packets, cuts)
-        for index, path in enumerate(outputs):
-            chosen = [p for p, piece in zip(packets, pieces, strict=True) if piece == index]
-            if not chosen:
-                continue
-            base = min(p.pts for p in chosen)  # type: ignore[attr-defined]
-            with av.open(str(path), "w", format="mp4") as out:
-                target = out.add_stream_from_template(stream)
-                for packet in chosen:
-                    packet.pts -= base  # type: ignore[attr-defined]
-                    packet.dts -= base  # type: ignore[attr-defined]
-                    packet.stream = target  # type: ignore[attr-defined]
-                    out.mux(packet)
-            counts[index] = len(chosen)
+    with ExitStack() as stack:
+        container = stack.enter_context(_open(clip))
+        source = container.streams.video[0]
+        opened: dict[int, tuple[Any, Any]] = {}
+        for index, packet in enumerate(_packets(container, clip)):
+            piece = pieces[index]
+            if piece not in opened:
+                out = stack.enter_context(av.open(str(outputs[piece]), "w", format="mp4"))
+                opened[piece] = (out, out.add_stream_from_template(source))
+            out, target = opened[piece]
+            packet.pts -= base[piece]
+            packet.dts -= base[piece]
+            packet.stream = target
+            out.mux(packet)
+            counts[piece] += 1
     return counts

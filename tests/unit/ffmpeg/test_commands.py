@@ -67,19 +67,38 @@ def test_encode_raw_args() -> None:
     assert "+faststart" in argv and "-nostdin" not in argv  # frames come on stdin
 
 
-def test_crossfade_and_fade_args() -> None:
-    argv = commands.crossfade_args(FF, Path("t.mp4"), Path("h.mp4"), 12, SETTINGS, Path("o.mp4"))
+def test_transitions_args_batch_encodes() -> None:
+    argv, counts = commands.transitions_args(
+        FF, [("crossfade", Path("t0.mp4"), Path("h1.mp4")),
+             ("crossfade", Path("t1.mp4"), Path("h2.mp4"))], 12, SETTINGS, Path("o.mp4"))
     graph = _value(argv, "-filter_complex")
-    assert "xfade=transition=fade:duration=0.480000:offset=0" in graph
-    assert _value(argv, "-frames:v") == "12"
-    argv = commands.fade_args(FF, Path("t.mp4"), Path("h.mp4"), 6, SETTINGS, Path("o.mp4"))
+    assert counts == [12, 12] and _value(argv, "-frames:v") == "24"
+    assert graph.count("xfade=transition=fade:duration=0.480000:offset=0") == 2
+    assert "[0:v]" in graph and "[3:v]" in graph and "concat=n=2" in graph
+    assert _value(argv, "-force_key_frames") == "expr:eq(n,12)"  # each transition: an IDR
+    argv, counts = commands.transitions_args(
+        FF, [("fade", Path("t0.mp4"), Path("h1.mp4")), ("fade", None, Path("h2.mp4"))], 6,
+        SETTINGS, Path("o.mp4"))
     graph = _value(argv, "-filter_complex")
-    assert "fade=t=out:s=0:n=6" in graph and "fade=t=in:s=0:n=6" in graph
-    assert "concat=n=2" in graph and _value(argv, "-frames:v") == "12"
-    only_head = commands.fade_args(FF, None, Path("h.mp4"), 6, SETTINGS, Path("o.mp4"))
-    assert _value(only_head, "-frames:v") == "6"
+    assert counts == [12, 6] and _value(argv, "-frames:v") == "18"
+    assert "fade=t=out:s=0:n=6" in graph and graph.count("fade=t=in:s=0:n=6") == 2
+    assert _value(argv, "-force_key_frames") == "expr:eq(n,12)"
     with pytest.raises(ValueError):
-        commands.fade_args(FF, None, None, 6, SETTINGS, Path("o.mp4"))
+        commands.transitions_args(FF, [("crossfade", None, Path("h.mp4"))], 6, SETTINGS,
+                                  Path("o.mp4"))
+    with pytest.raises(ValueError):
+        commands.transitions_args(FF, [("fade", None, None)], 6, SETTINGS, Path("o.mp4"))
+
+
+@pytest.mark.parametrize(("count", "workers", "expected"), [
+    (0, 2, []), (1, 2, [(0, 1)]), (4, 2, [(0, 2), (2, 4)]),
+    (51, 2, [(0, 7), (7, 15), (15, 22), (22, 29), (29, 36), (36, 44), (44, 51)]),
+])
+def test_transition_batches(count: int, workers: int, expected) -> None:
+    from videogen_adapters.ffmpeg.muxer import BATCH, _batches
+
+    assert _batches(count, workers) == expected
+    assert all(b - a <= BATCH for a, b in _batches(count, workers))
 
 
 def test_concat_list_quotes_paths(tmp_path: Path) -> None:
