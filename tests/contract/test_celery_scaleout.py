@@ -7,7 +7,8 @@
 2. ``DELETE /jobs/<id>`` stops a job running in a worker: ``cancelled``, no video.
 3. A worker SIGKILLed mid-job: the unacknowledged message comes back (short
    ``visibility_timeout`` in the broker URL), a second worker waits for the
-   dead worker's lease to expire and renders the job.
+   dead worker's lease to expire and renders the job — and, sent SIGTERM
+   meanwhile, finishes it before it exits cleanly.
 
 Everything listens on or connects to 127.0.0.1 only; every process is stopped
 afterwards, also on failure. Small settings (320x180, ultrafast, silent narrator).
@@ -250,6 +251,9 @@ def test_worker_renders_an_async_job_any_server_answers(cluster: Cluster) -> Non
     check_video(video, result["metadata"]["duration"])
     assert f"job {job_id} running" in cluster.workers[0].log()
 
+    events = client.get(f"/jobs/{job_id}/events").get_data(as_text=True)
+    assert '"status": "succeeded"' in events and "event: end" in events
+
     # another API instance on the same store answers for the job
     other = cluster.app().test_client()
     assert other.get(f"/jobs/{job_id}").get_json()["result"] == result
@@ -307,10 +311,20 @@ def test_a_second_worker_takes_over_from_a_killed_one(
         assert job["status"] == "running", job  # killed mid-job, nobody finished it
 
         second = cluster.worker()
-        job = poll(client, job_id, until=ended, timeout=LEASE_SECONDS + 30, log=second.log)
+        job = poll(client, job_id, timeout=LEASE_SECONDS + 30, log=second.log,
+                   until=lambda j: ended(j) or (j["stage"] in {"render", "mux"} and any(
+                       "restarted on another worker" in w for w in j["warnings"])))
+        assert job["status"] == "running", job  # the second worker is rendering it
+        assert "taking over" in second.log()
+
+        # SIGTERM to the worker's main process (docker stop, systemd's main PID):
+        # warm shutdown — no new job is taken, the running one is finished first
+        os.kill(second.process.pid, signal.SIGTERM)
+        job = poll(client, job_id, until=ended, timeout=30, log=second.log)
         assert job["status"] == "succeeded", job
         assert any("restarted on another worker" in w for w in job["warnings"]), job
-        assert "taking over" in second.log()
+        assert second.process.wait(15) == 0
+        assert "Warm shutdown" in second.log()
         [video] = videos(cluster.data_dir, FOLDER)
         check_video(video, job["result"]["metadata"]["duration"])
     finally:

@@ -32,6 +32,10 @@ class RecordingDispatcher:
     def revoke(self, job_id: str) -> None:
         self.revoked.append(job_id)
 
+    def check(self) -> None:
+        if self.down:
+            raise ServiceUnavailable("broker", "Error 111 connecting to 127.0.0.1:6379")
+
 
 @pytest.fixture
 def env(tmp_path: Path) -> Any:
@@ -154,3 +158,17 @@ def test_startup_recovery_leaves_jobs_to_the_broker(env: Env) -> None:
     assert client2.get(f"/jobs/{job_id}").get_json()["status"] == "queued"
     assert dispatcher.submitted == [job_id]  # not queued a second time
     assert app2.extensions["videogen"].runner.recover("resume") == []
+
+
+def test_readyz_asks_the_broker(env: Env) -> None:
+    dispatcher = RecordingDispatcher()
+    _, client = make_client(env, dispatcher)
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["backends"]["dispatcher"]["ok"] is True
+    dispatcher.down = True
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    details = response.get_json()["error"]["details"]
+    assert "dispatcher" in details["unavailable"]
+    assert details["backends"]["dispatcher"]["error"]["details"]["service"] == "broker"

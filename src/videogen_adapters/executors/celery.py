@@ -403,6 +403,8 @@ class CeleryJobDispatcher:
     """Hands stored jobs to the workers: publishes ``videogen.render_job(job_id)``
     with the job id as task id, revokes queued ones on cancel."""
 
+    name = "celery"
+
     def __init__(self, app: Celery) -> None:
         self.app = app
 

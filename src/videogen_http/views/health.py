@@ -18,7 +18,8 @@ __all__ = ["BACKENDS", "bp", "probe"]
 bp = Blueprint("health", __name__)
 log = logging.getLogger("videogen.http")
 
-#: Container providers checked by /readyz, in order.
+#: Container providers checked by /readyz, in order (plus ``dispatcher``, the
+#: Celery broker, when jobs run on workers).
 BACKENDS = ("job_store", "storage", "renderer", "narrator", "music", "muxer", "executor")
 
 
@@ -41,7 +42,8 @@ def probe(name: str, adapter: Any) -> None:
 def readiness(service: Service) -> dict[str, dict[str, Any]]:
     """``{backend: {"ok": bool, "adapter": name, "error": ...}}`` for every backend."""
     report: dict[str, dict[str, Any]] = {}
-    for name in BACKENDS:
+    remote = ("dispatcher",) if service.runner.dispatcher is not None else ()
+    for name in (*BACKENDS, *remote):
         entry: dict[str, Any] = {"ok": True}
         try:
             adapter = getattr(service.container, name)()
