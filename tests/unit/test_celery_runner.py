@@ -247,3 +247,49 @@ def test_sqlite_adds_the_cancel_column_to_an_older_database(tmp_path: Path) -> N
     assert store.get("old").cancel_requested is False
     assert store.update("old", cancel_requested=True).cancel_requested is True
     store.close()
+
+
+def test_finish_hook_runs_once_per_ended_job_not_on_redelivery() -> None:
+    store, work = InMemoryJobStore(), CountingWork()
+    new_job(store)
+    ended: list[JobRecord] = []
+    runner = JobTaskRunner(store, work, on_finish=ended.append)
+    runner.run("j1")
+    runner.run("j1")  # redelivered: nothing ended here
+    assert [(j.id, j.status) for j in ended] == [("j1", "succeeded")]
+
+    store2 = InMemoryJobStore()
+    new_job(store2, cancel_requested=True)
+
+    def broken_hook(job: JobRecord) -> None:
+        raise RuntimeError("receiver down")
+
+    assert JobTaskRunner(store2, work, on_finish=broken_hook).run("j1") == "cancelled"
+
+
+class RecordingSender:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def submit(self, url: str, payload: dict[str, Any]) -> None:
+        self.sent.append((url, payload))
+
+
+def test_completion_callbacks_post_the_job_as_the_api_shows_it() -> None:
+    from videogen_adapters.config import Settings
+    from videogen_adapters.executors.celery import completion_callbacks
+
+    sender = RecordingSender()
+    hook = completion_callbacks(Settings(public_base_url="https://api.example"), sender)
+    store = InMemoryJobStore()
+    plain = new_job(store)
+    hook(plain)
+    assert sender.sent == []  # no callback_url: nothing sent
+    with_url = store.create(JobRecord(
+        id="j2", folder_id="trip", status="succeeded", result={"success": True},
+        request={"generation_params": {"callback_url": "https://hooks.example/done"}}))
+    hook(with_url)
+    [(url, payload)] = sender.sent
+    assert url == "https://hooks.example/done"
+    assert (payload["job_id"], payload["status"]) == ("j2", "succeeded")
+    assert payload["status_url"] == "https://api.example/jobs/j2"

@@ -30,6 +30,9 @@ Reliability, and what each setting buys:
   a watcher thread next to the running job polls the store (and every
   progress write reads it back) and fires the job's CancelToken.
 - Prefetch 1, so a long job never holds a second one hostage.
+- Completion callbacks (``generation_params.callback_url``) are sent by the
+  worker that finished the job, signed like the API server's (the body is
+  the job as ``GET /jobs/<id>`` shows it, under ``VIDEOGEN_PUBLIC_BASE_URL``).
 
 Kombu cannot take Redis transport options in a URL; :func:`split_broker_url`
 reads ``visibility_timeout``, ``unacked_restore_interval`` and
@@ -79,6 +82,7 @@ __all__ = [
     "CeleryJobDispatcher",
     "JobTaskRunner",
     "JobWork",
+    "completion_callbacks",
     "make_celery_app",
     "run_worker",
     "split_broker_url",
@@ -154,13 +158,14 @@ def _redact(url: str) -> str:
 
 
 def make_celery_app(settings: Settings, *, work: JobWork | None = None,
-                    store: JobStore | None = None) -> Celery:
+                    store: JobStore | None = None,
+                    on_finish: Callable[[JobRecord], None] | None = None) -> Celery:
     """A Celery app on ``settings.broker_url`` with the ``videogen.render_job`` task.
 
     JSON only, late acks, requeue on a lost worker, prefetch 1, no result
-    backend (results live in the job store). ``work``/``store`` replace the
-    configured pipeline/job store (tests); otherwise each worker process
-    builds them on its first job.
+    backend (results live in the job store). ``work``/``store``/``on_finish``
+    replace the configured pipeline/job store/callback sender (tests);
+    otherwise each worker process builds them on its first job.
     """
     from celery import Celery
 
@@ -185,7 +190,7 @@ def make_celery_app(settings: Settings, *, work: JobWork | None = None,
         timezone="UTC",
     )
     app.conf.videogen_settings = settings
-    runner = _LazyRunner(settings, work, store)
+    runner = _LazyRunner(settings, work, store, on_finish)
 
     @app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True,
               max_retries=None)
@@ -205,11 +210,12 @@ def make_celery_app(settings: Settings, *, work: JobWork | None = None,
 class _LazyRunner:
     """Builds the job store and pipeline once per worker process, on first use."""
 
-    def __init__(self, settings: Settings, work: JobWork | None,
-                 store: JobStore | None) -> None:
+    def __init__(self, settings: Settings, work: JobWork | None, store: JobStore | None,
+                 on_finish: Callable[[JobRecord], None] | None) -> None:
         self.settings = settings
         self.work = work
         self.store = store
+        self.on_finish = on_finish
         self._runner: JobTaskRunner | None = None
         self._lock = threading.Lock()
 
@@ -219,7 +225,9 @@ class _LazyRunner:
                 from ..jobs import build_job_store
 
                 store = self.store or build_job_store(self.settings)
-                self._runner = JobTaskRunner(store, self.work or _pipeline_work(self.settings))
+                self._runner = JobTaskRunner(
+                    store, self.work or _pipeline_work(self.settings),
+                    on_finish=self.on_finish or completion_callbacks(self.settings))
             return self._runner
 
 
@@ -243,6 +251,34 @@ def _pipeline_work(settings: Settings) -> JobWork:
     return work
 
 
+def completion_callbacks(settings: Settings,
+                         sender: Any = None) -> Callable[[JobRecord], None]:
+    """A hook POSTing a finished job to its ``callback_url`` (when it has one) with
+    the HTTP service's signed :class:`~videogen_http.callbacks.CallbackSender`;
+    ``sender`` replaces it (tests). Built lazily: a worker without callback
+    jobs never creates an HTTP client."""
+    base = (settings.public_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    senders: list[Any] = [] if sender is None else [sender]
+    lock = threading.Lock()
+
+    def on_finish(job: JobRecord) -> None:
+        params = job.request.get("generation_params") or {}
+        url = params.get("callback_url") if isinstance(params, Mapping) else None
+        if not url:
+            return
+        # the HTTP layer owns the callback wire format; imported only when needed
+        from videogen_http.callbacks import CallbackSender
+        from videogen_http.presenters import job_to_dict
+
+        with lock:
+            if not senders:
+                senders.append(CallbackSender(settings.callback_secret))
+        senders[0].submit(str(url), job_to_dict(job, base,
+                                                 cancel_requested=job.cancel_requested))
+
+    return on_finish
+
+
 # ------------------------------------------------------------------ worker side
 class JobTaskRunner:
     """Runs one stored job in a worker: claim, render, report, finish — once.
@@ -255,9 +291,12 @@ class JobTaskRunner:
     def __init__(self, store: JobStore, work: JobWork, *,
                  heartbeat: float = HEARTBEAT_SECONDS, lease: float = LEASE_SECONDS,
                  poll: float = POLL_SECONDS, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 on_finish: Callable[[JobRecord], None] | None = None) -> None:
         self.store = store
         self.work = work
+        #: Called once with the final record of every job this runner ended.
+        self.on_finish = on_finish
         self.heartbeat = heartbeat
         self.lease = lease
         self.poll = poll
@@ -283,12 +322,20 @@ class JobTaskRunner:
             log.info("job %s already %s; not rendered again", job_id, job.status)
             return job.status
         if job.cancel_requested:
-            return self._finish_cancelled(job_id, Cancelled()).status
+            return self._ended(self._finish_cancelled(job_id, Cancelled()))
         job = self.store.update(job_id, status="running", stage="validate", percent=0.0,
                                 scenes_done=0, eta_seconds=None,
                                 warnings=[*job.warnings, *notes])
         log.info("job %s running: folder %s", job_id, job.folder_id)
-        return self._render(job).status
+        return self._ended(self._render(job))
+
+    def _ended(self, job: JobRecord) -> str:
+        if self.on_finish is not None:
+            try:
+                self.on_finish(job)
+            except Exception:  # noqa: BLE001 - a failing hook must not fail the job
+                log.exception("job %s: completion hook failed", job.id)
+        return job.status
 
     def _await_lease(self, job: JobRecord) -> JobRecord:
         """Wait while another worker's lease on the running ``job`` is fresh."""
