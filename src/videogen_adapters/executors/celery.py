@@ -189,7 +189,6 @@ def make_celery_app(settings: Settings, *, work: JobWork | None = None,
         worker_cancel_long_running_tasks_on_connection_loss=False,
         timezone="UTC",
     )
-    app.conf.videogen_settings = settings
     runner = _LazyRunner(settings, work, store, on_finish)
 
     @app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True,
