@@ -86,8 +86,7 @@ def test_duration_and_frames_match_the_timeline(three, kind: str, tmp_path: Path
     assert result.warnings == ()
     expected_total = {"none": 5.75, "fade": 5.75, "crossfade": 4.75}[kind]
     assert timeline.total == pytest.approx(expected_total)
-    # the splits and the transition encodes (2 batches for 2 workers) went through
-    # the executor
+    # the splits and the transition encodes (one per transition) went through the executor
     assert executor.submitted == len(clips) + (0 if kind == "none" else 2)
 
 

@@ -113,7 +113,9 @@ def _transition_chain(kind: str, tail: Path | None, head: Path | None, frames: i
     streams = []
     for path in (tail, head):
         if path is not None:
-            inputs += ["-i", str(path)]
+            # one decoding thread per input: a batch opens many, each frame-threaded
+            # decoder would hold its own frames (memory) for a few frames of work
+            inputs += ["-threads", "1", "-i", str(path)]
             streams.append(f"[{n}:v]settb=1/{fps},setpts=N")
             n += 1
     if kind == "crossfade":
@@ -153,7 +155,7 @@ def transitions_args(
     counts: list[int] = []
     for k, (kind, tail, head) in enumerate(transitions):
         more, chain, count = _transition_chain(kind, tail, head, frames, settings.fps,
-                                               len(inputs) // 2, f"t{k}")
+                                               inputs.count("-i"), f"t{k}")
         inputs += more
         chains.append(chain)
         counts.append(count)

@@ -75,6 +75,7 @@ def test_transitions_args_batch_encodes() -> None:
     assert counts == [12, 12] and _value(argv, "-frames:v") == "24"
     assert graph.count("xfade=transition=fade:duration=0.480000:offset=0") == 2
     assert "[0:v]" in graph and "[3:v]" in graph and "concat=n=2" in graph
+    assert argv.count("-threads") == 4  # single-threaded decoders
     assert _value(argv, "-force_key_frames") == "expr:eq(n,12)"  # each transition: an IDR
     argv, counts = commands.transitions_args(
         FF, [("fade", Path("t0.mp4"), Path("h1.mp4")), ("fade", None, Path("h2.mp4"))], 6,
@@ -92,13 +93,15 @@ def test_transitions_args_batch_encodes() -> None:
 
 @pytest.mark.parametrize(("count", "workers", "expected"), [
     (0, 2, []), (1, 2, [(0, 1)]), (4, 2, [(0, 2), (2, 4)]),
-    (51, 2, [(0, 7), (7, 15), (15, 22), (22, 29), (29, 36), (36, 44), (44, 51)]),
+    (9, 2, [(0, 3), (3, 6), (6, 9)]), (8, 2, [(0, 3), (3, 5), (5, 8)]),
 ])
-def test_transition_batches(count: int, workers: int, expected) -> None:
-    from videogen_adapters.ffmpeg.muxer import BATCH, _batches
+def test_transition_batches(count: int, workers: int, expected, monkeypatch) -> None:
+    from videogen_adapters.ffmpeg import muxer
 
-    assert _batches(count, workers) == expected
-    assert all(b - a <= BATCH for a, b in _batches(count, workers))
+    monkeypatch.setattr(muxer, "BATCH", 3)
+    assert muxer._batches(count, workers) == expected
+    monkeypatch.setattr(muxer, "BATCH", 1)
+    assert muxer._batches(count, workers) == [(k, k + 1) for k in range(count)]
 
 
 def test_concat_list_quotes_paths(tmp_path: Path) -> None:
