@@ -9,6 +9,9 @@
    ``visibility_timeout`` in the broker URL), a second worker waits for the
    dead worker's lease to expire and renders the job — and, sent SIGTERM
    meanwhile, finishes it before it exits cleanly.
+4. SIGTERM to a worker's whole process group mid-job: the worker exits 0, the
+   interrupted run removes its work dir, the job is queued again and another
+   worker renders it at once (no lease to wait out).
 
 Everything listens on or connects to 127.0.0.1 only; every process is stopped
 afterwards, also on failure. Small settings (320x180, ultrafast, silent narrator).
@@ -88,6 +91,9 @@ class Worker:
 
     def __init__(self, env: dict[str, str], cwd: Path, name: str) -> None:
         self.log_path = cwd / f"{name}.log"
+        self.tmp = cwd / f"{name}-tmp"  # its own TMPDIR: the pipeline's work dirs
+        self.tmp.mkdir()
+        env = {**env, "TMPDIR": str(self.tmp)}
         script = Path(sys.executable).with_name("videogen")
         argv = [str(script), "worker"] if script.exists() else [
             sys.executable, "-m", "videogen_cli", "worker"]
@@ -309,6 +315,7 @@ def test_a_second_worker_takes_over_from_a_killed_one(
         first.kill()
         job = client.get(f"/jobs/{job_id}").get_json()
         assert job["status"] == "running", job  # killed mid-job, nobody finished it
+        assert list(first.tmp.glob("videogen-*"))  # SIGKILL: its work dir is left behind
 
         second = cluster.worker()
         job = poll(client, job_id, timeout=LEASE_SECONDS + 30, log=second.log,
@@ -327,5 +334,37 @@ def test_a_second_worker_takes_over_from_a_killed_one(
         assert "Warm shutdown" in second.log()
         [video] = videos(cluster.data_dir, FOLDER)
         check_video(video, job["result"]["metadata"]["duration"])
+    finally:
+        cluster.close()
+
+
+def test_sigterm_to_the_worker_group_requeues_the_running_job(
+        valkey: RunningServer, tmp_path: Path) -> None:
+    cluster = Cluster(valkey, tmp_path, db=2)
+    try:
+        add_images(cluster.data_dir, FOLDER, 4)
+        first = cluster.worker()
+        client = cluster.app().test_client()
+        response = client.post(f"/generateVideos/{FOLDER}", json=body(4, 4.0, seed=5),
+                               headers={"Prefer": "respond-async"})
+        assert response.status_code == 202, response.get_json()
+        job_id = response.get_json()["job_id"]
+        poll(client, job_id, until=lambda j: j["stage"] in {"render", "mux"} or ended(j),
+             timeout=30, log=first.log)
+        second = cluster.worker()  # idle: prefetch 1 keeps the job with the first
+
+        # SIGTERM to the whole group (systemd's default): the pool child too
+        os.killpg(first.process.pid, signal.SIGTERM)
+        assert first.process.wait(20) == 0, first.log()
+        assert "queued again" in first.log()
+
+        job = poll(client, job_id, until=ended, timeout=30, log=second.log)
+        assert job["status"] == "succeeded", job
+        assert "interrupted by a worker shutdown; queued again" in job["warnings"]
+        assert f"job {job_id} running" in second.log()
+        assert "taking over" not in second.log()  # queued again: no lease to wait out
+        [video] = videos(cluster.data_dir, FOLDER)
+        check_video(video, job["result"]["metadata"]["duration"])
+        assert not list(first.tmp.glob("videogen-*"))  # the interrupted run cleaned up
     finally:
         cluster.close()

@@ -293,3 +293,26 @@ def test_completion_callbacks_post_the_job_as_the_api_shows_it() -> None:
     assert url == "https://hooks.example/done"
     assert (payload["job_id"], payload["status"]) == ("j2", "succeeded")
     assert payload["status_url"] == "https://api.example/jobs/j2"
+
+
+def test_a_process_exiting_mid_job_queues_it_again() -> None:
+    store = InMemoryJobStore()
+    new_job(store)
+
+    def exiting(job: JobRecord, progress: Any, cancel: CancelToken) -> Any:
+        progress(ProgressEvent("render", 1, 2, percent=40.0))
+        raise SystemExit(1)  # what billiard's SIGTERM handler raises in a pool child
+
+    ended: list[JobRecord] = []
+    with pytest.raises(SystemExit):
+        JobTaskRunner(store, exiting, on_finish=ended.append).run("j1")
+    job = store.get("j1")
+    assert (job.status, job.stage, job.percent, job.error) == ("queued", "", 0.0, None)
+    assert "interrupted by a worker shutdown; queued again" in job.warnings
+    assert ended == []  # not finished: no callback
+
+    # the redelivered message renders it at once (no lease to wait out)
+    work = CountingWork()
+    assert JobTaskRunner(store, work, sleep=lambda s: pytest.fail("waited")).run("j1") == (
+        "succeeded")
+    assert work.runs == 1

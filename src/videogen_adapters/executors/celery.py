@@ -30,6 +30,13 @@ Reliability, and what each setting buys:
   a watcher thread next to the running job polls the store (and every
   progress write reads it back) and fires the job's CancelToken.
 - Prefetch 1, so a long job never holds a second one hostage.
+- Shutdown: SIGTERM to the worker's main process alone is Celery's warm
+  shutdown (the running job is finished). SIGTERM reaching the pool child too
+  (``kill -TERM -<pgid>``, systemd's default) makes billiard raise SystemExit
+  in the running task: the pipeline unwinds (removing its temporary files),
+  the job is stored ``queued`` again with a warning, and the lost child's
+  message is requeued (``reject_on_worker_lost``), so another worker starts
+  it at once instead of waiting for the lease.
 - Completion callbacks (``generation_params.callback_url``) are sent by the
   worker that finished the job, signed like the API server's (the body is
   the job as ``GET /jobs/<id>`` shows it, under ``VIDEOGEN_PUBLIC_BASE_URL``).
@@ -294,13 +301,13 @@ class JobTaskRunner:
                  on_finish: Callable[[JobRecord], None] | None = None) -> None:
         self.store = store
         self.work = work
-        #: Called once with the final record of every job this runner ended.
-        self.on_finish = on_finish
         self.heartbeat = heartbeat
         self.lease = lease
         self.poll = poll
         self.clock = clock
         self.sleep = sleep
+        #: Called once with the final record of every job this runner ended.
+        self.on_finish = on_finish
 
     def run(self, job_id: str) -> str:
         """Render ``job_id`` unless it is finished, gone or held by a live worker;
@@ -358,17 +365,15 @@ class JobTaskRunner:
         watcher.start()
         try:
             body, warnings = self.work(job, reporter, token)
-        except Cancelled as exc:
-            final = self._finish_cancelled(job.id, exc)
-        except VideogenError as exc:
-            final = self.store.update(job.id, status="failed", eta_seconds=None,
-                                      error=exc.to_dict())
-            log.info("job %s failed: %s", job.id, exc.message)
-        except Exception as exc:  # noqa: BLE001 - recorded, never lost
-            log.exception("job %s: unexpected failure", job.id)
-            final = self.store.update(job.id, status="failed", eta_seconds=None, error={
-                "code": "internal_error", "message": "an unexpected error occurred",
-                "details": {"type": type(exc).__name__}})
+        except Exception as exc:
+            final = self._failed(job, exc)
+        except BaseException:
+            # SystemExit/KeyboardInterrupt: this process is exiting mid-job (billiard
+            # raises SystemExit on SIGTERM). The job is not at fault and its message
+            # comes back (late ack): queue it again so the next worker need not
+            # wait out the lease.
+            self._requeue(job)
+            raise
         else:
             final = self.store.update(job.id, status="succeeded", stage="done", percent=100.0,
                                       eta_seconds=0.0, result=dict(body),
@@ -379,6 +384,30 @@ class JobTaskRunner:
             stop.set()
             watcher.join(5.0)
         return final
+
+    def _requeue(self, job: JobRecord) -> None:
+        """Best effort: the process is exiting; the lease covers a failed write."""
+        log.warning("job %s interrupted: the worker is exiting; queued again", job.id)
+        try:
+            self.store.update(job.id, status="queued", stage="", percent=0.0, scenes_done=0,
+                              eta_seconds=None, warnings=[
+                                  *job.warnings, "interrupted by a worker shutdown; "
+                                  "queued again"])
+        except Exception:  # noqa: BLE001 - nothing more can be done while exiting
+            log.warning("job %s: could not store the interruption", job.id)
+
+    def _failed(self, job: JobRecord, exc: Exception) -> JobRecord:
+        """The final record of a job whose work raised ``exc``."""
+        if isinstance(exc, Cancelled):
+            return self._finish_cancelled(job.id, exc)
+        if isinstance(exc, VideogenError):
+            log.info("job %s failed: %s", job.id, exc.message)
+            return self.store.update(job.id, status="failed", eta_seconds=None,
+                                     error=exc.to_dict())
+        log.error("job %s: unexpected failure", job.id, exc_info=exc)
+        return self.store.update(job.id, status="failed", eta_seconds=None, error={
+            "code": "internal_error", "message": "an unexpected error occurred",
+            "details": {"type": type(exc).__name__}})
 
     def _finish_cancelled(self, job_id: str, exc: Cancelled) -> JobRecord:
         log.info("job %s cancelled", job_id)
@@ -486,8 +515,9 @@ class CeleryJobDispatcher:
 # ------------------------------------------------------------------ worker process
 def run_worker(settings: Settings, concurrency: int = 1, *,
                hostname: str | None = None) -> None:
-    """Consume render jobs until SIGTERM (warm shutdown: the running job finishes,
-    nothing new is taken; a second signal stops at once and the broker redelivers)."""
+    """Consume render jobs until SIGTERM: warm shutdown, nothing new is taken and
+    the running job finishes — unless the signal reached the pool child too, then
+    the job is queued again (see the module docstring)."""
     if settings.job_store == "memory":
         from videogen_core import InvalidRequest
 
