@@ -81,6 +81,9 @@ class Service:
     def close(self) -> None:
         """Stop the runner threads and the callback sender; free the data dir (tests)."""
         self.runner.shutdown()
+        close_dispatcher = getattr(self.runner.dispatcher, "close", None)
+        if close_dispatcher is not None:
+            close_dispatcher()
         self.container.callbacks().close()
         if self.lock is not None:
             self.lock.release()

@@ -503,6 +503,10 @@ class CeleryJobDispatcher:
         except Exception as exc:  # noqa: BLE001 - the store already says cancelled
             log.warning("job %s: could not revoke the queued task: %s", job_id, exc)
 
+    def close(self) -> None:
+        """Release the app's broker connections."""
+        self.app.close()
+
     def check(self) -> None:
         """Raise ServiceUnavailable when the broker does not answer."""
         try:
