@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import resource
 import subprocess
@@ -134,7 +135,11 @@ def run_project(inputs: dict, out: Path, repeat: int, workers: int = 2) -> None:
 
     images, durations, actions, voices = scenes(inputs, repeat)
     timeline = Timeline.build(durations, "crossfade", XFADE)
-    settings = VideoSettings(W, H, FPS, crf=CRF, preset=PRESET)
+    import os
+
+    # as the orchestrator does (VIDEOGEN_ENCODER_THREADS=-1): cores ÷ parallel encoders
+    threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0
+    settings = VideoSettings(W, H, FPS, crf=CRF, preset=PRESET, threads=threads)
     counts = timeline.frame_counts(FPS)
     executor = ThreadPoolExecutorAdapter(workers)
     renderer = KenBurnsClipRenderer()
@@ -294,6 +299,44 @@ def describe(path: Path) -> str:
             f"audio {info.audio_duration:.3f} s")
 
 
+def encoder_floor(video: Path, ffmpeg: str, work: Path) -> dict[str, float]:
+    """x264 alone on ``video``'s own frames (same settings): what encoding these exact
+    pictures costs, whatever made them. x264 at crf 5 pays for every change between
+    frames, so sub-pixel motion costs more bits and CPU than whole-pixel moves."""
+    raw = work / "floor.yuv"
+    subprocess.run([ffmpeg, "-v", "error", "-y", "-i", str(video), "-f", "rawvideo",
+                    "-pix_fmt", "yuv420p", str(raw)], check=True)
+    try:
+        return measure([ffmpeg, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p",
+                        "-s", f"{W}x{H}", "-r", str(FPS), "-i", str(raw), "-c:v", "libx264",
+                        "-preset", PRESET, "-crf", str(CRF), "-f", "mp4",
+                        str(work / "floor.mp4")])
+    finally:
+        raw.unlink(missing_ok=True)
+
+
+def pan_jitter(video: Path) -> float:
+    """Max frame-to-frame shift deviation (px, half resolution) over the body of the
+    "pan right" scene (scene 2): how much the motion shakes."""
+    import av
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.unit.ffmpeg.phase import half_resolution, phase_shift, shift_jitter
+
+    first = round((DURATIONS[0] - XFADE) * FPS) + round(XFADE * FPS) + 2
+    last = first + round((DURATIONS[1] - 2 * XFADE) * FPS) - 4
+    frames = []
+    with av.open(str(video)) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if first <= i < last:
+                frames.append(half_resolution(frame.to_ndarray(format="gray")))
+            elif i >= last:
+                break
+    shifts = np.array([phase_shift(a, b)[0] for a, b in itertools.pairwise(frames)])
+    return float(np.max(np.abs(shift_jitter(shifts))))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--worker", choices=("project", "moviepy"))
@@ -302,6 +345,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--skip-moviepy", action="store_true")
     parser.add_argument("--skip-long", action="store_true")
+    parser.add_argument("--skip-floor", action="store_true",
+                        help="skip re-encoding every output's frames with x264 alone")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--workers", type=int, nargs="+", default=[2, 1],
                         help="parallel clip renders / segment encodes of the project (each "
@@ -357,6 +402,17 @@ def main() -> None:
             m = results["moviepy"]
             print(f"             moviepy / project wall {m['wall'] / p['wall']:.2f}x "
                   f"(target >= 3x), CPU {m['cpu'] / p['cpu']:.2f}x")
+    if not args.skip_floor:
+        print("\nencoder floor (x264 alone on each output's own frames) and pan jitter:")
+        for name in [f"project w={w}" for w in args.workers] + ["single ffmpeg", "moviepy"]:
+            if name not in results:
+                continue
+            out = outs[name] if name != "single ffmpeg" else outs["single"]
+            floor = encoder_floor(out, find_ffmpeg(), work)
+            r = results[name]
+            print(f"{name:>16}: x264 alone {floor['wall']:6.2f} s wall {floor['cpu']:6.1f} s CPU"
+                  f" -> whole job / floor: wall {r['wall'] / floor['wall']:.2f}x, CPU "
+                  f"{r['cpu'] / floor['cpu']:.2f}x; pan jitter {pan_jitter(out):.4f} px")
     if not args.skip_long:
         for w in args.long_workers or args.workers:
             name = f"project 8x w={w}"

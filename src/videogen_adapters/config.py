@@ -32,7 +32,8 @@ _CHOICES = {
     "image_fit": ("cover", "contain"),
 }
 _RANGES: dict[str, tuple[float, float]] = {
-    "workers": (1, 64), "max_duration": (0.5, 600), "max_scene_duration": (0.5, 86_400),
+    "workers": (1, 64), "encoder_threads": (-1, 256), "max_duration": (0.5, 600),
+    "max_scene_duration": (0.5, 86_400),
     "transition_duration": (0, 10), "max_speedup": (1, 4), "loudness_lufs": (-70, 0),
     "true_peak_db": (-30, 0), "duck_db": (0, 60), "music_crossfade": (0, 30),
     "url_expiry": (1, 604_800), "comfyui_timeout": (1, 86_400), "comfyui_concurrency": (1, 64),
@@ -61,6 +62,7 @@ class Settings:
     fps: int = 24
     crf: int = 5
     preset: str = "medium"
+    encoder_threads: int = -1
     image_fit: str = "cover"
     # animation rules
     max_duration: float = 6.0
@@ -167,7 +169,17 @@ class Settings:
     def video(self, fps: int | None = None) -> VideoSettings:
         """Output encoding settings (``fps`` from the request wins)."""
         return VideoSettings(width=self.width, height=self.height, fps=fps or self.fps,
-                             crf=self.crf, preset=self.preset)
+                             crf=self.crf, preset=self.preset, threads=self.x264_threads())
+
+    def x264_threads(self) -> int:
+        """Threads per x264 encoder: ``encoder_threads`` when ≥ 0 (0 = x264's own
+        choice); by default (−1) cores ÷ workers when several clips encode side by
+        side, so the encoders do not fight over the cores."""
+        if self.encoder_threads >= 0:
+            return self.encoder_threads
+        if self.workers <= 1:
+            return 0
+        return max(1, (os.cpu_count() or 1) // self.workers)
 
     def animation(self) -> AnimationSettings:
         """Clip rules for the pipeline."""

@@ -164,6 +164,8 @@ class VideoSettings:
     pix_fmt: str = "yuv420p"
     crf: int = 5
     preset: str = "medium"
+    #: x264 threads per encoder; 0 lets x264 choose (all cores)
+    threads: int = 0
 
     def __attrs_post_init__(self) -> None:
         for name in ("width", "height"):
@@ -173,6 +175,7 @@ class VideoSettings:
                 raise InvalidRequest(name, "must be even for yuv420p", value)
         _check_int("fps", self.fps, *FPS_RANGE)
         _check_int("crf", self.crf, 0, 51)
+        _check_int("threads", self.threads, 0, 256)
 
     def frames(self, duration: float) -> int:
         """Frame count of a clip of ``duration`` seconds: ``round(duration·fps)``, at least 1."""

@@ -326,15 +326,16 @@ class _Run:
         clip_dir = self.work / "clips"
         clip_dir.mkdir()
         seed = seq.params.seed
-        clip_jobs = []
-        for i, scene in enumerate(scenes):
+        clip_jobs: dict[int, Future[RenderedClip]] = {}
+        # longest clips first: parallel workers then finish together
+        for i in sorted(range(len(scenes)), key=lambda k: -frame_counts[k]):
+            scene = scenes[i]
             request = ClipRequest(
                 image_path=images[i], duration=timeline.durations[i], clip_action=actions[i],
                 seed=derive_seed(seed, "scene", scene.scene_number), settings=self.video,
                 scene_number=scene.scene_number, narration=scene.narration,
                 cut_frames=timeline.cut_frames(i, fps), frame_count=frame_counts[i])
-            clip_jobs.append(p.executor.submit(self._render, request,
-                                               clip_dir / f"{i:04d}.mp4"))
+            clip_jobs[i] = p.executor.submit(self._render, request, clip_dir / f"{i:04d}.mp4")
         music_jobs: list[Future[Any]] = []
         spans = music_spans([s.music_mood for s in scenes], timeline, p.audio.music_crossfade)
         if p.music is not None:
@@ -344,7 +345,8 @@ class _Run:
                 music_jobs.append(p.executor.submit(
                     p.music.compose, mood, end - start, music_dir / f"{k:03d}.wav",
                     seed=derive_seed(seed, "music", k)))
-        clips: list[RenderedClip] = self._gather("render", clip_jobs, list(numbers))
+        clips: list[RenderedClip] = self._gather(
+            "render", [clip_jobs[i] for i in range(len(scenes))], list(numbers))
         for scene, clip in zip(scenes, clips, strict=True):
             for w in clip.warnings:
                 self._warn(f"scene {scene.scene_number}: {w}")

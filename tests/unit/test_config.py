@@ -180,3 +180,12 @@ def test_choices_are_case_insensitive_and_ranges_checked_at_load() -> None:
     with pytest.raises(InvalidRequest) as info:
         Settings.from_env({"VIDEOGEN_WORKERS": "0"})
     assert info.value.field == "VIDEOGEN_WORKERS"
+
+
+def test_encoder_threads_split_the_cores_between_parallel_encoders() -> None:
+    import os
+
+    cores = os.cpu_count() or 1
+    assert Settings.from_env({"VIDEOGEN_WORKERS": "2"}).video().threads == max(1, cores // 2)
+    assert Settings.from_env({"VIDEOGEN_WORKERS": "1"}).video().threads == 0
+    assert Settings.from_env({"VIDEOGEN_ENCODER_THREADS": "3"}).video().threads == 3

@@ -178,3 +178,9 @@ def test_mix_graph_places_ducks_and_pads() -> None:
 def test_mix_graph_without_anything_is_silence() -> None:
     inputs, graph = mix_graph((), (), 3.0, AudioSettings())
     assert inputs == [] and graph.startswith("anullsrc=")
+
+
+def test_x264_threads_only_when_asked() -> None:
+    assert "-threads" not in commands.x264_args(VideoSettings())
+    args = commands.x264_args(VideoSettings(threads=1))
+    assert args[args.index("-threads") + 1] == "1"
