@@ -34,8 +34,8 @@ from videogen_core.progress import CancelToken
 from . import commands
 from .runner import FfmpegRunner, atomic_output
 
-__all__ = ["Loudness", "measure_loudness", "mix_audio", "mix_graph", "normalization",
-           "parse_ebur128"]
+__all__ = ["Loudness", "converge_loudness", "measure_loudness", "mix_audio", "mix_graph",
+           "normalization", "parse_ebur128"]
 
 _FORMAT = "aformat=sample_fmts=fltp:channel_layouts=stereo"
 
@@ -145,10 +145,47 @@ def mix_audio(
     argv += ["-filter_complex", graph, "-map", "[out]", "-c:a", "pcm_f32le", str(wav),
              "-map", "[measured]", "-f", "null", "-"]
     measured = parse_ebur128(runner.run(argv, stage="mix", cancel=cancel))
+    chain = converge_loudness(runner, wav, measured, settings, workdir, cancel=cancel)
     with atomic_output(output) as tmp:
-        runner.run(commands.normalize_args(runner.ffmpeg, wav, tmp, normalization(
-            measured, settings), settings.sample_rate, total), stage="mix", cancel=cancel)
+        runner.run(commands.normalize_args(runner.ffmpeg, wav, tmp, chain, settings.sample_rate,
+                                           total), stage="mix", cancel=cancel)
     return measured
+
+
+def converge_loudness(
+    runner: FfmpegRunner,
+    wav: Path,
+    measured: Loudness,
+    settings: AudioSettings,
+    workdir: Path,
+    *,
+    cancel: CancelToken | None = None,
+    tolerance: float = 0.3,
+    attempts: int = 3,
+) -> str:
+    """The gain/limiter filter that lands ``wav`` on the loudness target.
+
+    A limiter that catches peaks also lowers the integrated loudness (by 1–2 LU
+    on peaky speech), so one computed gain can miss the target. Apply the
+    filter, measure the result, and correct the gain by what is still missing,
+    until it is within ``tolerance`` LU (each pass is a fraction of a second)."""
+    chain = normalization(measured, settings)
+    if chain == "anull":
+        return chain
+    gain = settings.loudness_lufs - measured.integrated
+    for _ in range(attempts):
+        stderr = runner.run(
+            [runner.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "info", "-y", "-i",
+             str(wav), "-af", f"{chain},ebur128=peak=true", "-f", "null", "-"],
+            stage="mix", cancel=cancel)
+        result = parse_ebur128(stderr)
+        missing = settings.loudness_lufs - result.integrated
+        if abs(missing) <= tolerance or not math.isfinite(missing):
+            break
+        gain += missing
+        chain = normalization(Loudness(settings.loudness_lufs - gain, measured.true_peak),
+                              settings)
+    return chain
 
 
 def normalization(measured: Loudness, settings: AudioSettings) -> str:
