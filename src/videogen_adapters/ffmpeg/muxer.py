@@ -36,6 +36,7 @@ from videogen_core.model import VideoSettings
 from videogen_core.ports import ClipRequest, Executor, MuxPlan, MuxResult
 from videogen_core.progress import CancelToken
 
+from ..executors.threads import InlineExecutor
 from . import commands
 from .audio import measure_loudness, mix_audio
 from .conform import conform_clip
@@ -56,18 +57,6 @@ def find_fonts_dir() -> Path | None:
         if path.is_dir() and any(path.rglob("*.ttf")):
             return path
     return None
-
-
-class _Inline:
-    """Runs work at once (used when no executor is given)."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - delivered through the future
-            future.set_exception(exc)
-        return future
 
 
 #: At most this many transitions share one encode. Sharing saves an x264 start-up
@@ -114,8 +103,8 @@ class FfmpegMuxer:
         work = Path(tempfile.mkdtemp(prefix=".mux-", dir=self.workdir or output_path.parent))
         pending: list[Future[Any]] = []
         try:
-            return self._mux(plan, output_path, work, executor or _Inline(), progress, cancel,
-                             pending)
+            return self._mux(plan, output_path, work, executor or InlineExecutor(), progress,
+                             cancel, pending)
         except BaseException:
             wait(pending)  # nothing may still write into the work directory
             raise
