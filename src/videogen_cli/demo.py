@@ -24,7 +24,7 @@ DEMO_SEQUENCE: dict[str, Any] = {
         {"scene_number": 2, "duration": 4.0, "clip_action": "pan right",
          "music_mood": "calm",
          "narration": "Below them, the lake holds the light like a mirror."},
-        {"scene_number": 3, "duration": 4.0, "clip_action": "gentle zoom out, tilt up",
+        {"scene_number": 3, "duration": 4.5, "clip_action": "gentle zoom out, tilt up",
          "music_mood": "mysterious",
          "narration": "As evening falls, the forest grows quiet and deep."},
         {"scene_number": 4, "duration": 4.0, "clip_action": "slow pan left",
