@@ -252,12 +252,9 @@ class JobRunner:
         if self.dispatcher is not None:
             return self._cancel_remote(job_id)
         with self._lock:
-            job = self.store.get(job_id)
+            job = self._cancellable(job_id)
             if job.status == "cancelled":
                 return job
-            if job.status in TERMINAL:
-                raise Conflict(f"job {job_id} already {job.status}", job_id=job_id,
-                               status=job.status)
             token = self._tokens.get(job_id)
             if token is None and job.status == "running":
                 # only possible with a store shared by several servers (Redis)
@@ -276,15 +273,20 @@ class JobRunner:
             log.info("job %s: cancellation requested", job_id)
         return job
 
+    def _cancellable(self, job_id: str) -> JobRecord:
+        """The job, unless it already ended otherwise than cancelled (Conflict)."""
+        job = self.store.get(job_id)
+        if job.status in TERMINAL and job.status != "cancelled":
+            raise Conflict(f"job {job_id} already {job.status}", job_id=job_id,
+                           status=job.status)
+        return job
+
     def _cancel_remote(self, job_id: str) -> JobRecord:
         """Remote mode: a queued job is cancelled at once (its message revoked); a
         running one gets ``cancel_requested`` and its worker stops it."""
-        job = self.store.get(job_id)
+        job = self._cancellable(job_id)
         if job.status == "cancelled":
             return job
-        if job.status in TERMINAL:
-            raise Conflict(f"job {job_id} already {job.status}", job_id=job_id,
-                           status=job.status)
         if job.status == "queued":
             # the flag too: a worker claiming the job right now still sees it
             job = self.store.update(job_id, status="cancelled", cancel_requested=True,
