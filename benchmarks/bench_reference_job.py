@@ -126,7 +126,10 @@ def scenes(inputs: dict, repeat: int) -> tuple[list[str], list[float], list[str]
 
 
 # ----------------------------------------------------------------- contenders
-def run_project(inputs: dict, out: Path, repeat: int, workers: int = 2) -> None:
+def run_project(inputs: dict, out: Path, repeat: int, workers: int = 0) -> None:
+    """The project as the pipeline runs it. ``workers=0``: the default streamed path
+    (Ken Burns frame sources → one encoder); ``workers=N``: clip files rendered N at
+    a time, then split/joined by stream copy (the path for generative renderers)."""
     from videogen_adapters.executors import ThreadPoolExecutorAdapter
     from videogen_adapters.ffmpeg import FfmpegMuxer, KenBurnsClipRenderer
     from videogen_core.model import VideoSettings
@@ -135,6 +138,23 @@ def run_project(inputs: dict, out: Path, repeat: int, workers: int = 2) -> None:
 
     images, durations, actions, voices = scenes(inputs, repeat)
     timeline = Timeline.build(durations, "crossfade", XFADE)
+    narrations = tuple(NarrationPlacement(Path(v[0]), s, v[1])
+                       for v, s in zip(voices, timeline.narration_starts, strict=True))
+    music = (MusicPlacement(Path(inputs["music"]["long" if repeat > 1 else "short"]), 0.0,
+                            timeline.total, "calm"),)
+    if workers == 0:
+        import os
+        threads = int(os.environ.get("BENCH_THREADS", "0"))
+        settings = VideoSettings(W, H, FPS, crf=CRF, preset=PRESET, threads=threads)
+        counts = timeline.frame_counts(FPS)
+        renderer = KenBurnsClipRenderer()
+        sources = tuple(renderer.stream(ClipRequest(Path(images[i]), durations[i], actions[i], i,
+                                                    settings=settings, frame_count=counts[i]))
+                        for i in range(len(images)))
+        result = FfmpegMuxer().mux(MuxPlan(timeline, sources, narrations, music,
+                                           video=settings), out)
+        print(json.dumps({"loudness": result.loudness_lufs, "true_peak": result.true_peak_db}))
+        return
     import os
 
     # as the orchestrator does (VIDEOGEN_ENCODER_THREADS=-1): cores ÷ parallel encoders
@@ -150,10 +170,6 @@ def run_project(inputs: dict, out: Path, repeat: int, workers: int = 2) -> None:
                               cut_frames=timeline.cut_frames(i, FPS), frame_count=counts[i])
         jobs[i] = executor.submit(renderer.render, request, out.parent / f"clip_{i}.mp4")
     clips = tuple(jobs[i].result().path for i in range(len(images)))
-    narrations = tuple(NarrationPlacement(Path(v[0]), s, v[1])
-                       for v, s in zip(voices, timeline.narration_starts, strict=True))
-    music = (MusicPlacement(Path(inputs["music"]["long" if repeat > 1 else "short"]), 0.0,
-                            timeline.total, "calm"),)
     result = FfmpegMuxer().mux(MuxPlan(timeline, clips, narrations, music, video=settings),
                                out, executor=executor)
     executor.shutdown()
@@ -337,6 +353,10 @@ def pan_jitter(video: Path) -> float:
     return float(np.max(np.abs(shift_jitter(shifts))))
 
 
+def label(workers: int) -> str:
+    return "project" if workers == 0 else f"project clips w={workers}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--worker", choices=("project", "moviepy"))
@@ -348,9 +368,10 @@ def main() -> None:
     parser.add_argument("--skip-floor", action="store_true",
                         help="skip re-encoding every output's frames with x264 alone")
     parser.add_argument("--workdir", type=Path)
-    parser.add_argument("--workers", type=int, nargs="+", default=[2, 1],
-                        help="parallel clip renders / segment encodes of the project (each "
-                             "count is one contender)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[0],
+                        help="project contenders: 0 = the default streamed path (one "
+                             "encoder); N > 0 = clip files rendered N at a time and joined "
+                             "by stream copy (the generative renderers' path)")
     parser.add_argument("--long-workers", type=int, nargs="+",
                         help="worker counts for the 8x run (default: --workers)")
     args = parser.parse_args()
@@ -382,7 +403,7 @@ def main() -> None:
 
     outs = {k: work / k / "final.mp4" for k in ("single", "moviepy")}
     for w in args.workers:
-        name = f"project w={w}"
+        name = label(w)
         outs[name] = work / f"project_w{w}" / "final.mp4"
         contender(name, [*me, "--worker", "project", "--inputs", str(inputs_file), "--out",
                          str(outs[name]), "--workers", str(w)], outs[name])
@@ -394,8 +415,8 @@ def main() -> None:
     a = results["single ffmpeg"]
     print()
     for w in args.workers:
-        p = results[f"project w={w}"]
-        print(f"project w={w}: / single ffmpeg wall {p['wall'] / a['wall']:.2f}x (target <= 1.0x),"
+        p = results[label(w)]
+        print(f"{label(w)}: / single ffmpeg wall {p['wall'] / a['wall']:.2f}x (target <= 1.0x),"
               f" CPU {p['cpu'] / a['cpu']:.2f}x; peak tree RSS {p['peak_tree_mb']:.0f} MB "
               "(target <= 400 MB)")
         if "moviepy" in results:
@@ -404,7 +425,7 @@ def main() -> None:
                   f"(target >= 3x), CPU {m['cpu'] / p['cpu']:.2f}x")
     if not args.skip_floor:
         print("\nencoder floor (x264 alone on each output's own frames) and pan jitter:")
-        for name in [f"project w={w}" for w in args.workers] + ["single ffmpeg", "moviepy"]:
+        for name in [label(w) for w in args.workers] + ["single ffmpeg", "moviepy"]:
             if name not in results:
                 continue
             out = outs[name] if name != "single ffmpeg" else outs["single"]
@@ -415,15 +436,16 @@ def main() -> None:
                   f"{r['cpu'] / floor['cpu']:.2f}x; pan jitter {pan_jitter(out):.4f} px")
     if not args.skip_long:
         for w in args.long_workers or args.workers:
-            name = f"project 8x w={w}"
+            name = f"{label(w)} 8x"
             outs[name] = work / f"project_8x_w{w}" / "final.mp4"
             contender(name, [*me, "--worker", "project", "--inputs", str(inputs_file),
                              "--out", str(outs[name]), "--repeat", "8", "--workers", str(w)],
                       outs[name])
-            long, p = results[name], results[f"project w={w}"]
+            long, p = results[name], results[label(w)]
             growth = long["peak_tree_mb"] / p["peak_tree_mb"] - 1
-            print(f"8x longer job, w={w}: {long['wall']:.1f} s ({long['wall'] / p['wall']:.1f}x "
-                  f"the time), peak tree RSS {long['peak_tree_mb']:.0f} MB ({growth:+.0%}, "
+            print(f"8x longer job, {label(w)}: {long['wall']:.1f} s "
+                  f"({long['wall'] / p['wall']:.1f}x the time), peak tree RSS "
+                  f"{long['peak_tree_mb']:.0f} MB ({growth:+.0%}, "
                   "target <= +15%)")
 
 

@@ -5,6 +5,10 @@
     validate → fetch images → narrate (parallel) → fit narration → Timeline
              → render clips ∥ compose music beds (parallel) → mux → store → VideoResult
 
+When the renderer can stream (Ken Burns) and the muxer takes frame sources,
+"render clips" only checks the images and the muxer makes and encodes every
+frame in one encoder (the render progress is that encode's).
+
 Every stage reports progress through one sink; cancellation is checked
 between steps and handed to adapters; the working directory is always
 removed, also on failure; nothing is stored unless the whole video is done
@@ -44,6 +48,7 @@ from .ports import (
     ClipRequest,
     Cue,
     Executor,
+    FrameSource,
     MusicPlacement,
     MusicSource,
     Muxer,
@@ -53,6 +58,7 @@ from .ports import (
     Narrator,
     RenderedClip,
     Storage,
+    StreamingClipRenderer,
 )
 from .progress import CancelToken, ProgressEvent, ProgressTracker
 from .timeline import Timeline, fit_narration
@@ -142,6 +148,7 @@ class VideoPipeline:
         cache_dir: Path | None = None,
         soft_subtitles: bool = True,
         burn_subtitles: bool = False,
+        stream_clips: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.storage = storage
@@ -157,7 +164,16 @@ class VideoPipeline:
         self.cache_dir = cache_dir
         self.soft_subtitles = soft_subtitles
         self.burn_subtitles = burn_subtitles
+        #: stream clips into the muxer (one encode) when renderer and muxer can
+        self.stream_clips = stream_clips
         self._clock = clock
+
+    @property
+    def streaming(self) -> bool:
+        """True when clips go to the muxer as frame sources instead of clip files:
+        the renderer can stream, the muxer can take streams, and it is enabled."""
+        return (self.stream_clips and isinstance(self.renderer, StreamingClipRenderer)
+                and bool(getattr(self.muxer, "accepts_frame_sources", False)))
 
     # ------------------------------------------------------------------ run
     def run(
@@ -215,11 +231,13 @@ class _Run:
             log.warning(text)
             self.warnings.append(text)
 
-    def _gather(self, stage: str, futures: list[Future[T]],
+    def _gather(self, stage: str | None, futures: list[Future[T]],
                 labels: list[int | None] | None = None) -> list[T]:
-        """Wait for every future, reporting progress; cancel the rest on failure."""
+        """Wait for every future, reporting progress (unless ``stage`` is None);
+        cancel the rest on failure."""
         total = len(futures)
-        self.tracker.report(stage, 0, total)
+        if stage is not None:
+            self.tracker.report(stage, 0, total)
         pending = set(futures)
         done_count = 0
         try:
@@ -231,7 +249,8 @@ class _Run:
                     future.result()  # raise the first failure at once
                     done_count += 1
                     label = labels[futures.index(future)] if labels else None
-                    self.tracker.report(stage, done_count, total, scene_number=label)
+                    if stage is not None:
+                        self.tracker.report(stage, done_count, total, scene_number=label)
         except BaseException:
             for future in pending:
                 future.cancel()
@@ -320,13 +339,15 @@ class _Run:
         timeline = base.with_durations(durations)
         cancel.raise_if_cancelled()
 
-        # 4. render clips and compose music, in parallel
+        # 4. render clips (or, streaming, check the images) and compose music, in parallel
         fps = self.video.fps
         frame_counts = timeline.frame_counts(fps)
         clip_dir = self.work / "clips"
         clip_dir.mkdir()
         seed = seq.params.seed
-        clip_jobs: dict[int, Future[RenderedClip]] = {}
+        streamer = p.renderer if isinstance(p.renderer, StreamingClipRenderer) else None
+        streaming = p.streaming and streamer is not None
+        clip_jobs: dict[int, Future[Any]] = {}
         # longest clips first: parallel workers then finish together
         for i in sorted(range(len(scenes)), key=lambda k: -frame_counts[k]):
             scene = scenes[i]
@@ -335,7 +356,12 @@ class _Run:
                 seed=derive_seed(seed, "scene", scene.scene_number), settings=self.video,
                 scene_number=scene.scene_number, narration=scene.narration,
                 cut_frames=timeline.cut_frames(i, fps), frame_count=frame_counts[i])
-            clip_jobs[i] = p.executor.submit(self._render, request, clip_dir / f"{i:04d}.mp4")
+            if streaming and streamer is not None:
+                # frames are made while the muxer encodes; a bad image fails here, early
+                clip_jobs[i] = p.executor.submit(streamer.stream, request)
+            else:
+                clip_jobs[i] = p.executor.submit(self._render, request,
+                                                 clip_dir / f"{i:04d}.mp4")
         music_jobs: list[Future[Any]] = []
         spans = music_spans([s.music_mood for s in scenes], timeline, p.audio.music_crossfade)
         if p.music is not None:
@@ -345,12 +371,18 @@ class _Run:
                 music_jobs.append(p.executor.submit(
                     p.music.compose, mood, end - start, music_dir / f"{k:03d}.wav",
                     seed=derive_seed(seed, "music", k)))
-        clips: list[RenderedClip] = self._gather(
-            "render", [clip_jobs[i] for i in range(len(scenes))], list(numbers))
-        for scene, clip in zip(scenes, clips, strict=True):
-            for w in clip.warnings:
-                self._warn(f"scene {scene.scene_number}: {w}")
-        beds = self._gather("music", music_jobs) if music_jobs else []
+        ordered = [clip_jobs[i] for i in range(len(scenes))]
+        plan_clips: tuple[Path | FrameSource, ...]
+        if streaming:
+            # progress is reported by the encode itself (see _stream_progress)
+            plan_clips = tuple(self._gather(None, ordered, list(numbers)))
+        else:
+            clips: list[RenderedClip] = self._gather("render", ordered, list(numbers))
+            for scene, clip in zip(scenes, clips, strict=True):
+                for w in clip.warnings:
+                    self._warn(f"scene {scene.scene_number}: {w}")
+            plan_clips = tuple(c.path for c in clips)
+        beds = self._gather(None if streaming else "music", music_jobs) if music_jobs else []
         placements = []
         for bed, (_, start, end) in zip(beds, spans, strict=False):
             for w in bed.warnings:
@@ -367,15 +399,20 @@ class _Run:
             start = timeline.narration_starts[i]
             placed.append(NarrationPlacement(narration.path, start, narration.duration))
             cues.extend(c.shifted(start) for c in narration.cues)
-        plan = MuxPlan(timeline=timeline, clips=tuple(c.path for c in clips),
+        plan = MuxPlan(timeline=timeline, clips=plan_clips,
                        narrations=tuple(placed), music=tuple(placements), cues=tuple(cues),
                        video=self.video, audio=p.audio, soft_subtitles=p.soft_subtitles,
                        burn_subtitles=p.burn_subtitles)
         final = self.work / "final.mp4"
-        self.tracker.report("mux", 0, 1)
+        if not streaming:
+            self.tracker.report("mux", 0, 1)
         muxed = p.muxer.mux(plan, final, executor=p.executor,
-                            progress=self._mux_progress,
+                            progress=self._stream_progress if streaming else self._mux_progress,
                             cancel=cancel)
+        if streaming:
+            self.tracker.report("render", 1, 1)
+            if music_jobs:
+                self.tracker.report("music", len(music_jobs), len(music_jobs))
         for w in muxed.warnings:
             self._warn(w)
         self.tracker.report("mux", 1, 1)
@@ -419,6 +456,18 @@ class _Run:
 
     def _mux_progress(self, fraction: float) -> None:
         self.tracker.report("mux", fraction, 1)
+
+    #: share of a streamed mux that is the encode (frames made and encoded); the
+    #: rest is the final stream-copy mux
+    _ENCODE_SHARE = 0.97
+
+    def _stream_progress(self, fraction: float) -> None:
+        """A streamed mux renders as it encodes: report its encode as ``render``."""
+        if fraction < self._ENCODE_SHARE:
+            self.tracker.report("render", fraction / self._ENCODE_SHARE, 1)
+        else:
+            self.tracker.report("mux", (fraction - self._ENCODE_SHARE) /
+                                (1 - self._ENCODE_SHARE), 1)
 
     def _render(self, request: ClipRequest, output: Path) -> RenderedClip:
         """Render one clip, from the content-hash cache when an identical one exists."""

@@ -8,7 +8,7 @@ attrs classes defined here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -24,6 +24,7 @@ __all__ = [
     "ClipRequest",
     "Cue",
     "Executor",
+    "FrameSource",
     "JobRecord",
     "JobStore",
     "MusicBed",
@@ -39,6 +40,7 @@ __all__ = [
     "RenderedClip",
     "Storage",
     "StoredObject",
+    "StreamingClipRenderer",
 ]
 
 T = TypeVar("T")
@@ -107,6 +109,43 @@ class ClipRenderer(Protocol):
         mechanism fails, ServiceUnavailable when a backend does not answer,
         Cancelled when ``cancel`` fires.
         """
+        ...
+
+
+@runtime_checkable
+class FrameSource(Protocol):
+    """A clip that is not encoded yet: its frames, produced on demand.
+
+    A streaming renderer hands these to the muxer instead of clip files; the
+    muxer then encodes the whole video once, in one encoder, with the
+    transitions blended from the raw frames (no clip files, no re-encoded
+    transition pieces). Frames are raw ``yuv420p`` of the plan's size.
+    """
+
+    @property
+    def frame_count(self) -> int:
+        """How many frames :meth:`open` yields."""
+        ...
+
+    def prepare(self) -> None:
+        """Do the slow set-up (decode the image...) ahead of :meth:`open`; idempotent.
+        Raises InvalidImage for an unusable image."""
+        ...
+
+    def open(self) -> Iterator[bytes]:
+        """The frames in order; closing the iterator early frees what it holds."""
+        ...
+
+
+@runtime_checkable
+class StreamingClipRenderer(Protocol):
+    """A ``ClipRenderer`` that can also stream a clip's frames (see :class:`FrameSource`)."""
+
+    name: str
+
+    def stream(self, request: ClipRequest) -> FrameSource:
+        """A lazy source of ``request.frames`` frames; checks the image is usable
+        (InvalidImage naming it) but does not render anything yet."""
         ...
 
 
@@ -206,7 +245,8 @@ class MuxPlan:
     """Everything the muxer joins into the final file."""
 
     timeline: Timeline
-    clips: tuple[Path, ...]
+    #: one per scene: an encoded clip file, or a :class:`FrameSource` to stream
+    clips: tuple[Path | FrameSource, ...]
     narrations: tuple[NarrationPlacement, ...] = ()
     music: tuple[MusicPlacement, ...] = ()
     cues: tuple[Cue, ...] = ()

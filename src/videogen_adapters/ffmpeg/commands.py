@@ -23,6 +23,7 @@ __all__ = [
     "concat_mux_args",
     "encode_raw_args",
     "force_key_frames_expr",
+    "mux_args",
     "normalize_args",
     "subtitles_filter",
     "transitions_args",
@@ -94,8 +95,12 @@ def encode_raw_args(
     cut_frames: Sequence[int] = (),
     input_pix_fmt: str = "yuv420p",
     fast_ranges: Sequence[tuple[int, int]] = (),
+    video_filter: str | None = None,
+    faststart: bool = True,
 ) -> list[str]:
-    """Encode ``frames`` raw frames read from stdin (size/fps of ``settings``) into an MP4."""
+    """Encode ``frames`` raw frames read from stdin (size/fps of ``settings``) into an MP4,
+    through ``video_filter`` when given (burnt-in captions). ``faststart=False`` skips
+    moving the index to the front (a file that is remuxed anyway)."""
     return [
         *_base(ffmpeg, stdin=True),
         "-f", "rawvideo", "-pix_fmt", input_pix_fmt,
@@ -103,8 +108,9 @@ def encode_raw_args(
         *_COLOR_TAGS,
         "-i", "pipe:0",
         "-frames:v", str(frames), "-an",
+        *(["-vf", video_filter] if video_filter else []),
         *x264_args(settings, cut_frames, fast_ranges),
-        "-movflags", "+faststart", "-f", "mp4", str(output),
+        *(["-movflags", "+faststart"] if faststart else []), "-f", "mp4", str(output),
     ]
 
 
@@ -229,6 +235,34 @@ def concat_mux_args(
         args += ["-c:s", "mov_text", "-metadata:s:s:0", "language=eng"]
     args += ["-movflags", "+faststart", "-f", "mp4", str(output)]
     return args
+
+
+def mux_args(
+    ffmpeg: str,
+    video: Path,
+    output: Path,
+    *,
+    audio: Path | None = None,
+    subtitles: Path | None = None,
+) -> list[str]:
+    """Put ``video``'s stream, the ``audio`` track and a mov_text caption track into
+    one MP4 by stream copy, index at the front (``+faststart``)."""
+    args = [*_base(ffmpeg), "-i", str(video)]
+    maps = ["-map", "0:v:0"]
+    index = 1
+    if audio is not None:
+        args += ["-i", str(audio)]
+        maps += ["-map", f"{index}:a:0"]
+        index += 1
+    if subtitles is not None:
+        args += ["-i", str(subtitles)]
+        maps += ["-map", f"{index}:s:0"]
+    args += [*maps, "-c:v", "copy"]
+    if audio is not None:
+        args += ["-c:a", "copy"]
+    if subtitles is not None:
+        args += ["-c:s", "mov_text", "-metadata:s:s:0", "language=eng"]
+    return [*args, "-movflags", "+faststart", "-f", "mp4", str(output)]
 
 
 def normalize_args(

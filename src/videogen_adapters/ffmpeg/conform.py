@@ -32,7 +32,7 @@ from .encode import encode_frames
 from .images import fit_frame, load_image, yuv_planes
 from .runner import FfmpegRunner
 
-__all__ = ["conform_clip", "source_frames"]
+__all__ = ["conform_clip", "conformed_frames", "source_frames"]
 
 _ANIMATED = {".gif", ".webp", ".png", ".apng"}
 Timed = tuple[float, Image.Image]
@@ -131,23 +131,37 @@ def conform_clip(
     runner = runner or FfmpegRunner()
     settings = request.settings
     count = request.frames
+    frames = conformed_frames(source, request, fit=fit, shorter=shorter, source_fps=source_fps)
+    encode_frames(runner, frames, Path(output_path), settings, count,
+                  cut_frames=request.cut_frames, stage="conform", progress=progress,
+                  cancel=cancel)
+    return RenderedClip(Path(output_path), count, count / settings.fps)
+
+
+def conformed_frames(
+    source: Path | Sequence[Path],
+    request: ClipRequest,
+    *,
+    fit: str = "cover",
+    shorter: str = "hold",
+    source_fps: float | None = None,
+) -> Iterator[bytes]:
+    """``request.frames`` raw ``yuv420p`` frames of ``source`` fitted to
+    ``request.settings`` (what :func:`conform_clip` encodes), produced lazily."""
+    if shorter not in ("hold", "stretch"):
+        raise ValueError("shorter must be 'hold' or 'stretch'")
+    settings = request.settings
+    count = request.frames
     scale = 1.0
     if shorter == "stretch":
         length = _duration(source, source_fps, settings.fps)
         scale = max(1.0, count / settings.fps / length) if length > 0 else 1.0
     timed = source_frames(source, source_fps=source_fps, fallback_fps=settings.fps)
-
-    def raw() -> Iterator[bytes]:
-        last_image: Image.Image | None = None
-        last_bytes = b""
-        for image in _schedule(timed, count, settings.fps, scale):
-            if image is not last_image:  # held frames are converted once
-                fitted = fit_frame(image, settings.width, settings.height, fit)
-                last_bytes = b"".join(p.tobytes() for p in yuv_planes(fitted))
-                last_image = image
-            yield last_bytes
-
-    encode_frames(runner, raw(), Path(output_path), settings, count,
-                  cut_frames=request.cut_frames, stage="conform", progress=progress,
-                  cancel=cancel)
-    return RenderedClip(Path(output_path), count, count / settings.fps)
+    last_image: Image.Image | None = None
+    last_bytes = b""
+    for image in _schedule(timed, count, settings.fps, scale):
+        if image is not last_image:  # held frames are converted once
+            fitted = fit_frame(image, settings.width, settings.height, fit)
+            last_bytes = b"".join(p.tobytes() for p in yuv_planes(fitted))
+            last_image = image
+        yield last_bytes

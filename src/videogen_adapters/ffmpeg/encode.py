@@ -76,6 +76,8 @@ def encode_frames(
     stage: str = "render",
     progress: Callable[[float], None] | None = None,
     cancel: CancelToken | None = None,
+    video_filter: str | None = None,
+    faststart: bool = True,
 ) -> None:
     """Pipe exactly ``count`` raw ``yuv420p`` frames into an H.264 MP4 at
     ``output_path`` (written atomically). Fewer frames than ``count`` is an error.
@@ -107,7 +109,8 @@ def encode_frames(
 
     with atomic_output(output_path) as tmp:
         argv = commands.encode_raw_args(runner.ffmpeg, tmp, settings, count,
-                                        cut_frames=cut_frames, fast_ranges=fast)
+                                        cut_frames=cut_frames, fast_ranges=fast,
+                                        video_filter=video_filter, faststart=faststart)
         runner.run(argv, stage=stage, cancel=cancel, feed=feed)
         if written < count:
             raise RenderFailed(stage, f"only {written} of {count} frames were produced")

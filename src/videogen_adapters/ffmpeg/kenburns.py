@@ -22,7 +22,9 @@ Memory is a few frames, whatever the clip's length.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -100,27 +102,42 @@ class KenBurnsClipRenderer:
                       stage="render", progress=progress, cancel=cancel)
         return RenderedClip(Path(output_path), count, count / settings.fps)
 
-    def frames(
-        self, image_path: Path, path: CameraPath, settings: VideoSettings, count: int,
+    def stream(self, request: ClipRequest) -> KenBurnsFrameSource:
+        """The clip's frames as a lazy :class:`~videogen_core.ports.FrameSource` for a
+        muxer that encodes the whole video in one go. The image is checked now (a
+        reduced-scale decode), loaded when the muxer gets to the scene."""
+        with _scene_error(request.scene_number or None):
+            load_image(Path(request.image_path), max_pixels=self.max_pixels,
+                       min_size=(64, 64)).close()
+        return KenBurnsFrameSource(self, request)
+
+    def planes(
+        self, image_path: Path, path: CameraPath, settings: VideoSettings,
         *, scene_number: int | None = None,
-    ) -> Iterator[bytes]:
-        """The clip's ``count`` raw ``yuv420p`` frames, produced lazily."""
+    ) -> tuple[Image.Image, Image.Image, Image.Image]:
+        """The image fitted and pre-scaled for ``path``, as Y/Cb/Cr planes."""
         width, height = settings.width, settings.height
         scale = path.min_zoom * self.oversample
         src_w = max(width, round(width * scale))
         src_h = max(height, round(height * scale))
-        try:
+        with _scene_error(scene_number):
             image = load_image(Path(image_path), max_pixels=self.max_pixels,
                                min_size=(src_w, src_h))
-        except InvalidImage as exc:
-            if scene_number is not None:
-                raise InvalidImage(exc.details["file"], exc.details["reason"],
-                                   scene_number) from exc
-            raise
         fitted = fit_frame(image, src_w, src_h, self.fit)
         image.close()
         planes = yuv_planes(fitted)
         fitted.close()
+        return planes
+
+    def frames(
+        self, image_path: Path, path: CameraPath, settings: VideoSettings, count: int,
+        *, scene_number: int | None = None,
+        planes: tuple[Image.Image, Image.Image, Image.Image] | None = None,
+    ) -> Iterator[bytes]:
+        """The clip's ``count`` raw ``yuv420p`` frames, produced lazily."""
+        width, height = settings.width, settings.height
+        if planes is None:
+            planes = self.planes(image_path, path, settings, scene_number=scene_number)
         sizes = [(width, height), ((width + 1) // 2, (height + 1) // 2),
                  ((width + 1) // 2, (height + 1) // 2)]
 
@@ -139,6 +156,60 @@ class KenBurnsClipRenderer:
             still = frame(0)
             return iter([still] * count)
         return prefetch((lambda i=i: frame(i)) for i in range(count))
+
+
+@contextlib.contextmanager
+def _scene_error(scene_number: int | None) -> Iterator[None]:
+    """Re-raise InvalidImage with the scene number attached."""
+    try:
+        yield
+    except InvalidImage as exc:
+        if scene_number is not None and exc.details.get("scene_number") is None:
+            raise InvalidImage(exc.details["file"], exc.details["reason"],
+                               scene_number) from exc
+        raise
+
+
+class KenBurnsFrameSource:
+    """One Ken Burns clip as a :class:`~videogen_core.ports.FrameSource`.
+
+    :meth:`prepare` (the muxer calls it a scene ahead, on a helper thread)
+    decodes and pre-scales the image; :meth:`open` streams the frames and drops
+    the planes afterwards, so a long video holds at most a couple of images.
+    """
+
+    def __init__(self, renderer: KenBurnsClipRenderer, request: ClipRequest) -> None:
+        self.renderer = renderer
+        self.request = request
+        self.path = plan_camera(request.clip_action, request.seed)
+        self._planes: tuple[Image.Image, Image.Image, Image.Image] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def frame_count(self) -> int:
+        """Frames of the clip (the request's exact count)."""
+        return self.request.frames
+
+    def prepare(self) -> None:
+        """Decode, fit and pre-scale the image (once)."""
+        with self._lock:
+            if self._planes is None:
+                r = self.request
+                self._planes = self.renderer.planes(r.image_path, self.path, r.settings,
+                                                    scene_number=r.scene_number or None)
+
+    def open(self) -> Iterator[bytes]:
+        """The clip's raw ``yuv420p`` frames."""
+        self.prepare()
+        with self._lock:
+            planes, self._planes = self._planes, None
+        r = self.request
+        return self.renderer.frames(r.image_path, self.path, r.settings, r.frames,
+                                    scene_number=r.scene_number or None, planes=planes)
+
+    def __repr__(self) -> str:
+        return (f"KenBurnsFrameSource(scene={self.request.scene_number}, "
+                f"frames={self.frame_count}, image={Path(self.request.image_path).name!r})")
 
 
 def generate_video(

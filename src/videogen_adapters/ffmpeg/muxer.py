@@ -33,16 +33,18 @@ from typing import Any
 from videogen_core.captions import format_srt
 from videogen_core.errors import RenderFailed
 from videogen_core.model import VideoSettings
-from videogen_core.ports import ClipRequest, Executor, MuxPlan, MuxResult
+from videogen_core.ports import ClipRequest, Executor, FrameSource, MuxPlan, MuxResult
 from videogen_core.progress import CancelToken
 
 from ..executors.threads import InlineExecutor
 from . import commands
-from .audio import measure_loudness, mix_audio
+from .audio import Loudness, measure_loudness, mix_audio
 from .conform import conform_clip
+from .encode import encode_frames
 from .probe import probe
 from .runner import FfmpegRunner, atomic_output
 from .split import read_layout, write_pieces
+from .stream import FileFrameSource, composed_frames
 
 __all__ = ["FfmpegMuxer", "find_fonts_dir"]
 
@@ -76,7 +78,11 @@ def _batches(count: int, workers: int) -> list[tuple[int, int]]:
 
 
 class FfmpegMuxer:
-    """``Muxer`` on ffmpeg: stream-copy joins, transitions rendered alone, mixed audio."""
+    """``Muxer`` on ffmpeg: stream-copy joins, transitions rendered alone, mixed audio;
+    or, for clips given as frame sources, the whole video through one encoder."""
+
+    #: takes :class:`~videogen_core.ports.FrameSource` clips (the pipeline streams then)
+    accepts_frame_sources = True
 
     def __init__(self, *, runner: FfmpegRunner | None = None, fonts_dir: Path | None = None,
                  workdir: Path | None = None) -> None:
@@ -103,6 +109,8 @@ class FfmpegMuxer:
         work = Path(tempfile.mkdtemp(prefix=".mux-", dir=self.workdir or output_path.parent))
         pending: list[Future[Any]] = []
         try:
+            if any(not isinstance(c, str | Path) for c in plan.clips):
+                return self._mux_stream(plan, output_path, work, progress, cancel, pending)
             return self._mux(plan, output_path, work, executor or InlineExecutor(), progress,
                              cancel, pending)
         except BaseException:
@@ -110,6 +118,76 @@ class FfmpegMuxer:
             raise
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    # ------------------------------------------------------- streamed clips
+    def _mux_stream(self, plan: MuxPlan, output_path: Path, work: Path,
+                    progress: Callable[[float], None] | None, cancel: CancelToken | None,
+                    pending: list[Future[Any]]) -> MuxResult:
+        """Clips given as frame sources: every frame of the video goes through ONE
+        encoder (transitions blended in YUV by :func:`.stream.composed_frames`)
+        while the audio is mixed beside it; then one stream-copy mux."""
+        timeline, settings, fps = plan.timeline, plan.video, plan.video.fps
+        counts = timeline.frame_counts(fps)
+        sources: list[FrameSource] = []
+        for i, clip in enumerate(plan.clips):
+            if isinstance(clip, str | Path):
+                request = ClipRequest(Path(clip), counts[i] / fps, "", 0, settings=settings,
+                                      frame_count=counts[i])
+                sources.append(FileFrameSource(Path(clip), request))
+            else:
+                sources.append(clip)
+        total_frames = timeline.total_frames(fps)
+        audio = work / "audio.m4a"
+        audio_pool = ThreadPoolExecutor(1, thread_name_prefix="videogen-mix")
+        audio_job = audio_pool.submit(self._audio, plan, total_frames / fps, audio, work,
+                                      cancel)
+        audio_pool.shutdown(wait=False)
+        pending.append(audio_job)
+        subtitles, burn = self._captions(plan, work)
+        video = work / "video.mp4"
+
+        def encoded(fraction: float) -> None:
+            if progress is not None:
+                progress(0.97 * fraction)
+
+        frames = composed_frames(sources, timeline, settings, cancel=cancel)
+        encode_frames(self.runner, frames, video, settings, total_frames,
+                      fast_transitions=False, stage="encode", progress=encoded, cancel=cancel,
+                      video_filter=burn, faststart=False)
+        loud = audio_job.result()
+        with atomic_output(output_path) as tmp:
+            argv = commands.mux_args(self.runner.ffmpeg, video, tmp, audio=audio,
+                                     subtitles=subtitles)
+            self.runner.run(argv, stage="mux", cancel=cancel)
+            info = probe(tmp)
+        warnings: list[str] = []
+        if info.frames != total_frames:
+            warnings.append(f"the video has {info.frames} frames, the timeline {total_frames}")
+        if progress is not None:
+            progress(1.0)
+        return MuxResult(output_path, round(info.duration, 3), info.frames,
+                         round(loud.integrated, 2), round(loud.true_peak, 2), tuple(warnings))
+
+    def _audio(self, plan: MuxPlan, duration: float, audio: Path, work: Path,
+               cancel: CancelToken | None) -> Loudness:
+        """Mix the soundtrack to ``audio`` and measure the delivered AAC (the final
+        file copies this very stream)."""
+        mix_audio(self.runner, plan.narrations, plan.music, duration, plan.audio, audio, work,
+                  cancel=cancel)
+        return measure_loudness(self.runner, audio, cancel)
+
+    def _captions(self, plan: MuxPlan, work: Path) -> tuple[Path | None, str | None]:
+        """The soft caption file and the burn-in filter the plan asks for."""
+        subtitles = None
+        burn = None
+        if plan.cues and (plan.soft_subtitles or plan.burn_subtitles):
+            srt = work / "captions.srt"
+            srt.write_text(format_srt(plan.cues), encoding="utf-8")
+            if plan.soft_subtitles:
+                subtitles = srt
+            if plan.burn_subtitles:
+                burn = commands.subtitles_filter(srt, self.fonts_dir or find_fonts_dir())
+        return subtitles, burn
 
     # ----------------------------------------------------------------- steps
     def _mux(self, plan: MuxPlan, output_path: Path, work: Path, executor: Executor,
@@ -188,15 +266,7 @@ class FfmpegMuxer:
         tick()
         list_file = work / "segments.ffconcat"
         list_file.write_text(commands.concat_list_text(sequence), encoding="utf-8")
-        subtitles = None
-        burn = None
-        if plan.cues and (plan.soft_subtitles or plan.burn_subtitles):
-            srt = work / "captions.srt"
-            srt.write_text(format_srt(plan.cues), encoding="utf-8")
-            if plan.soft_subtitles:
-                subtitles = srt
-            if plan.burn_subtitles:
-                burn = commands.subtitles_filter(srt, self.fonts_dir or find_fonts_dir())
+        subtitles, burn = self._captions(plan, work)
         with atomic_output(output_path) as tmp:
             argv = commands.concat_mux_args(self.runner.ffmpeg, list_file, tmp, audio=audio,
                                             subtitles=subtitles, burn_filter=burn,

@@ -1,0 +1,213 @@
+"""The whole video as one stream of raw frames: clips, transitions blended in YUV.
+
+When the clips arrive as :class:`~videogen_core.ports.FrameSource` objects
+(the Ken Burns renderer streams them), the muxer does not join encoded clips:
+:func:`composed_frames` walks the :class:`~videogen_core.timeline.Timeline`
+frame by frame and yields every output frame once, in order, for ONE
+long-running x264 encoder:
+
+* a scene's body frames pass through untouched;
+* ``crossfade``: over the ``overlap_frames`` two scenes share, the outgoing
+  and incoming frames are mixed with weights ``(j+1)/(N+1)`` — neither end of
+  the overlap is a pure copy, so the cut never shows;
+* ``fade``: the last ``fade_frames`` of a scene go down to black
+  (``(N-1-k)/N``) and the next scene's first ``fade_frames`` come up from
+  black (``k/N``); black is limited-range ``Y=16, Cb=Cr=128``.
+
+Blending works on the ``yuv420p`` bytes with 8-bit fixed-point weights
+(numpy), which is what ffmpeg's blend/xfade do on the same planes. The next
+scene is prepared (image decoded and pre-scaled) on a helper thread while the
+current one streams, so the encoder never waits for an image to load. Memory
+is a few frames plus at most two prepared images, whatever the video's length.
+
+A clip given as a file in a streamed plan (e.g. a ComfyUI clip next to Ken
+Burns scenes) is decoded and fitted by :class:`FileFrameSource`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from videogen_core.errors import RenderFailed
+from videogen_core.model import VideoSettings
+from videogen_core.ports import ClipRequest, FrameSource
+from videogen_core.progress import CancelToken
+from videogen_core.timeline import Timeline
+
+__all__ = ["FileFrameSource", "black_frame", "blend", "composed_frames", "frame_size"]
+
+
+def frame_size(settings: VideoSettings) -> int:
+    """Bytes of one ``yuv420p`` frame at ``settings``' size."""
+    w, h = settings.width, settings.height
+    return w * h + 2 * ((w + 1) // 2) * ((h + 1) // 2)
+
+
+def black_frame(settings: VideoSettings) -> bytes:
+    """A limited-range black ``yuv420p`` frame."""
+    luma = settings.width * settings.height
+    return bytes([16]) * luma + bytes([128]) * (frame_size(settings) - luma)
+
+
+def blend(a: bytes, b: bytes, weight: float) -> bytes:
+    """``a·(1−weight) + b·weight`` per byte (8-bit fixed point, rounded)."""
+    k = min(256, max(0, round(weight * 256)))
+    if k == 0:
+        return a
+    if k == 256:
+        return b
+    x = np.frombuffer(a, np.uint8).astype(np.uint16)
+    y = np.frombuffer(b, np.uint8).astype(np.uint16)
+    x *= 256 - k
+    y *= k
+    x += y
+    x += 128
+    x >>= 8
+    return x.astype(np.uint8).tobytes()
+
+
+class FileFrameSource:
+    """An encoded clip file as a :class:`~videogen_core.ports.FrameSource`: decoded
+    and fitted to ``request`` exactly as :func:`~.conform.conform_clip` does."""
+
+    def __init__(self, path: Path, request: ClipRequest) -> None:
+        self.path = Path(path)
+        self.request = request
+
+    @property
+    def frame_count(self) -> int:
+        """Frames of the scene on the timeline."""
+        return self.request.frames
+
+    def prepare(self) -> None:
+        """Nothing to do ahead: the file is decoded as it streams."""
+
+    def open(self) -> Iterator[bytes]:
+        """The file's frames, fitted, held or cut to the scene's length."""
+        from .conform import conformed_frames
+
+        return conformed_frames(self.path, self.request)
+
+    def __repr__(self) -> str:
+        return f"FileFrameSource({self.path.name!r}, frames={self.frame_count})"
+
+
+class _Scenes:
+    """Opens scene sources in order, preparing the next one on a helper thread."""
+
+    def __init__(self, sources: Sequence[FrameSource], size: int) -> None:
+        self.sources = sources
+        self.size = size
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="videogen-prepare")
+        self.ready: dict[int, Future[Any]] = {}
+        self.open_iters: list[Iterator[bytes]] = []
+
+    def _ahead(self, index: int) -> None:
+        if index < len(self.sources) and index not in self.ready:
+            self.ready[index] = self.pool.submit(self.sources[index].prepare)
+
+    def open(self, index: int) -> Iterator[bytes]:
+        self._ahead(index)
+        self.ready[index].result()  # raises the source's error (InvalidImage...)
+        self._ahead(index + 1)
+        iterator = self._checked(index, iter(self.sources[index].open()))
+        self.open_iters.append(iterator)
+        return iterator
+
+    def _checked(self, index: int, frames: Iterator[bytes]) -> Iterator[bytes]:
+        expected = self.sources[index].frame_count
+        produced = 0
+        try:
+            for frame in frames:
+                if len(frame) != self.size:
+                    raise RenderFailed("render", f"scene {index + 1}: frame of {len(frame)} "
+                                                 f"bytes, expected {self.size}")
+                produced += 1
+                yield frame
+                if produced >= expected:
+                    return
+            raise RenderFailed("render", f"scene {index + 1} produced {produced} of "
+                                         f"{expected} frames")
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()
+
+    def close(self) -> None:
+        for iterator in self.open_iters:
+            with contextlib.suppress(Exception):
+                iterator.close()  # type: ignore[attr-defined]
+        for future in self.ready.values():
+            future.cancel()
+        self.pool.shutdown(wait=True)
+
+
+def composed_frames(
+    sources: Sequence[FrameSource],
+    timeline: Timeline,
+    settings: VideoSettings,
+    *,
+    cancel: CancelToken | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> Iterator[bytes]:
+    """Every frame of the video in order (see the module docstring).
+
+    Each source must yield exactly ``timeline.frame_counts(fps)[i]`` frames of
+    :func:`frame_size` bytes; anything else is a RenderFailed naming the scene.
+    """
+    fps = settings.fps
+    counts = timeline.frame_counts(fps)
+    n = len(counts)
+    if len(sources) != n:
+        raise RenderFailed("mux", f"{len(sources)} clips for {n} scenes")
+    for i, (source, count) in enumerate(zip(sources, counts, strict=True)):
+        if source.frame_count != count:
+            raise RenderFailed("mux", f"scene {i + 1} streams {source.frame_count} frames, "
+                                      f"the timeline needs {count}")
+    kind = timeline.transition if n > 1 else "none"
+    overlap = timeline.overlap_frames(fps) if kind == "crossfade" else 0
+    fade = timeline.fade_frames(fps) if kind == "fade" else 0
+    total = timeline.total_frames(fps)
+    black = black_frame(settings) if fade else b""
+    scenes = _Scenes(sources, frame_size(settings))
+    written = 0
+
+    def emit(frame: bytes) -> bytes:
+        nonlocal written
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        written += 1
+        if progress is not None:
+            progress(written / total)
+        return frame
+
+    try:
+        current = scenes.open(0)
+        for i in range(n):
+            head = overlap if i > 0 else 0  # already blended with the previous scene
+            tail = overlap if i < n - 1 else 0
+            for k in range(head, counts[i] - tail):
+                frame = next(current)
+                if fade and i > 0 and k < fade:
+                    frame = blend(black, frame, k / fade)
+                if fade and i < n - 1 and k >= counts[i] - fade:
+                    frame = blend(black, frame, (counts[i] - 1 - k) / fade)
+                yield emit(frame)
+            if i == n - 1:
+                break
+            incoming = scenes.open(i + 1)
+            for j in range(tail):
+                yield emit(blend(next(current), next(incoming), (j + 1) / (tail + 1)))
+            with contextlib.suppress(StopIteration):
+                next(current)  # lets the source's own checks finish (it is exhausted)
+            current = incoming
+        with contextlib.suppress(StopIteration):
+            next(current)
+    finally:
+        scenes.close()
