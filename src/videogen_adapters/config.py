@@ -63,6 +63,7 @@ class Settings:
     crf: int = 5
     preset: str = "medium"
     encoder_threads: int = -1
+    stream_clips: bool = True
     image_fit: str = "cover"
     # animation rules
     max_duration: float = 6.0
@@ -171,13 +172,19 @@ class Settings:
         return VideoSettings(width=self.width, height=self.height, fps=fps or self.fps,
                              crf=self.crf, preset=self.preset, threads=self.x264_threads())
 
+    @property
+    def streams_clips(self) -> bool:
+        """True when scenes stream into one encoder (Ken Burns with ``stream_clips``)."""
+        return self.stream_clips and self.renderer == "kenburns"
+
     def x264_threads(self) -> int:
-        """Threads per x264 encoder: ``encoder_threads`` when ≥ 0 (0 = x264's own
-        choice); by default (−1) cores ÷ workers when several clips encode side by
-        side, so the encoders do not fight over the cores."""
+        """Threads per x264 encoder: ``encoder_threads`` when ≥ 0 (0 = automatic:
+        a lone encoder gets cores + 2); by default (−1) automatic when one encoder
+        makes the whole video (streamed clips, or one worker), else cores ÷ workers
+        when several clips encode side by side, so they do not fight over the cores."""
         if self.encoder_threads >= 0:
             return self.encoder_threads
-        if self.workers <= 1:
+        if self.workers <= 1 or self.streams_clips:
             return 0
         return max(1, (os.cpu_count() or 1) // self.workers)
 

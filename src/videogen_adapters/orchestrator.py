@@ -113,6 +113,7 @@ def build_pipeline(
         cache_dir=settings.data_dir / ".cache" / "clips",
         soft_subtitles=settings.soft_subtitles,
         burn_subtitles=settings.burn_subtitles,
+        stream_clips=settings.stream_clips,
     )
 
 

@@ -164,7 +164,7 @@ class VideoSettings:
     pix_fmt: str = "yuv420p"
     crf: int = 5
     preset: str = "medium"
-    #: x264 threads per encoder; 0 lets x264 choose (all cores)
+    #: x264 threads per encoder; 0 = automatic (a lone encoder: cores + 2)
     threads: int = 0
 
     def __attrs_post_init__(self) -> None:

@@ -186,6 +186,12 @@ def test_encoder_threads_split_the_cores_between_parallel_encoders() -> None:
     import os
 
     cores = os.cpu_count() or 1
-    assert Settings.from_env({"VIDEOGEN_WORKERS": "2"}).video().threads == max(1, cores // 2)
+    clips = {"VIDEOGEN_STREAM_CLIPS": "false"}
+    assert Settings.from_env({"VIDEOGEN_WORKERS": "2", **clips}).video().threads == \
+        max(1, cores // 2)
+    assert Settings.from_env({"VIDEOGEN_WORKERS": "2", "VIDEOGEN_RENDERER": "comfyui"}
+                             ).video().threads == max(1, cores // 2)
+    # streamed Ken Burns clips: one encoder makes the whole video
+    assert Settings.from_env({"VIDEOGEN_WORKERS": "2"}).video().threads == 0
     assert Settings.from_env({"VIDEOGEN_WORKERS": "1"}).video().threads == 0
     assert Settings.from_env({"VIDEOGEN_ENCODER_THREADS": "3"}).video().threads == 3

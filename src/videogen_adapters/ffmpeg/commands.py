@@ -11,6 +11,7 @@ requested cut frame so that a clip can be split later by stream copy.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +24,7 @@ __all__ = [
     "concat_mux_args",
     "encode_raw_args",
     "force_key_frames_expr",
+    "lone_encoder_threads",
     "mux_args",
     "normalize_args",
     "subtitles_filter",
@@ -55,10 +57,21 @@ def force_key_frames_expr(cut_frames: Sequence[int]) -> str | None:
 FAST_ZONE = "b=1,subme=1,trellis=0,me=dia,ref=1,partitions=none"
 
 
+def lone_encoder_threads(cores: int | None = None) -> int:
+    """x264 threads for an encoder that has the machine to itself: ``cores + 2``, at
+    least x264's own choice of 1.5 x cores. On 2 cores x264 picks 3 frame threads and
+    leaves a core idle part of the time; 4 encoded the reference job's frames ~10 %
+    faster, with less CPU (benchmarks/README.md)."""
+    n = max(1, cores if cores is not None else (os.cpu_count() or 1))
+    return max(n * 3 // 2, n + 2)
+
+
 def x264_args(
     settings: VideoSettings,
     cut_frames: Sequence[int] = (),
     fast_ranges: Sequence[tuple[int, int]] = (),
+    *,
+    cores: int | None = None,
 ) -> list[str]:
     """Output options that encode with the final settings (every segment uses these).
 
@@ -76,10 +89,10 @@ def x264_args(
     args = ["-c:v", "libx264", "-preset", settings.preset, "-crf", str(settings.crf),
             "-pix_fmt", settings.pix_fmt, "-x264-params", params,
             "-forced-idr", "1", *_COLOR_TAGS]
-    if settings.threads:
-        # encoders running side by side: one x264 thread each beats frame threads
-        # fighting over the same cores (measured: ~15 % less CPU on the reference job)
-        args += ["-threads", str(settings.threads)]
+    # encoders running side by side get few threads each (settings.threads, e.g. 1:
+    # frame threads fighting over the same cores cost ~15 % more CPU); a lone one, more
+    # threads than cores (see lone_encoder_threads)
+    args += ["-threads", str(settings.threads or lone_encoder_threads(cores))]
     expr = force_key_frames_expr(cut_frames)
     if expr:
         args += ["-force_key_frames", expr]

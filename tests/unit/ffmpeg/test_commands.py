@@ -75,7 +75,7 @@ def test_transitions_args_batch_encodes() -> None:
     assert counts == [12, 12] and _value(argv, "-frames:v") == "24"
     assert graph.count("xfade=transition=fade:duration=0.480000:offset=0") == 2
     assert "[0:v]" in graph and "[3:v]" in graph and "concat=n=2" in graph
-    assert argv.count("-threads") == 4  # single-threaded decoders
+    assert argv.count("-threads") == 5  # single-threaded decoders + the encoder
     assert _value(argv, "-force_key_frames") == "expr:eq(n,12)"  # each transition: an IDR
     argv, counts = commands.transitions_args(
         FF, [("fade", Path("t0.mp4"), Path("h1.mp4")), ("fade", None, Path("h2.mp4"))], 6,
@@ -180,7 +180,10 @@ def test_mix_graph_without_anything_is_silence() -> None:
     assert inputs == [] and graph.startswith("anullsrc=")
 
 
-def test_x264_threads_only_when_asked() -> None:
-    assert "-threads" not in commands.x264_args(VideoSettings())
-    args = commands.x264_args(VideoSettings(threads=1))
+def test_x264_threads_as_asked_else_more_than_cores() -> None:
+    args = commands.x264_args(VideoSettings(threads=1), cores=8)
     assert args[args.index("-threads") + 1] == "1"
+    for cores, threads in ((1, 3), (2, 4), (4, 6), (8, 12), (16, 24)):
+        args = commands.x264_args(VideoSettings(), cores=cores)
+        assert args[args.index("-threads") + 1] == str(threads)
+        assert args.count("-threads") == 1
