@@ -14,8 +14,11 @@ How a clip is made:
    magnifies, by at most ~1.4x, where bilinear is close to bicubic at 60 % of
    the cost — sub-pixel exact, no whole-pixel rounding unlike ffmpeg's
    zoompan) straight into ``yuv420p`` planes.
-4. Frames are produced one step ahead on a helper thread and piped to
-   ffmpeg/libx264 with the final settings and an IDR frame at every cut frame.
+4. Frames are produced one step ahead on a helper thread and either piped to
+   ffmpeg/libx264 with the final settings and an IDR frame at every cut frame
+   (:meth:`KenBurnsClipRenderer.render`, a clip file), or handed to the muxer
+   as a :class:`KenBurnsFrameSource` (:meth:`KenBurnsClipRenderer.stream`) so
+   that the whole video is encoded in one go.
 
 Memory is a few frames, whatever the clip's length.
 """

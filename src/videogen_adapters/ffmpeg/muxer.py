@@ -1,6 +1,13 @@
 """The FFmpeg muxer: clips + transitions + soundtrack → one MP4, each frame encoded once.
 
-Clips arrive encoded with the final settings and an IDR frame at every cut
+**Streamed clips** (:class:`~videogen_core.ports.FrameSource`, the Ken Burns
+default): every frame of the video, transitions blended in YUV by
+:func:`.stream.composed_frames`, goes through ONE x264 encoder while the audio
+is mixed and measured on a thread; a stream-copy mux then adds the soundtrack
+and the caption track (``+faststart``). Burnt-in captions are drawn during
+that single encode. Clip files in a streamed plan are decoded and fitted.
+
+**Clip files** (generative renderers): clips arrive encoded with the final settings and an IDR frame at every cut
 frame of the :class:`~videogen_core.timeline.Timeline`. The muxer
 
 1. splits each clip by stream copy at its cut frames (in process, PyAV) into
