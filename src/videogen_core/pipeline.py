@@ -224,6 +224,7 @@ class _Run:
         self.cancel = cancel
         self.warnings: list[str] = []
         self.video = attrs.evolve(p.video, fps=sequence.params.fps)
+        self._stream_frames = 1  # frames of the video, once the timeline is known
 
     # -------------------------------------------------------------- helpers
     def _warn(self, text: str) -> None:
@@ -404,13 +405,14 @@ class _Run:
                        video=self.video, audio=p.audio, soft_subtitles=p.soft_subtitles,
                        burn_subtitles=p.burn_subtitles)
         final = self.work / "final.mp4"
+        self._stream_frames = timeline.total_frames(fps)
         if not streaming:
             self.tracker.report("mux", 0, 1)
         muxed = p.muxer.mux(plan, final, executor=p.executor,
                             progress=self._stream_progress if streaming else self._mux_progress,
                             cancel=cancel)
         if streaming:
-            self.tracker.report("render", 1, 1)
+            self.tracker.report("render", self._stream_frames, self._stream_frames)
             if music_jobs:
                 self.tracker.report("music", len(music_jobs), len(music_jobs))
         for w in muxed.warnings:
@@ -462,9 +464,11 @@ class _Run:
     _ENCODE_SHARE = 0.97
 
     def _stream_progress(self, fraction: float) -> None:
-        """A streamed mux renders as it encodes: report its encode as ``render``."""
+        """A streamed mux renders as it encodes: report its encode as ``render``
+        (in frames of the video)."""
         if fraction < self._ENCODE_SHARE:
-            self.tracker.report("render", fraction / self._ENCODE_SHARE, 1)
+            total = self._stream_frames
+            self.tracker.report("render", round(fraction / self._ENCODE_SHARE * total), total)
         else:
             self.tracker.report("mux", (fraction - self._ENCODE_SHARE) /
                                 (1 - self._ENCODE_SHARE), 1)
