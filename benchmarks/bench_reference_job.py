@@ -189,7 +189,8 @@ def _zoompan(action: str, frames: int) -> str:
     return f"z='1+{amount}*on/{last}':x='(iw-iw/zoom)/2':y='(ih-ih/zoom)/2'"
 
 
-def single_command(inputs: dict, out: Path, repeat: int, ffmpeg: str) -> list[str]:
+def single_command(inputs: dict, out: Path, repeat: int, ffmpeg: str,
+                   threads: int | None = None) -> list[str]:
     """One ffmpeg command doing the whole job (zoompan + xfade + amix + sidechain)."""
     from videogen_core.timeline import Timeline
 
@@ -228,6 +229,7 @@ def single_command(inputs: dict, out: Path, repeat: int, ffmpeg: str) -> list[st
                   f"aresample=48000,atrim=duration={total}[mix]")
     args += ["-filter_complex", ";".join(chains), "-map", label, "-map", "[mix]",
              "-c:v", "libx264", "-preset", PRESET, "-crf", str(CRF), "-pix_fmt", "yuv420p",
+             *(["-threads", str(threads)] if threads else []),
              "-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart", str(out)]
     return args
 
@@ -367,6 +369,9 @@ def main() -> None:
     parser.add_argument("--skip-long", action="store_true")
     parser.add_argument("--skip-floor", action="store_true",
                         help="skip re-encoding every output's frames with x264 alone")
+    parser.add_argument("--single-threads", action="store_true",
+                        help="also run the single command with the project's x264 thread "
+                             "count (a tuned comparator)")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--workers", type=int, nargs="+", default=[0],
                         help="project contenders: 0 = the default streamed path (one "
@@ -409,6 +414,16 @@ def main() -> None:
                          str(outs[name]), "--workers", str(w)], outs[name])
     contender("single ffmpeg", single_command(inputs, outs["single"], 1, find_ffmpeg()),
               outs["single"])
+    if args.single_threads:
+        # the comparator given the same x264 thread count as the project's lone encoder
+        from videogen_adapters.ffmpeg.commands import lone_encoder_threads
+
+        n = lone_encoder_threads()
+        outs["single tuned"] = work / "single_tuned" / "final.mp4"
+        contender(f"single -threads {n}", single_command(inputs, outs["single tuned"], 1,
+                                                         find_ffmpeg(), threads=n),
+                  outs["single tuned"])
+        results["single tuned"] = results[f"single -threads {n}"]
     if not args.skip_moviepy:
         contender("moviepy", [*me, "--worker", "moviepy", "--inputs", str(inputs_file),
                               "--out", str(outs["moviepy"])], outs["moviepy"])
@@ -419,6 +434,10 @@ def main() -> None:
         print(f"{label(w)}: / single ffmpeg wall {p['wall'] / a['wall']:.2f}x (target <= 1.0x),"
               f" CPU {p['cpu'] / a['cpu']:.2f}x; peak tree RSS {p['peak_tree_mb']:.0f} MB "
               "(target <= 400 MB)")
+        if "single tuned" in results:
+            t = results["single tuned"]
+            print(f"             / single ffmpeg with the same x264 threads: wall "
+                  f"{p['wall'] / t['wall']:.2f}x, CPU {p['cpu'] / t['cpu']:.2f}x")
         if "moviepy" in results:
             m = results["moviepy"]
             print(f"             moviepy / project wall {m['wall'] / p['wall']:.2f}x "

@@ -212,6 +212,29 @@ def subtitles_filter(srt: Path, fonts_dir: Path | None = None) -> str:
     return out
 
 
+def _final_mux(
+    ffmpeg: str, video_input: list[str], video_codec: list[str], output: Path,
+    audio: Path | None, subtitles: Path | None,
+) -> list[str]:
+    """Input 0 (``video_input``) + the audio (copied) + a mov_text caption track → MP4."""
+    args = [*_base(ffmpeg), *video_input]
+    maps = ["-map", "0:v:0"]
+    index = 1
+    if audio is not None:
+        args += ["-i", str(audio)]
+        maps += ["-map", f"{index}:a:0"]
+        index += 1
+    if subtitles is not None:
+        args += ["-i", str(subtitles)]
+        maps += ["-map", f"{index}:s:0"]
+    args += [*maps, *video_codec]
+    if audio is not None:
+        args += ["-c:a", "copy"]
+    if subtitles is not None:
+        args += ["-c:s", "mov_text", "-metadata:s:s:0", "language=eng"]
+    return [*args, "-movflags", "+faststart", "-f", "mp4", str(output)]
+
+
 def concat_mux_args(
     ffmpeg: str,
     list_file: Path,
@@ -225,29 +248,13 @@ def concat_mux_args(
     """Join the segments in ``list_file`` by stream copy and mux the audio (copied)
     and an optional mov_text subtitle track; with ``burn_filter`` the video is
     re-encoded through it (burnt-in captions) with ``settings``."""
-    args = [*_base(ffmpeg), "-f", "concat", "-safe", "0", "-i", str(list_file)]
-    maps = ["-map", "0:v:0"]
-    index = 1
-    if audio is not None:
-        args += ["-i", str(audio)]
-        maps += ["-map", f"{index}:a:0"]
-        index += 1
-    if subtitles is not None:
-        args += ["-i", str(subtitles)]
-        maps += ["-map", f"{index}:s:0"]
-    args += maps
+    codec = ["-c:v", "copy"]
     if burn_filter is not None:
         if settings is None:
             raise ValueError("burning subtitles re-encodes: settings are required")
-        args += ["-vf", burn_filter, *x264_args(settings)]
-    else:
-        args += ["-c:v", "copy"]
-    if audio is not None:
-        args += ["-c:a", "copy"]
-    if subtitles is not None:
-        args += ["-c:s", "mov_text", "-metadata:s:s:0", "language=eng"]
-    args += ["-movflags", "+faststart", "-f", "mp4", str(output)]
-    return args
+        codec = ["-vf", burn_filter, *x264_args(settings)]
+    return _final_mux(ffmpeg, ["-f", "concat", "-safe", "0", "-i", str(list_file)], codec,
+                      output, audio, subtitles)
 
 
 def mux_args(
@@ -260,22 +267,7 @@ def mux_args(
 ) -> list[str]:
     """Put ``video``'s stream, the ``audio`` track and a mov_text caption track into
     one MP4 by stream copy, index at the front (``+faststart``)."""
-    args = [*_base(ffmpeg), "-i", str(video)]
-    maps = ["-map", "0:v:0"]
-    index = 1
-    if audio is not None:
-        args += ["-i", str(audio)]
-        maps += ["-map", f"{index}:a:0"]
-        index += 1
-    if subtitles is not None:
-        args += ["-i", str(subtitles)]
-        maps += ["-map", f"{index}:s:0"]
-    args += [*maps, "-c:v", "copy"]
-    if audio is not None:
-        args += ["-c:a", "copy"]
-    if subtitles is not None:
-        args += ["-c:s", "mov_text", "-metadata:s:s:0", "language=eng"]
-    return [*args, "-movflags", "+faststart", "-f", "mp4", str(output)]
+    return _final_mux(ffmpeg, ["-i", str(video)], ["-c:v", "copy"], output, audio, subtitles)
 
 
 def normalize_args(

@@ -7,8 +7,9 @@ is mixed and measured on a thread; a stream-copy mux then adds the soundtrack
 and the caption track (``+faststart``). Burnt-in captions are drawn during
 that single encode. Clip files in a streamed plan are decoded and fitted.
 
-**Clip files** (generative renderers): clips arrive encoded with the final settings and an IDR frame at every cut
-frame of the :class:`~videogen_core.timeline.Timeline`. The muxer
+**Clip files** (generative renderers): clips arrive encoded with the final
+settings and an IDR frame at every cut frame of the
+:class:`~videogen_core.timeline.Timeline`. The muxer
 
 1. splits each clip by stream copy at its cut frames (in process, PyAV) into
    head (incoming transition), body and tail (outgoing transition);
@@ -167,13 +168,7 @@ class FfmpegMuxer:
                                      subtitles=subtitles)
             self.runner.run(argv, stage="mux", cancel=cancel)
             info = probe(tmp)
-        warnings: list[str] = []
-        if info.frames != total_frames:
-            warnings.append(f"the video has {info.frames} frames, the timeline {total_frames}")
-        if progress is not None:
-            progress(1.0)
-        return MuxResult(output_path, round(info.duration, 3), info.frames,
-                         round(loud.integrated, 2), round(loud.true_peak, 2), tuple(warnings))
+        return _result(output_path, info, loud, total_frames, [], progress)
 
     def _audio(self, plan: MuxPlan, duration: float, audio: Path, work: Path,
                cancel: CancelToken | None) -> Loudness:
@@ -282,13 +277,7 @@ class FfmpegMuxer:
             info = probe(tmp)
             loud = measure_loudness(self.runner, tmp, cancel)
         tick()
-        expected = timeline.total_frames(fps)
-        if info.frames != expected:
-            warnings.append(f"the video has {info.frames} frames, the timeline {expected}")
-        if progress is not None:
-            progress(1.0)
-        return MuxResult(output_path, round(info.duration, 3), info.frames,
-                         round(loud.integrated, 2), round(loud.true_peak, 2), tuple(warnings))
+        return _result(output_path, info, loud, timeline.total_frames(fps), warnings, progress)
 
     def _transitions(self, pairs: list[tuple[str, Path | None, Path | None]], first: int,
                      frames: int, settings: VideoSettings, work: Path,
@@ -335,3 +324,14 @@ class FfmpegMuxer:
                                             f"frames, expected {bounds[j + 1] - bounds[j]}")
             pieces[(bounds[j], bounds[j + 1])] = path
         return pieces, warning
+
+
+def _result(output_path: Path, info: Any, loud: Loudness, expected: int, warnings: list[str],
+            progress: Callable[[float], None] | None) -> MuxResult:
+    """The measured facts of the finished file (a frame-count mismatch is a warning)."""
+    if info.frames != expected:
+        warnings.append(f"the video has {info.frames} frames, the timeline {expected}")
+    if progress is not None:
+        progress(1.0)
+    return MuxResult(output_path, round(info.duration, 3), info.frames,
+                     round(loud.integrated, 2), round(loud.true_peak, 2), tuple(warnings))
