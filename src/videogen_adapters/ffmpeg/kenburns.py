@@ -147,13 +147,13 @@ class KenBurnsClipRenderer:
         def frame(index: int) -> bytes:
             progress = index / (count - 1) if count > 1 else 0.0
             left, top, w, h = path.window(progress)
-            out = bytearray()
+            out = []
             for plane, size in zip(planes, sizes, strict=True):
                 pw, ph = plane.size
                 box = (max(0.0, left * pw), max(0.0, top * ph),
                        min(float(pw), (left + w) * pw), min(float(ph), (top + h) * ph))
-                out += plane.resize(size, self.resample, box=box).tobytes()
-            return bytes(out)
+                out.append(plane.resize(size, self.resample, box=box).tobytes())
+            return b"".join(out)
 
         if path.static:
             still = frame(0)
