@@ -225,6 +225,8 @@ class _Run:
         self.warnings: list[str] = []
         self.video = attrs.evolve(p.video, fps=sequence.params.fps)
         self._stream_frames = 1  # frames of the video, once the timeline is known
+        self._stream_music = 0  # music beds composed before a streamed mux
+        self._stream_done = False  # render (and music) reported complete
 
     # -------------------------------------------------------------- helpers
     def _warn(self, text: str) -> None:
@@ -406,15 +408,14 @@ class _Run:
                        burn_subtitles=p.burn_subtitles)
         final = self.work / "final.mp4"
         self._stream_frames = timeline.total_frames(fps)
+        self._stream_music = len(music_jobs)
         if not streaming:
             self.tracker.report("mux", 0, 1)
         muxed = p.muxer.mux(plan, final, executor=p.executor,
                             progress=self._stream_progress if streaming else self._mux_progress,
                             cancel=cancel)
         if streaming:
-            self.tracker.report("render", self._stream_frames, self._stream_frames)
-            if music_jobs:
-                self.tracker.report("music", len(music_jobs), len(music_jobs))
+            self._stream_rendered()  # when the muxer reported no progress
         for w in muxed.warnings:
             self._warn(w)
         self.tracker.report("mux", 1, 1)
@@ -470,8 +471,19 @@ class _Run:
             total = self._stream_frames
             self.tracker.report("render", round(fraction / self._ENCODE_SHARE * total), total)
         else:
+            self._stream_rendered()
             self.tracker.report("mux", (fraction - self._ENCODE_SHARE) /
                                 (1 - self._ENCODE_SHARE), 1)
+
+    def _stream_rendered(self) -> None:
+        """The streamed encode is done: report render (and the music, composed before
+        the mux) complete, once, before any ``mux`` event so stages never go back."""
+        if self._stream_done:
+            return
+        self._stream_done = True
+        self.tracker.report("render", self._stream_frames, self._stream_frames)
+        if self._stream_music:
+            self.tracker.report("music", self._stream_music, self._stream_music)
 
     def _render(self, request: ClipRequest, output: Path) -> RenderedClip:
         """Render one clip, from the content-hash cache when an identical one exists."""
