@@ -144,15 +144,40 @@ class KenBurnsClipRenderer:
         sizes = [(width, height), ((width + 1) // 2, (height + 1) // 2),
                  ((width + 1) // 2, (height + 1) // 2)]
 
+        def boxes(plane: Image.Image, progress: float) -> tuple[float, float, float, float]:
+            left, top, w, h = path.window(progress)
+            pw, ph = plane.size
+            return (max(0.0, left * pw), max(0.0, top * ph),
+                    min(float(pw), (left + w) * pw), min(float(ph), (top + h) * ph))
+
+        # A pan at a constant zoom keeps one axis of the window fixed: resample that
+        # axis once per clip, then each frame needs only the other (moving) axis —
+        # the same separable filter, at half the per-frame cost.
+        fixed_y = path.zoom[0] == path.zoom[1] and path.sy[0] == path.sy[1]
+        fixed_x = path.zoom[0] == path.zoom[1] and path.sx[0] == path.sx[1]
+        strips: list[Image.Image] = list(planes)
+        if fixed_y or fixed_x:
+            strips = []
+            for plane, (sw, sh) in zip(planes, sizes, strict=True):
+                x0, y0, x1, y1 = boxes(plane, 0.0)
+                pw, ph = plane.size
+                if fixed_y:
+                    strips.append(plane.resize((pw, sh), self.resample, box=(0, y0, pw, y1)))
+                else:
+                    strips.append(plane.resize((sw, ph), self.resample, box=(x0, 0, x1, ph)))
+
         def frame(index: int) -> bytes:
             progress = index / (count - 1) if count > 1 else 0.0
-            left, top, w, h = path.window(progress)
             out = []
-            for plane, size in zip(planes, sizes, strict=True):
-                pw, ph = plane.size
-                box = (max(0.0, left * pw), max(0.0, top * ph),
-                       min(float(pw), (left + w) * pw), min(float(ph), (top + h) * ph))
-                out.append(plane.resize(size, self.resample, box=box).tobytes())
+            for plane, strip, size in zip(planes, strips, sizes, strict=True):
+                x0, y0, x1, y1 = boxes(plane, progress)
+                if fixed_y:
+                    box = (x0, 0.0, x1, float(size[1]))
+                elif fixed_x:
+                    box = (0.0, y0, float(size[0]), y1)
+                else:
+                    box = (x0, y0, x1, y1)
+                out.append(strip.resize(size, self.resample, box=box).tobytes())
             return b"".join(out)
 
         if path.static:
