@@ -29,6 +29,7 @@ import contextlib
 import itertools
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -363,7 +364,7 @@ def pristine_floor(kind: str, inputs: dict, ffmpeg: str, work: Path) -> dict[str
         argv = single_command(inputs, work / "unused.mp4", 1, ffmpeg)
         at = argv.index("-map")
         subprocess.run([*argv[:at], "-map", argv[at + 1], "-f", "rawvideo", "-pix_fmt",
-                        "yuv420p", str(raw)], check=True)
+                        "yuv420p", str(raw), "-map", "[mix]", "-f", "null", "-"], check=True)
     try:
         return measure([ffmpeg, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p",
                         "-s", f"{W}x{H}", "-r", str(FPS), "-i", str(raw), "-c:v", "libx264",
@@ -413,6 +414,9 @@ def main() -> None:
     parser.add_argument("--single-threads", action="store_true",
                         help="also run the single command with the project's x264 thread "
                              "count (a tuned comparator)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run every contender this many times (alternating order) and "
+                             "report medians")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--workers", type=int, nargs="+", default=[0],
                         help="project contenders: 0 = the default streamed path (one "
@@ -438,51 +442,70 @@ def main() -> None:
     me = [sys.executable, str(Path(__file__).resolve())]
     results: dict[str, dict[str, float]] = {}
 
-    def contender(name: str, argv: list[str], out: Path) -> None:
+    runs: dict[str, list[dict[str, float]]] = {}
+
+    def contender(name: str, argv: list[str], out: Path, tag: str = "") -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        results[name] = measure(argv)
-        r = results[name]
-        print(f"{name:>16}: {r['wall']:7.2f} s wall, {r['cpu']:6.1f} s CPU, "
+        r = measure(argv)
+        runs.setdefault(name, []).append(r)
+        results[name] = r
+        print(f"{name + tag:>22}: {r['wall']:7.2f} s wall, {r['cpu']:6.1f} s CPU, "
               f"peak tree RSS {r['peak_tree_mb']:6.0f} MB"
               + (f"  (largest child {r['largest_child_mb']:.0f} MB)"
                  if "largest_child_mb" in r else "") + f"  — {describe(out)}")
 
     outs = {k: work / k / "final.mp4" for k in ("single", "moviepy")}
+    jobs: list[tuple[str, list[str], Path]] = []
     for w in args.workers:
         name = label(w)
         outs[name] = work / f"project_w{w}" / "final.mp4"
-        contender(name, [*me, "--worker", "project", "--inputs", str(inputs_file), "--out",
-                         str(outs[name]), "--workers", str(w)], outs[name])
-    contender("single ffmpeg", single_command(inputs, outs["single"], 1, find_ffmpeg()),
-              outs["single"])
+        jobs.append((name, [*me, "--worker", "project", "--inputs", str(inputs_file), "--out",
+                            str(outs[name]), "--workers", str(w)], outs[name]))
+    jobs.append(("single ffmpeg", single_command(inputs, outs["single"], 1, find_ffmpeg()),
+                 outs["single"]))
     if args.single_threads:
         # the comparator given the same x264 thread count as the project's lone encoder
         from videogen_adapters.ffmpeg.commands import lone_encoder_threads
 
-        n = lone_encoder_threads()
         outs["single tuned"] = work / "single_tuned" / "final.mp4"
-        contender(f"single -threads {n}", single_command(inputs, outs["single tuned"], 1,
-                                                         find_ffmpeg(), threads=n),
-                  outs["single tuned"])
-        results["single tuned"] = results[f"single -threads {n}"]
+        jobs.append(("single tuned", single_command(inputs, outs["single tuned"], 1,
+                                                    find_ffmpeg(),
+                                                    threads=lone_encoder_threads()),
+                     outs["single tuned"]))
     if not args.skip_moviepy:
-        contender("moviepy", [*me, "--worker", "moviepy", "--inputs", str(inputs_file),
-                              "--out", str(outs["moviepy"])], outs["moviepy"])
-    a = results["single ffmpeg"]
+        jobs.append(("moviepy", [*me, "--worker", "moviepy", "--inputs", str(inputs_file),
+                                 "--out", str(outs["moviepy"])], outs["moviepy"]))
+    # the VM's speed drifts: rounds alternate the order, and every ratio is the median
+    # of per-round ratios (contenders of one round ran minutes apart at most)
+    for k in range(args.rounds):
+        for name, argv, out in (jobs if k % 2 == 0 else jobs[::-1]):
+            contender(name, argv, out, f" #{k + 1}" if args.rounds > 1 else "")
+    for name, rs in runs.items():
+        results[name] = {key: statistics.median(r[key] for r in rs) for key in rs[0]}
+
+    def ratio(a: str, b: str, key: str = "wall") -> float:
+        return statistics.median(x[key] / y[key] for x, y in zip(runs[a], runs[b],
+                                                                  strict=True))
+
+    if args.rounds > 1:
+        print(f"\nmedians of {args.rounds} rounds:")
+        for name in runs:
+            r = results[name]
+            print(f"{name:>22}: {r['wall']:7.2f} s wall, {r['cpu']:6.1f} s CPU, "
+                  f"peak tree RSS {r['peak_tree_mb']:6.0f} MB")
     print()
     for w in args.workers:
-        p = results[label(w)]
-        print(f"{label(w)}: / single ffmpeg wall {p['wall'] / a['wall']:.2f}x (target <= 1.0x),"
-              f" CPU {p['cpu'] / a['cpu']:.2f}x; peak tree RSS {p['peak_tree_mb']:.0f} MB "
-              "(target <= 400 MB)")
+        p, name = results[label(w)], label(w)
+        print(f"{name}: / single ffmpeg wall {ratio(name, 'single ffmpeg'):.2f}x (target <= "
+              f"1.0x), CPU {ratio(name, 'single ffmpeg', 'cpu'):.2f}x; peak tree RSS "
+              f"{p['peak_tree_mb']:.0f} MB (target <= 400 MB)")
         if "single tuned" in results:
-            t = results["single tuned"]
             print(f"             / single ffmpeg with the same x264 threads: wall "
-                  f"{p['wall'] / t['wall']:.2f}x, CPU {p['cpu'] / t['cpu']:.2f}x")
+                  f"{ratio(name, 'single tuned'):.2f}x, CPU "
+                  f"{ratio(name, 'single tuned', 'cpu'):.2f}x")
         if "moviepy" in results:
-            m = results["moviepy"]
-            print(f"             moviepy / project wall {m['wall'] / p['wall']:.2f}x "
-                  f"(target >= 3x), CPU {m['cpu'] / p['cpu']:.2f}x")
+            print(f"             moviepy / project wall {ratio('moviepy', name):.2f}x "
+                  f"(target >= 3x), CPU {ratio('moviepy', name, 'cpu'):.2f}x")
     if not args.skip_floor:
         print("\nx264 alone re-encoding each output's decoded frames, and pan jitter:")
         for name in [label(w) for w in args.workers] + ["single ffmpeg", "moviepy"]:
