@@ -80,6 +80,7 @@ class Settings:
     # narration
     voice: str = ""
     piper_voice_path: str = ""
+    tts_deterministic: bool = False
     narrator_chain: str = "piper,espeak"
     espeak_voice: str = "en-us"
     tts_url: str = ""

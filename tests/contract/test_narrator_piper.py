@@ -79,5 +79,18 @@ def test_deterministic_mode_repeats_itself(tmp_path: Path) -> None:
     assert a.path.read_bytes() == b.path.read_bytes()  # type: ignore[union-attr]
 
 
+def test_deterministic_mode_is_a_setting(tmp_path: Path) -> None:
+    from videogen_adapters.config import Settings
+    from videogen_adapters.tts import build_narrator
+
+    narrator = build_narrator(Settings.from_env({"VIDEOGEN_TTS_DETERMINISTIC": "true"}))
+    assert isinstance(narrator, PiperNarrator) and narrator.deterministic
+    a = narrator.synthesize("Set once, same every time.", tmp_path / "a.wav")
+    b = narrator.synthesize("Set once, same every time.", tmp_path / "b.wav")
+    assert a.path.read_bytes() == b.path.read_bytes()  # type: ignore[union-attr]
+    default = build_narrator(Settings.from_env({}))
+    assert isinstance(default, PiperNarrator) and not default.deterministic
+
+
 def test_check_loads_the_default_voice() -> None:
     assert BUNDLED_VOICE in PiperNarrator().check()
