@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import io
 import json
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tests import wavs
 from tests.contract.music_contract import MusicSourceContract, read_bed, rms_db
 
 from videogen_adapters.config import Settings
@@ -34,13 +34,7 @@ def _tone(seconds: float, freq: float, rate: int = 44100, silence: float = 0.0) 
 
 
 def write_wav(path: Path, audio: np.ndarray, rate: int = 44100) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
+    return wavs.write_wav(path, audio, rate)
 
 
 def write_mp3(path: Path, audio: np.ndarray, rate: int = 44100) -> Path:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import wave
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 from tests.contract.test_muxer import render_clips
+from tests.wavs import write_wav
 
 from videogen_adapters.executors import ThreadPoolExecutorAdapter
 from videogen_adapters.ffmpeg.muxer import FfmpegMuxer
@@ -21,16 +21,6 @@ from videogen_core.ports import MusicPlacement, MuxPlan, NarrationPlacement
 from videogen_core.timeline import Timeline
 
 MUSIC_HZ = 6300.0  # the music is a tone well above the synthetic voice's harmonics
-
-
-def write_wav(path: Path, signal: np.ndarray, rate: int) -> Path:
-    data = (np.clip(signal, -1, 1) * 32767).astype(np.int16)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(data.tobytes())
-    return path
 
 
 def speech_like(seconds: float, rate: int = 22050, seed: int = 0) -> np.ndarray:

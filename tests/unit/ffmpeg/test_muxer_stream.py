@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 from tests.unit.ffmpeg.phase import half_resolution, phase_shift, shift_jitter
+from tests.wavs import write_wav
 
 from videogen_adapters.ffmpeg.kenburns import KenBurnsClipRenderer
 from videogen_adapters.ffmpeg.muxer import FfmpegMuxer
@@ -88,13 +88,7 @@ def write_voice(path: Path, seconds: float, rate: int = 22050) -> Path:
     t = np.arange(int(seconds * rate)) / rate
     signal = sum(np.sin(2 * np.pi * 180 * k * t) / k for k in range(1, 8))
     signal = 0.2 * signal * np.clip(np.sin(2 * np.pi * 4 * t) + 0.3, 0, 1)
-    data = (np.clip(signal, -1, 1) * 32767).astype(np.int16)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(data.tobytes())
-    return path
+    return write_wav(path, signal, rate)
 
 
 @pytest.fixture(scope="module")
