@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from videogen_core.captions import format_srt
-from videogen_core.errors import RenderFailed
+from videogen_core.errors import Cancelled, RenderFailed
 from videogen_core.model import VideoSettings
 from videogen_core.ports import ClipRequest, Executor, FrameSource, MuxPlan, MuxResult
 from videogen_core.progress import CancelToken
@@ -145,12 +145,17 @@ class FfmpegMuxer:
             else:
                 sources.append(clip)
         total_frames = timeline.total_frames(fps)
+        # one token stops both halves: the caller's cancel, a failed mix (no point
+        # encoding on) or a failed encode (no point mixing on)
+        stop = CancelToken()
+        if cancel is not None:
+            cancel.on_cancel(stop.cancel)
         audio = work / "audio.m4a"
         audio_pool = ThreadPoolExecutor(1, thread_name_prefix="videogen-mix")
-        audio_job = audio_pool.submit(self._audio, plan, total_frames / fps, audio, work,
-                                      cancel)
+        audio_job = audio_pool.submit(self._audio, plan, total_frames / fps, audio, work, stop)
         audio_pool.shutdown(wait=False)
         pending.append(audio_job)
+        audio_job.add_done_callback(lambda job: stop.cancel() if _failed(job) else None)
         subtitles, burn = self._captions(plan, work)
         video = work / "video.mp4"
 
@@ -158,10 +163,19 @@ class FfmpegMuxer:
             if progress is not None:
                 progress(0.97 * fraction)
 
-        frames = composed_frames(sources, timeline, settings, cancel=cancel)
-        encode_frames(self.runner, frames, video, settings, total_frames,
-                      fast_transitions=False, stage="encode", progress=encoded, cancel=cancel,
-                      video_filter=burn, faststart=False)
+        frames = composed_frames(sources, timeline, settings, cancel=stop)
+        try:
+            encode_frames(self.runner, frames, video, settings, total_frames,
+                          fast_transitions=False, stage="encode", progress=encoded,
+                          cancel=stop, video_filter=burn, faststart=False)
+        except Cancelled:
+            mix_error = audio_job.exception() if _failed(audio_job) else None
+            if mix_error is not None and not (cancel is not None and cancel.cancelled):
+                raise mix_error from None  # the mix failed first: that is the reason
+            raise
+        except BaseException:
+            stop.cancel()
+            raise
         loud = audio_job.result()
         with atomic_output(output_path) as tmp:
             argv = commands.mux_args(self.runner.ffmpeg, video, tmp, audio=audio,
@@ -324,6 +338,11 @@ class FfmpegMuxer:
                                             f"frames, expected {bounds[j + 1] - bounds[j]}")
             pieces[(bounds[j], bounds[j + 1])] = path
         return pieces, warning
+
+
+def _failed(job: Future[Any]) -> bool:
+    """True when ``job`` finished by raising (not by being cancelled)."""
+    return job.done() and not job.cancelled() and job.exception() is not None
 
 
 def _result(output_path: Path, info: Any, loud: Loudness, expected: int, warnings: list[str],

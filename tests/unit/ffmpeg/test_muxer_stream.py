@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -287,6 +288,36 @@ def test_cancel_mid_stream(voice: Path, tmp_path: Path) -> None:
     assert max(seen) < 0.97  # stopped during the encode, long before the final mux
     assert streamed[0].closed
     assert not streamed[1].opened or streamed[1].closed
+
+
+class Slow(Wrapped):
+    """A source that takes a while per frame and counts what it produced."""
+
+    produced = 0
+
+    def _frames(self) -> Iterator[bytes]:
+        for frame in super()._frames():
+            Slow.produced += 1
+            time.sleep(0.01)
+            yield frame
+
+
+def test_a_failed_mix_stops_the_encode(tmp_path: Path) -> None:
+    broken = tmp_path / "voice.wav"
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really audio")
+    timeline = Timeline.build([20.0, 20.0, 20.0], "none")  # 720 frames: over 7 s of sleeping
+    Slow.produced = 0
+    streamed = [Slow(s) for s in sources(timeline, SMALL)]
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    plan = MuxPlan(timeline, tuple(streamed), narrations=(NarrationPlacement(broken, 0.2, 2.0),),
+                   video=SMALL)
+    with pytest.raises(RenderFailed) as info:
+        FfmpegMuxer().mux(plan, out_dir / "final.mp4")
+    assert info.value.stage == "mix"  # the mix's own error, not a bare Cancelled
+    assert Slow.produced < timeline.total_frames(SMALL.fps) // 2  # the encode stopped early
+    assert only(out_dir)
+    assert streamed[0].closed
 
 
 def test_frame_source_with_the_wrong_frame_count(tmp_path: Path) -> None:
