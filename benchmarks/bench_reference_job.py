@@ -5,13 +5,20 @@ The job: 5 photographs of different sizes (scikit-image's samples), scenes of
 (the procedural synthesiser) — numpy stand-ins when those adapters are
 missing — at 1024x576, 24 fps, H.264 crf 5, preset medium.
 
-Three contenders do the same job from the same prepared inputs, each in its
+The contenders do the same job from the same prepared inputs, each in its
 own process so wall time and memory are measured alike:
 
-* project — KenBurnsClipRenderer (2 clips in parallel) + FfmpegMuxer;
+* project (``--workers 0``, the default path) — Ken Burns frame sources
+  streamed into ONE encoder by FfmpegMuxer; ``--workers N`` — clip files
+  rendered N at a time and joined by stream copy (the generative path);
 * (a) one single ffmpeg command: zoompan + xfade + adelay/amix +
-  sidechaincompress + loudnorm;
+  sidechaincompress + loudnorm (``--single-threads`` adds it with the
+  project's x264 thread count);
 * (b) MoviePy 2 (resize-per-frame zoom, CrossFadeIn, CompositeAudioClip).
+
+``--rounds N`` runs everything N times in alternating order and reports
+medians of per-round ratios (this VM's speed drifts). ``BENCH_THREADS=n``
+overrides the project's x264 threads (experiments).
 
 Peak memory is the largest sum of RSS over the contender's process tree
 (sampled every 20 ms with psutil), plus the largest single child from
