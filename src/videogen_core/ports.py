@@ -389,3 +389,8 @@ class JobStore(Protocol):
     def list(self, statuses: Iterable[str] = ()) -> list[JobRecord]:
         """Jobs, optionally only those in ``statuses``, oldest first."""
         ...
+
+    def count(self, status: str) -> int:
+        """How many jobs are in ``status`` now (``count("queued")``: jobs waiting),
+        without loading them: the remote-mode queue bound asks it on every new job."""
+        ...

@@ -16,7 +16,11 @@ nothing itself: a new job is stored and handed to the dispatcher (Celery
 workers render it and write its progress into the shared store), waiting and
 events poll the store, cancelling a running job sets its ``cancel_requested``
 flag for the worker to see, and start-up recovery is left to the broker
-(unacknowledged messages are redelivered).
+(unacknowledged messages are redelivered). The queue bound then counts the
+jobs waiting in the shared store (``JobStore.count("queued")``: every API
+server's jobs not yet taken by a worker), so clients cannot flood the broker;
+servers check and store without a common lock, so several servers accepting
+at the same instant can pass the bound by a job each.
 """
 
 from __future__ import annotations
@@ -111,9 +115,10 @@ class JobRunner:
                idempotency_key: str | None = None) -> tuple[JobRecord, bool]:
         """Store a new queued job and submit it; ``(job, created)`` — with a known
         ``idempotency_key`` the existing job and False (also when the queue is
-        full). Busy when the queue is full; nothing is stored then. In remote
-        mode ServiceUnavailable when the dispatcher cannot queue the job (it is
-        stored as failed with that error)."""
+        full). Busy when the queue is full — ``max_queue`` jobs waiting in this
+        process, or in remote mode in the store — nothing is stored then. In
+        remote mode ServiceUnavailable when the dispatcher cannot queue the job
+        (it is stored as failed with that error)."""
         job = JobRecord(id=uuid.uuid4().hex, folder_id=folder_id, request=dict(request),
                         scenes_total=scenes_total, idempotency_key=idempotency_key,
                         created_at=time.time())
@@ -121,7 +126,7 @@ class JobRunner:
             known = self._by_key(idempotency_key)
             if known is not None:
                 return known, False
-            if self.dispatcher is None and self._full():
+            if self._full():
                 raise Busy(f"{self.max_queue} jobs are already waiting; retry later",
                            retry_after=self.suggested_retry_after())
             stored = self.store.create(job)
@@ -158,6 +163,10 @@ class JobRunner:
                 self._mean_seconds = 0.7 * self._mean_seconds + 0.3 * seconds
 
     def _full(self) -> bool:
+        """Whether ``max_queue`` jobs wait: in this process's queue, or in remote
+        mode in the shared store (queued, not yet taken by a worker)."""
+        if self.dispatcher is not None:
+            return self.store.count("queued") >= self.max_queue
         return self._queue.qsize() >= self.max_queue
 
     def _enqueue(self, job_id: str) -> None:

@@ -1,4 +1,4 @@
-"""One contract for every JobStore: the in-memory fake and SQLite (Redis later).
+"""One contract for every JobStore: the in-memory fake, SQLite and Redis (Valkey).
 
 Subclass :class:`JobStoreContract` and provide a ``store`` fixture to add an adapter.
 """
@@ -14,6 +14,7 @@ import pytest
 from tests.servers import valkey_server
 
 from videogen_adapters.jobs import InMemoryJobStore, SqliteJobStore
+from videogen_adapters.jobs.records import JOB_STATUSES
 from videogen_adapters.jobs.redis import RedisJobStore
 from videogen_core import InvalidRequest, JobRecord, NotFound
 
@@ -130,6 +131,60 @@ class JobStoreContract:
             t.join()
         assert [j.scenes_done for j in store.list()] == [20, 20, 20, 20]
 
+    def _counts(self, store) -> dict[str, int]:
+        return {s: store.count(s) for s in JOB_STATUSES}
+
+    def test_count_follows_the_status_of_every_job(self, store) -> None:
+        zero = dict.fromkeys(JOB_STATUSES, 0)
+        assert self._counts(store) == zero
+        for job_id in ["a", "b", "c", "d", "e"]:
+            store.create(_job(job_id))
+        assert self._counts(store) == {**zero, "queued": 5}
+        store.update("a", status="running", stage="render")
+        store.update("b", status="running")
+        assert self._counts(store) == {**zero, "queued": 3, "running": 2}
+        store.update("a", percent=50.0)  # no status change: counts stay
+        store.update("b", status="running", stage="mux")
+        assert self._counts(store) == {**zero, "queued": 3, "running": 2}
+        store.update("a", status="succeeded")
+        store.update("b", status="failed")
+        store.update("c", status="cancelled")
+        store.update("d", status="running")
+        assert self._counts(store) == {"queued": 1, "running": 1, "succeeded": 1,
+                                       "failed": 1, "cancelled": 1}
+        store.update("d", status="queued")  # re-queued (recovery after a restart)
+        assert self._counts(store) == {"queued": 2, "running": 0, "succeeded": 1,
+                                       "failed": 1, "cancelled": 1}
+        assert store.count("exploded") == 0
+
+    def test_count_ignores_refused_creates_and_updates(self, store) -> None:
+        store.create(_job("a", key="k"))
+        store.create(_job("b", key="k"))  # an idempotent replay: no new job
+        with pytest.raises(InvalidRequest):
+            store.create(_job("a"))
+        with pytest.raises(InvalidRequest):
+            store.update("a", status="exploded")
+        with pytest.raises(NotFound):
+            store.update("nope", status="running")
+        assert store.count("queued") == 1 and store.count("running") == 0
+        store.create(_job("r", status="running"))  # created in another status
+        assert (store.count("queued"), store.count("running")) == (1, 1)
+
+    def test_concurrent_creates_and_updates_are_all_counted(self, store) -> None:
+        def create(i: int) -> None:
+            for n in range(5):
+                store.create(_job(f"t{i}-{n}"))
+                if n % 2:
+                    store.update(f"t{i}-{n}", status="running")
+
+        threads = [threading.Thread(target=create, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert (store.count("queued"), store.count("running")) == (24, 16)
+        assert store.count("queued") == len(store.list(["queued"]))
+
 
 class TestInMemoryJobStore(JobStoreContract):
     @pytest.fixture
@@ -155,6 +210,12 @@ class TestSqliteJobStore(JobStoreContract):
         assert (job.status, job.stage, job.percent) == ("running", "render", 42.5)
         assert second.create(_job("b", key="k")).id == "a"
         second.close()
+
+    def test_count_is_answered_from_the_status_index(self, store: SqliteJobStore) -> None:
+        store.create(_job("a"))
+        plan = " ".join(str(tuple(r)) for r in store._connect().execute(
+            "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM jobs WHERE status = ?", ("queued",)))
+        assert "jobs_status" in plan
 
     def test_uses_wal_mode(self, tmp_path: Path) -> None:
         import sqlite3
@@ -201,3 +262,30 @@ class TestRedisJobStore(JobStoreContract):
             dead.get("a")
         with pytest.raises(ServiceUnavailable):
             dead.check()
+
+    def test_count_indexes_records_an_older_version_wrote(self, store: RedisJobStore) -> None:
+        import json
+
+        from videogen_adapters.jobs.records import check_new, record_to_row
+
+        store.create(_job("new"))
+        for job_id, status in [("old1", "queued"), ("old2", "running"), ("old3", "queued")]:
+            job = check_new(_job(job_id, status=status))  # as the pre-index version stored it
+            store.client.set(store._job_key(job_id), json.dumps(record_to_row(job)))
+            store.client.zadd(f"{store.prefix}jobs", {job_id: job.created_at})
+        assert not store.client.exists(f"{store.prefix}status-index")
+        assert (store.count("queued"), store.count("running")) == (3, 1)
+        assert store.client.exists(f"{store.prefix}status-index")
+        store.update("old1", status="succeeded")
+        assert (store.count("queued"), store.count("succeeded")) == (2, 1)
+
+    def test_reindex_repairs_a_stale_status_set(self, store: RedisJobStore) -> None:
+        store.create(_job("a"))
+        store.create(_job("b"))
+        assert store.count("queued") == 2
+        # an older worker moved "a" on without touching the index
+        store.client.set(store._job_key("a"), store.client.get(store._job_key("a")).replace(
+            b'"status": "queued"', b'"status": "running"'))
+        assert store.count("queued") == 2  # the index does not see it ...
+        assert store.reindex() == 2
+        assert (store.count("queued"), store.count("running")) == (1, 1)  # ... until reindexed

@@ -172,3 +172,41 @@ def test_readyz_asks_the_broker(env: Env) -> None:
     details = response.get_json()["error"]["details"]
     assert "dispatcher" in details["unavailable"]
     assert details["backends"]["dispatcher"]["error"]["details"]["service"] == "broker"
+
+
+def test_the_queue_bound_counts_jobs_waiting_in_the_store(tmp_path: Path) -> None:
+    env = Env(tmp_path, executor="celery", max_queue=2)
+    env.add_images()
+    try:
+        dispatcher = RecordingDispatcher()
+        app, client = make_client(env, dispatcher)
+        store = app.extensions["videogen"].runner.store
+        keyed = {**ASYNC, "Idempotency-Key": "k-1"}
+        first = client.post("/generateVideos/trip", json=SEED_BODY, headers=keyed)
+        second = client.post("/generateVideos/trip", json=SEED_BODY, headers=ASYNC)
+        assert (first.status_code, second.status_code) == (202, 202)
+        refused = client.post("/generateVideos/trip", json=SEED_BODY, headers=ASYNC)
+        assert refused.status_code == 429
+        assert refused.headers["Retry-After"] == "5"  # the runner's default, no jobs timed
+        error = refused.get_json()["error"]
+        assert error["code"] == "busy" and "2 jobs are already waiting" in error["message"]
+        assert client.post("/generateVideos/trip", json=SEED_BODY).status_code == 429  # sync
+        # a replayed Idempotency-Key still answers with its job when the queue is full
+        again = client.post("/generateVideos/trip", json=SEED_BODY, headers=keyed)
+        assert again.status_code != 429
+        assert again.get_json()["job_id"] == first.get_json()["job_id"]
+        ids = [first.get_json()["job_id"], second.get_json()["job_id"]]
+        assert dispatcher.submitted == ids  # refused jobs are neither queued ...
+        assert sorted(j.id for j in store.list()) == sorted(ids)  # ... nor stored
+        store.update(ids[0], status="running", stage="render")  # a worker takes one
+        third = client.post("/generateVideos/trip", json=SEED_BODY, headers=ASYNC)
+        assert third.status_code == 202
+        assert client.post("/generateVideos/trip", json=SEED_BODY, headers=ASYNC
+                           ).status_code == 429
+        store.update(ids[1], status="running")
+        store.update(ids[1], status="succeeded", result={"success": True})
+        assert client.post("/generateVideos/trip", json=SEED_BODY, headers=ASYNC
+                           ).status_code == 202
+        assert len(dispatcher.submitted) == 4
+    finally:
+        env.close()

@@ -66,5 +66,10 @@ class InMemoryJobStore:
             jobs = [j for j in self._jobs.values() if not wanted or j.status in wanted]
         return sorted(jobs, key=lambda j: j.created_at)
 
+    def count(self, status: str) -> int:
+        """How many jobs are in ``status``."""
+        with self._lock:
+            return sum(1 for j in self._jobs.values() if j.status == status)
+
     def check(self) -> None:
         """Always ready."""

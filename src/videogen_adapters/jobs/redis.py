@@ -3,8 +3,18 @@
 Layout under ``prefix`` (default ``videogen:``): ``job:<id>`` holds the record
 as JSON, the sorted set ``jobs`` orders ids by creation time, and
 ``idem:<key>`` maps an Idempotency-Key to its job id (``SET NX``: one winner).
-Updates are optimistic transactions (``WATCH``/``MULTI``), so concurrent
-writers never lose each other's changes. Needs the ``redis`` package.
+Creates and updates are optimistic transactions (``WATCH``/``MULTI``), so
+concurrent writers never lose each other's changes.
+
+The status index: one sorted set ``status:<status>`` per job status holds the
+ids of the jobs in it (scored by creation time). The transaction that writes a
+record also moves its id between these sets, so :meth:`RedisJobStore.count`
+is one ``ZCARD`` — the remote-mode queue bound asks it on every new job.
+Records written before the index existed are added once, by the first
+``count`` that finds no ``status-index`` marker key (:meth:`RedisJobStore.reindex`).
+Processes of an older version do not maintain the index: run one version on
+all API servers and workers, or call ``reindex()`` after a mixed period.
+Needs the ``redis`` package.
 """
 
 from __future__ import annotations
@@ -17,7 +27,7 @@ from typing import Any
 
 from videogen_core import InvalidRequest, JobRecord, NotFound, ServiceUnavailable
 
-from .records import apply_changes, check_new, record_from_row, record_to_row
+from .records import JOB_STATUSES, apply_changes, check_new, record_from_row, record_to_row
 
 __all__ = ["RedisJobStore"]
 
@@ -38,6 +48,7 @@ class RedisJobStore:
     def __init__(self, client: Any, prefix: str = "videogen:") -> None:
         self.client = client
         self.prefix = prefix
+        self._indexed = False  # the status index is known to cover old records
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "videogen:") -> RedisJobStore:
@@ -54,6 +65,12 @@ class RedisJobStore:
 
     def _idem_key(self, key: str) -> str:
         return f"{self.prefix}idem:{key}"
+
+    def _status_key(self, status: str) -> str:
+        return f"{self.prefix}status:{status}"
+
+    def _index_marker(self) -> str:
+        return f"{self.prefix}status-index"
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -73,12 +90,28 @@ class RedisJobStore:
                 existing = self._claim_key(job)
                 if existing is not None:
                     return existing
-            if not self.client.set(self._job_key(job.id), _encode(job), nx=True):
+            try:
+                self._insert(job)
+            except InvalidRequest:
                 if job.idempotency_key is not None:
                     self.client.delete(self._idem_key(job.idempotency_key))
-                raise InvalidRequest("id", "a job with this id already exists", job.id)
-            self.client.zadd(f"{self.prefix}jobs", {job.id: job.created_at})
+                raise
         return job
+
+    def _insert(self, job: JobRecord) -> None:
+        """Write the record, its place in ``jobs`` and in its status set in one
+        transaction; InvalidRequest when the id is taken."""
+        key = self._job_key(job.id)
+
+        def insert(pipe: Any) -> None:
+            if pipe.exists(key):
+                raise InvalidRequest("id", "a job with this id already exists", job.id)
+            pipe.multi()
+            pipe.set(key, _encode(job))
+            pipe.zadd(f"{self.prefix}jobs", {job.id: job.created_at})
+            pipe.zadd(self._status_key(job.status), {job.id: job.created_at})
+
+        self.client.transaction(insert, key)
 
     def _claim_key(self, job: JobRecord) -> JobRecord | None:
         """Claim the idempotency key for ``job`` (None) or return the job holding it."""
@@ -118,9 +151,13 @@ class RedisJobStore:
             raw = pipe.get(key)
             if raw is None:
                 raise NotFound(f"job {job_id!r} does not exist", job_id=job_id)
-            new = apply_changes(_decode(raw), changes)
+            old = _decode(raw)
+            new = apply_changes(old, changes)
             pipe.multi()
             pipe.set(key, _encode(new))
+            if new.status != old.status:
+                pipe.zrem(self._status_key(old.status), job_id)
+                pipe.zadd(self._status_key(new.status), {job_id: new.created_at})
             result[:] = [new]
 
         with self._errors():
@@ -138,6 +175,50 @@ class RedisJobStore:
                 raws = self.client.mget([self._job_key(i) for i in chunk])
                 jobs.extend(_decode(r) for r in raws if r is not None)
         return [j for j in jobs if not wanted or j.status in wanted]
+
+    def count(self, status: str) -> int:
+        """How many jobs are in ``status``: one ``ZCARD`` of its status set (the
+        first call on a server without the index marker builds the index first)."""
+        with self._errors():
+            if not self._indexed:
+                if not self.client.exists(self._index_marker()):
+                    self.reindex()
+                self._indexed = True
+            return int(self.client.zcard(self._status_key(status)))
+
+    def reindex(self) -> int:
+        """Put every stored job into the status set of its current status (and
+        out of the others), then set the marker; the number of jobs indexed.
+        Safe while other processes write: each chunk of records is re-read
+        and indexed in one transaction that watches them."""
+        jobs_key = f"{self.prefix}jobs"
+        done = 0
+        with self._errors():
+            ids = [i.decode() for i in self.client.zrange(jobs_key, 0, -1)]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                keys = [self._job_key(i) for i in chunk]
+                indexed: list[int] = [0]
+
+                def index(pipe: Any, chunk: list[str] = chunk, keys: list[str] = keys,
+                          indexed: list[int] = indexed) -> None:
+                    raws = pipe.mget(keys)
+                    pipe.multi()
+                    indexed[0] = 0
+                    for job_id, raw in zip(chunk, raws, strict=True):
+                        if raw is None:
+                            continue
+                        job = _decode(raw)
+                        for status in JOB_STATUSES:
+                            if status != job.status:
+                                pipe.zrem(self._status_key(status), job_id)
+                        pipe.zadd(self._status_key(job.status), {job_id: job.created_at})
+                        indexed[0] += 1
+
+                self.client.transaction(index, *keys)
+                done += indexed[0]
+            self.client.set(self._index_marker(), "1")
+        return done
 
     def check(self) -> None:
         """Raise ServiceUnavailable when the server does not answer PING."""

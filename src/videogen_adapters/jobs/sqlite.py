@@ -172,6 +172,16 @@ class SqliteJobStore:
                 raise ServiceUnavailable("job store", str(exc), path=str(self.path)) from exc
         return [record_from_row(dict(r)) for r in rows]
 
+    def count(self, status: str) -> int:
+        """How many jobs are in ``status`` (answered from the ``jobs_status`` index)."""
+        with self._lock:
+            try:
+                row = self._connect().execute(
+                    "SELECT COUNT(*) FROM jobs WHERE status = ?", (status,)).fetchone()
+            except sqlite3.Error as exc:
+                raise ServiceUnavailable("job store", str(exc), path=str(self.path)) from exc
+        return int(row[0])
+
     # -------------------------------------------------------------- extras
     def check(self) -> None:
         """Raise ServiceUnavailable when the database cannot be read."""

@@ -79,3 +79,43 @@ def test_a_job_running_elsewhere_cannot_be_cancelled_from_here() -> None:
     with pytest.raises(Conflict):
         runner.cancel("elsewhere")
     assert store.get("elsewhere").status == "running"
+
+
+class _Dispatcher:
+    """Remote mode without a broker: remembers the jobs handed over."""
+
+    def __init__(self) -> None:
+        self.submitted: list[str] = []
+
+    def submit(self, job_id: str) -> None:
+        self.submitted.append(job_id)
+
+    def revoke(self, job_id: str) -> None:
+        """Nothing to drop."""
+
+
+def test_remote_mode_bound_is_shared_by_servers_on_one_redis_store() -> None:
+    from tests.servers import valkey_server
+
+    from videogen_adapters.jobs.redis import RedisJobStore
+
+    with valkey_server() as server:
+        stores = [RedisJobStore.from_url(server.url, prefix="bound:") for _ in range(2)]
+        dispatcher = _Dispatcher()
+        one, two = (JobRunner(s, Work(), max_queue=2, retry_after=3, dispatcher=dispatcher)
+                    for s in stores)
+        first, _ = one.create("f", {"a": 1}, idempotency_key="k")
+        two.create("f", {"a": 2})
+        for runner in (one, two):  # each server sees the other's waiting job
+            with pytest.raises(Busy) as refused:
+                runner.create("f", {"a": 3})
+            assert refused.value.retry_after == 3
+        assert two.create("f", {"a": 9}, idempotency_key="k") == (first, False)
+        assert len(stores[0].list()) == 2 and len(dispatcher.submitted) == 2
+        stores[1].update(first.id, status="running")  # a worker took it
+        _, created = two.create("f", {"a": 4})
+        assert created and len(dispatcher.submitted) == 3
+        with pytest.raises(Busy):
+            one.create("f", {"a": 5})
+        for s in stores:
+            s.close()
