@@ -121,6 +121,7 @@ class Settings:
     max_upload_mb: int = 50
     max_body_kb: int = 1024
     callback_secret: str = ""
+    callback_allow_private: bool = False
     log_level: str = "INFO"
 
     def __attrs_post_init__(self) -> None:

@@ -9,7 +9,16 @@ The body is the job exactly as ``GET /jobs/<job_id>`` shows it (JSON). Headers:
   Receivers recompute it over the body they got and compare in constant time.
 
 Network errors, 408, 429 and 5xx answers are retried with exponential backoff
-(1, 2, 4, 8 s by default); other 4xx answers are final.
+(1, 2, 4, 8 s by default); other 4xx answers are final. Redirects are never
+followed (a 3xx answer is final too).
+
+Unless ``allow_private`` (``VIDEOGEN_CALLBACK_ALLOW_PRIVATE``), the URL's host
+is resolved again just before each attempt (:mod:`videogen_http.ssrf`): an
+address in a private, loopback, link-local… network — e.g. a name that
+resolved publicly when the request was checked and to 127.0.0.1 now (DNS
+rebinding) — means the callback is not sent, not retried, and counts as
+failed (a warning is logged). A name that does not resolve is retried like a
+network error.
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import httpx
+
+from . import ssrf
 
 __all__ = ["SIGNATURE_HEADER", "CallbackSender", "sign"]
 
@@ -44,12 +55,17 @@ class CallbackSender:
 
     ``client`` is an :class:`httpx.Client` (tests pass one with a
     ``MockTransport``); ``sleep`` is injectable so tests do not wait.
+    ``allow_private`` turns the address guard off; ``resolve`` replaces its DNS
+    lookup (default :func:`videogen_http.ssrf.resolve_host`).
     """
 
     def __init__(self, secret: str = "", *, client: httpx.Client | None = None,
                  attempts: int = 5, backoff: float = 1.0, timeout: float = 10.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, allow_private: bool = False,
+                 resolve: ssrf.Resolver | None = None) -> None:
         self.secret = secret
+        self.allow_private = allow_private
+        self.resolve = resolve
         self.attempts = max(1, attempts)
         self.backoff = backoff
         self.sleep = sleep
@@ -86,7 +102,15 @@ class CallbackSender:
         job_id = payload.get("job_id")
         for attempt in range(1, self.attempts + 1):
             try:
-                response = self.client.post(url, content=body, headers=headers)
+                if not self.allow_private:  # again now: the name may resolve elsewhere
+                    ssrf.check_url(url, self.resolve)
+                response = self.client.post(url, content=body, headers=headers,
+                                            follow_redirects=False)
+            except ssrf.AddressRefused as exc:
+                log.warning("job %s: callback to %s not sent: %s", job_id, url, exc)
+                return False
+            except ssrf.ResolutionFailed as exc:
+                reason = str(exc)
             except httpx.HTTPError as exc:
                 reason = f"{type(exc).__name__}: {exc}"
             else:

@@ -145,4 +145,7 @@ class Container(containers.DeclarativeContainer):
         _pipeline, settings, storage=storage, renderer=renderer, narrator=narrator,
         music=music, muxer=muxer, executor=executor,
     )
-    callbacks = providers.Singleton(CallbackSender, settings.provided.callback_secret)
+    callbacks = providers.Singleton(
+        CallbackSender, settings.provided.callback_secret,
+        allow_private=settings.provided.callback_allow_private,
+    )

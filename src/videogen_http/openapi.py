@@ -85,7 +85,13 @@ _SCHEMAS: dict[str, Any] = {
                                "HMAC-SHA256 of the raw body keyed with "
                                "VIDEOGEN_CALLBACK_SECRET; `X-Videogen-Event` is "
                                "`job.succeeded`, `job.failed` or `job.cancelled`. Retried "
-                               "with exponential backoff on network errors, 408, 429, 5xx.",
+                               "with exponential backoff on network errors, 408, 429, 5xx; "
+                               "redirects are not followed. Loopback, private (RFC 1918, "
+                               "fc00::/7, 100.64.0.0/10), link-local (e.g. 169.254.169.254), "
+                               "multicast, unspecified and reserved targets — a literal IP or "
+                               "a host resolving to one, also IPv4-mapped IPv6 forms — are "
+                               "refused (400 on this field; checked again before sending) "
+                               "unless VIDEOGEN_CALLBACK_ALLOW_PRIVATE=true.",
             },
             "transition_duration": {"type": ["number", "null"], "minimum": 0},
         },

@@ -11,6 +11,7 @@ from flask import Request
 
 from videogen_core import InvalidRequest, PathNotAllowed
 
+from . import ssrf
 from .errors import PayloadTooLarge, UnsupportedMediaType
 
 __all__ = [
@@ -62,8 +63,11 @@ def check_idempotency_key(value: str | None) -> str | None:
     return value
 
 
-def check_callback_url(url: str | None) -> str | None:
-    """Only absolute ``http``/``https`` URLs with a host may receive callbacks."""
+def check_callback_url(url: str | None, *, allow_private: bool = False,
+                       resolve: ssrf.Resolver | None = None) -> str | None:
+    """Only absolute ``http``/``https`` URLs with a host may receive callbacks — and,
+    unless ``allow_private``, only a host that is (or resolves to) public addresses
+    (:mod:`videogen_http.ssrf`; ``resolve`` replaces the DNS lookup in tests)."""
     if url is None:
         return None
     field = "generation_params.callback_url"
@@ -72,6 +76,11 @@ def check_callback_url(url: str | None) -> str | None:
         raise InvalidRequest(field, "must be an http or https URL", url)
     if not parts.hostname:
         raise InvalidRequest(field, "must name a host", url)
+    if not allow_private:
+        try:
+            ssrf.check_host(parts.hostname, resolve)
+        except ssrf.CallbackTargetError as exc:
+            raise InvalidRequest(field, str(exc), url) from None
     return url
 
 

@@ -260,9 +260,11 @@ def _pipeline_work(settings: Settings) -> JobWork:
 def completion_callbacks(settings: Settings,
                          sender: Any = None) -> Callable[[JobRecord], None]:
     """A hook POSTing a finished job to its ``callback_url`` (when it has one) with
-    the HTTP service's signed :class:`~videogen_http.callbacks.CallbackSender`;
-    ``sender`` replaces it (tests). Built lazily: a worker without callback
-    jobs never creates an HTTP client."""
+    the HTTP service's signed :class:`~videogen_http.callbacks.CallbackSender`
+    — with its address guard (``callback_allow_private``): a URL that now
+    resolves into a private network is not sent to. ``sender`` replaces it
+    (tests). Built lazily: a worker without callback jobs never creates an
+    HTTP client."""
     base = (settings.public_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
     senders: list[Any] = [] if sender is None else [sender]
     lock = threading.Lock()
@@ -278,7 +280,8 @@ def completion_callbacks(settings: Settings,
 
         with lock:
             if not senders:
-                senders.append(CallbackSender(settings.callback_secret))
+                senders.append(CallbackSender(
+                    settings.callback_secret, allow_private=settings.callback_allow_private))
         senders[0].submit(str(url), job_to_dict(job, base,
                                                  cancel_requested=job.cancel_requested))
 

@@ -56,7 +56,8 @@ def generate_videos(folder_id: str) -> Response | tuple[Response, int]:
     body = read_json(request, service.settings.max_body_kb * 1024)
     sequence = structure_request(body)
     validate_sequence(sequence, service.settings.animation())  # the configured limits, now
-    check_callback_url(sequence.params.callback_url)
+    check_callback_url(sequence.params.callback_url,
+                       allow_private=service.settings.callback_allow_private)
     key = check_idempotency_key(request.headers.get("Idempotency-Key"))
     # fail fast on a missing folder or scene image instead of queueing a doomed job
     names = service.container.storage().list_images(folder_id)
