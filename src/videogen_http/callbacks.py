@@ -18,7 +18,9 @@ address in a private, loopback, link-local… network — e.g. a name that
 resolved publicly when the request was checked and to 127.0.0.1 now (DNS
 rebinding) — means the callback is not sent, not retried, and counts as
 failed (a warning is logged). A name that does not resolve is retried like a
-network error.
+network error. The POST then connects to the checked address itself
+(:func:`videogen_http.ssrf.pinned`: the name stays in ``Host`` and in TLS), so
+nothing is resolved again between the check and the connection.
 """
 
 from __future__ import annotations
@@ -102,10 +104,14 @@ class CallbackSender:
         job_id = payload.get("job_id")
         for attempt in range(1, self.attempts + 1):
             try:
+                target, extra, extensions = url, {}, {}
                 if not self.allow_private:  # again now: the name may resolve elsewhere
-                    ssrf.check_url(url, self.resolve)
-                response = self.client.post(url, content=body, headers=headers,
-                                            follow_redirects=False)
+                    checked = ssrf.check_url(url, self.resolve)
+                    # ...and connect to the very address that was checked
+                    target, extra, extensions = ssrf.pinned(url, checked[0])
+                response = self.client.post(target, content=body,
+                                            headers={**headers, **extra},
+                                            extensions=extensions, follow_redirects=False)
             except ssrf.AddressRefused as exc:
                 log.warning("job %s: callback to %s not sent: %s", job_id, url, exc)
                 return False

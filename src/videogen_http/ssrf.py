@@ -35,6 +35,7 @@ __all__ = [
     "Resolver",
     "check_host",
     "check_url",
+    "pinned",
     "refusal",
     "resolve_host",
 ]
@@ -162,3 +163,22 @@ def check_url(url: str, resolve: Resolver | None = None) -> list[IPAddress]:
     if not host:
         raise ResolutionFailed(f"{url!r} names no host")
     return check_host(host, resolve)
+
+
+def pinned(url: str, address: IPAddress) -> tuple[str, dict[str, str], dict[str, str]]:
+    """``url`` rewritten to connect to the checked ``address`` itself, so that the
+    HTTP client cannot resolve the name again (and land elsewhere) between the
+    check and the connection: ``(url, headers, extensions)`` — the ``Host``
+    header keeps the name, and for https the TLS SNI and certificate check use it
+    (httpx's ``sni_hostname`` extension). A literal-IP URL is returned as it is."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if _literal(host) is not None:
+        return url, {}, {}
+    ip = f"[{address}]" if address.version == 6 else str(address)
+    netloc = ip if parts.port is None else f"{ip}:{parts.port}"
+    userinfo, _, _ = parts.netloc.rpartition("@")
+    target = parts._replace(netloc=f"{userinfo}@{netloc}" if userinfo else netloc).geturl()
+    host_header = host if parts.port is None else f"{host}:{parts.port}"
+    extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+    return target, {"Host": host_header}, extensions

@@ -193,8 +193,37 @@ def test_a_public_host_is_checked_then_posted_to() -> None:
     resolve = Resolutions([PUBLIC])
     sender = guarded_sender(lambda r: requests.append(r) or httpx.Response(204), resolve, [])
     assert sender.send("https://hooks.example/done", {"job_id": "j"}) is True
-    assert [str(r.url) for r in requests] == ["https://hooks.example/done"]
+    # the POST goes to the address that was checked; the name stays in Host and TLS
+    assert [str(r.url) for r in requests] == [f"https://{PUBLIC}/done"]
+    assert requests[0].headers["host"] == "hooks.example"
+    assert requests[0].extensions["sni_hostname"] == "hooks.example"
     assert resolve.calls == ["hooks.example"]
+
+
+@pytest.mark.parametrize(("url", "address", "target", "host", "sni"), [
+    ("https://hooks.example/a?b=1", "93.184.216.34", "https://93.184.216.34/a?b=1",
+     "hooks.example", "hooks.example"),
+    ("http://hooks.example:8080/a", "93.184.216.34", "http://93.184.216.34:8080/a",
+     "hooks.example:8080", None),
+    ("https://u:p@hooks.example:8443/", "2606:2800:220:1:248:1893:25c8:1946",
+     "https://u:p@[2606:2800:220:1:248:1893:25c8:1946]:8443/", "hooks.example:8443",
+     "hooks.example"),
+])
+def test_pinned_connects_to_the_checked_address(url: str, address: str, target: str,
+                                                host: str, sni: str | None) -> None:
+    import ipaddress
+
+    got, headers, extensions = ssrf.pinned(url, ipaddress.ip_address(address))
+    assert got == target
+    assert headers == {"Host": host}
+    assert extensions.get("sni_hostname") == sni
+
+
+def test_pinned_leaves_a_literal_ip_alone() -> None:
+    import ipaddress
+
+    url = "https://93.184.216.34:8443/x"
+    assert ssrf.pinned(url, ipaddress.ip_address("93.184.216.34")) == (url, {}, {})
 
 
 def test_a_resolution_failure_at_send_time_is_retried() -> None:
@@ -227,7 +256,7 @@ def test_redirects_are_not_followed() -> None:
     sender = guarded_sender(redirecting, Resolutions([PUBLIC]), sleeps := [],
                             follow_redirects=True)
     assert sender.send("https://hooks.example/done", {"job_id": "j"}) is False
-    assert [str(r.url) for r in requests] == ["https://hooks.example/done"]
+    assert [str(r.url) for r in requests] == [f"https://{PUBLIC}/done"]
     assert sleeps == []
     default = CallbackSender()
     assert default.client.follow_redirects is False
