@@ -306,7 +306,8 @@ def test_a_second_worker_takes_over_from_a_killed_one(
         add_images(cluster.data_dir, FOLDER, 4)
         first = cluster.worker()
         client = cluster.app().test_client()
-        response = client.post(f"/generateVideos/{FOLDER}", json=body(4, 4.0, seed=9),
+        # long enough to be killed mid-render (streamed jobs of 4 x 4 s take ~2 s here)
+        response = client.post(f"/generateVideos/{FOLDER}", json=body(4, 15.0, seed=9),
                                headers={"Prefer": "respond-async"})
         assert response.status_code == 202, response.get_json()
         job_id = response.get_json()["job_id"]
@@ -345,7 +346,9 @@ def test_sigterm_to_the_worker_group_requeues_the_running_job(
         add_images(cluster.data_dir, FOLDER, 4)
         first = cluster.worker()
         client = cluster.app().test_client()
-        response = client.post(f"/generateVideos/{FOLDER}", json=body(4, 4.0, seed=5),
+        # long enough to still be rendering when the signal comes: streamed Ken Burns
+        # jobs are fast (4 x 4 s scenes take ~2 s here, less than a worker's start-up)
+        response = client.post(f"/generateVideos/{FOLDER}", json=body(4, 30.0, seed=5),
                                headers={"Prefer": "respond-async"})
         assert response.status_code == 202, response.get_json()
         job_id = response.get_json()["job_id"]
@@ -358,7 +361,7 @@ def test_sigterm_to_the_worker_group_requeues_the_running_job(
         assert first.process.wait(20) == 0, first.log()
         assert "queued again" in first.log()
 
-        job = poll(client, job_id, until=ended, timeout=30, log=second.log)
+        job = poll(client, job_id, until=ended, timeout=90, log=second.log)
         assert job["status"] == "succeeded", job
         assert "interrupted by a worker shutdown; queued again" in job["warnings"]
         assert f"job {job_id} running" in second.log()

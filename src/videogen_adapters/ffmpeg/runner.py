@@ -87,6 +87,10 @@ class FfmpegRunner:
                 stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
+                # its own session: a signal to our process group (Ctrl+C, a worker's
+                # SIGTERM) reaches us, not ffmpeg; we then stop ffmpeg ourselves and
+                # report the interruption, instead of a half-dead encode failing the job
+                start_new_session=True,
             )
         except OSError as exc:
             raise RenderFailed(stage, f"cannot start ffmpeg: {exc}", command=list(argv)) from exc
@@ -133,6 +137,10 @@ class FfmpegRunner:
         ):
             raise Cancelled()
         if feed_error is not None:
+            if not isinstance(feed_error, Exception):
+                # SystemExit (a worker's SIGTERM), KeyboardInterrupt: the process is
+                # stopping, not the encode failing — ffmpeg is stopped, pass it on
+                raise feed_error
             if isinstance(feed_error, VideogenError):
                 raise feed_error  # already a domain error (e.g. InvalidImage)
             raise RenderFailed(stage, f"feeding ffmpeg failed: {feed_error}",

@@ -63,6 +63,62 @@ def test_cancel_kills_a_running_ffmpeg(runner, tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def _children() -> list[tuple[int, str, int, int]]:
+    """``(pid, comm, pgrp, session)`` of this process's children, from /proc."""
+    import os
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        ppid, pgrp, session = int(fields[1]), int(fields[2]), int(fields[3])
+        if ppid == os.getpid():
+            found.append((int(entry.name), comm, pgrp, session))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_ffmpeg_runs_in_its_own_session(runner, tmp_path: Path) -> None:
+    """A signal to our process group (Ctrl+C, a worker's SIGTERM) must reach Python,
+    which stops ffmpeg and reports the interruption, not ffmpeg behind its back."""
+    import os
+
+    token = CancelToken()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            runner.run([runner.ffmpeg, "-v", "error", "-re", "-f", "lavfi", "-i",
+                        "testsrc=size=64x36:duration=60", "-f", "null", "-"], stage="x",
+                       cancel=token)
+        except BaseException as exc:  # noqa: BLE001 - inspected below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        children: list[tuple[int, str, int, int]] = []
+        for _ in range(200):
+            children = [c for c in _children() if "ffmpeg" in c[1]]
+            if children:
+                break
+            time.sleep(0.05)
+        assert children, "ffmpeg did not start"
+        pid, _, pgrp, session = children[0]
+        assert pgrp != os.getpgrp()
+        assert session == pid  # setsid: a session and group of its own
+    finally:
+        token.cancel()
+        thread.join(30)
+    assert len(errors) == 1 and isinstance(errors[0], Cancelled)
+
+
 def test_already_cancelled_never_starts(runner) -> None:
     token = CancelToken()
     token.cancel()
@@ -90,6 +146,23 @@ def test_feed_errors(runner, tmp_path: Path) -> None:
         stdin.write(bytes(16 * 3))
 
     runner.run(argv, stage="x", feed=good)
+
+
+@pytest.mark.parametrize("stopping", [SystemExit(-15), KeyboardInterrupt()],
+                         ids=["SystemExit", "KeyboardInterrupt"])
+def test_a_stopping_process_is_not_an_encode_failure(runner, stopping: BaseException) -> None:
+    """A worker's SIGTERM (billiard raises SystemExit) or Ctrl+C while frames are fed
+    must reach the caller as itself — the job is requeued, not failed."""
+    argv = [runner.ffmpeg, "-v", "error", "-f", "rawvideo", "-s", "4x4", "-pix_fmt", "gray",
+            "-i", "pipe:0", "-f", "null", "-"]
+
+    def interrupted(stdin) -> None:
+        stdin.write(bytes(16))
+        raise stopping
+
+    with pytest.raises(type(stopping)) as info:
+        runner.run(argv, stage="x", feed=interrupted)
+    assert info.value is stopping
 
 
 def test_missing_binary_is_render_failed(tmp_path: Path) -> None:
