@@ -30,6 +30,7 @@ and a warning says so. The result is measured: duration, frames, loudness.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import shutil
 import tempfile
@@ -93,8 +94,11 @@ class FfmpegMuxer:
     accepts_frame_sources = True
 
     def __init__(self, *, runner: FfmpegRunner | None = None, fonts_dir: Path | None = None,
-                 workdir: Path | None = None) -> None:
+                 workdir: Path | None = None, audio_nice: int = 10) -> None:
         self.runner = runner or FfmpegRunner()
+        #: CPU niceness added to the audio mix's ffmpeg runs (0: same as the video).
+        #: Measured on the reference job: 5 of 6 paired runs faster, ~3 % on average.
+        self.audio_nice = audio_nice
         self.fonts_dir = fonts_dir
         self.workdir = workdir
 
@@ -153,6 +157,7 @@ class FfmpegMuxer:
         audio = work / "audio.m4a"
         audio_pool = ThreadPoolExecutor(1, thread_name_prefix="videogen-mix")
         audio_job = audio_pool.submit(self._audio, plan, total_frames / fps, audio, work, stop)
+
         audio_pool.shutdown(wait=False)
         pending.append(audio_job)
         audio_job.add_done_callback(lambda job: stop.cancel() if _failed(job) else None)
@@ -188,9 +193,21 @@ class FfmpegMuxer:
                cancel: CancelToken | None) -> Loudness:
         """Mix the soundtrack to ``audio`` and measure the delivered AAC (the final
         file copies this very stream)."""
-        mix_audio(self.runner, plan.narrations, plan.music, duration, plan.audio, audio, work,
+        runner = self.audio_runner
+        mix_audio(runner, plan.narrations, plan.music, duration, plan.audio, audio, work,
                   cancel=cancel)
-        return measure_loudness(self.runner, audio, cancel)
+        return measure_loudness(runner, audio, cancel)
+
+    @property
+    def audio_runner(self) -> FfmpegRunner:
+        """The runner for the audio mix: ``audio_nice`` steps nicer than the video's,
+        so the mix takes the cores the encoder leaves idle instead of slowing it
+        (it has the whole encode's time to finish)."""
+        if not self.audio_nice:
+            return self.runner
+        runner = copy.copy(self.runner)
+        runner.nice = self.runner.nice + self.audio_nice
+        return runner
 
     def _captions(self, plan: MuxPlan, work: Path) -> tuple[Path | None, str | None]:
         """The soft caption file and the burn-in filter the plan asks for."""
@@ -231,7 +248,7 @@ class FfmpegMuxer:
         audio = work / "audio.m4a"
         # the mix runs on its own thread: the executor's workers go to the encodes
         audio_pool = ThreadPoolExecutor(1, thread_name_prefix="videogen-mix")
-        audio_job = audio_pool.submit(mix_audio, self.runner, plan.narrations, plan.music,
+        audio_job = audio_pool.submit(mix_audio, self.audio_runner, plan.narrations, plan.music,
                                       timeline.total_frames(fps) / fps, plan.audio, audio, work,
                                       cancel=cancel)
         audio_pool.shutdown(wait=False)

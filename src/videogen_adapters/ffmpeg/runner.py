@@ -62,8 +62,11 @@ def atomic_output(path: Path) -> Iterator[Path]:
 class FfmpegRunner:
     """Runs ffmpeg argv lists and translates their failures into domain errors."""
 
-    def __init__(self, ffmpeg: str | None = None) -> None:
+    def __init__(self, ffmpeg: str | None = None, *, nice: int = 0) -> None:
         self.ffmpeg = ffmpeg or find_ffmpeg()
+        #: added to the CPU niceness of every ffmpeg it starts (POSIX): work that
+        #: may wait for idle cores (the audio mix beside the video encode)
+        self.nice = nice
 
     def run(
         self,
@@ -94,6 +97,8 @@ class FfmpegRunner:
             )
         except OSError as exc:
             raise RenderFailed(stage, f"cannot start ffmpeg: {exc}", command=list(argv)) from exc
+        if self.nice:
+            _renice(proc.pid, self.nice)
         if feed is not None and proc.stdin is not None:
             _widen_pipe(proc.stdin)
         chunks: list[bytes] = []
@@ -157,6 +162,15 @@ class FfmpegRunner:
 #: Linux's F_SETPIPE_SZ; a raw frame (~0.9 MB at 1024x576) then fits the pipe whole
 _F_SETPIPE_SZ = 1031
 PIPE_BYTES = 1 << 20
+
+
+def _renice(pid: int, increment: int) -> None:
+    """Lower a just-started process's CPU priority (POSIX; elsewhere nothing)."""
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, pid)
+        os.setpriority(os.PRIO_PROCESS, pid, min(19, current + increment))
+    except (AttributeError, OSError):
+        pass  # no setpriority here, or the process already ended
 
 
 def _widen_pipe(stream: IO[bytes]) -> None:

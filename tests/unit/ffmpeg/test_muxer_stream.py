@@ -320,6 +320,28 @@ def test_a_failed_mix_stops_the_encode(tmp_path: Path) -> None:
     assert streamed[0].closed
 
 
+def test_the_audio_mix_runs_nicer_than_the_encode(voice: Path, tmp_path: Path) -> None:
+    from videogen_adapters.ffmpeg.runner import FfmpegRunner
+
+    seen: list[tuple[str, int]] = []
+
+    class Recording(FfmpegRunner):
+        def run(self, argv, *, stage, cancel=None, feed=None):  # type: ignore[no-untyped-def]
+            seen.append((stage, self.nice))
+            return super().run(argv, stage=stage, cancel=cancel, feed=feed)
+
+    timeline = Timeline.build([1.0, 1.0], "crossfade", 0.5)
+    plan = MuxPlan(timeline, tuple(sources(timeline, SMALL)),
+                   narrations=(NarrationPlacement(voice, 0.2, 2.0),), video=SMALL)
+    FfmpegMuxer(runner=Recording()).mux(plan, tmp_path / "final.mp4")
+    assert ("encode", 0) in seen and ("mux", 0) in seen
+    mixing = [nice for stage, nice in seen if stage in ("mix", "measure")]
+    assert mixing and all(nice == 10 for nice in mixing)
+    seen.clear()
+    FfmpegMuxer(runner=Recording(), audio_nice=0).mux(plan, tmp_path / "again.mp4")
+    assert {nice for _, nice in seen} == {0}
+
+
 def test_frame_source_with_the_wrong_frame_count(tmp_path: Path) -> None:
     timeline = Timeline.build([1.0, 1.0], "none")
     other = Timeline.build([1.0, 1.5], "none")

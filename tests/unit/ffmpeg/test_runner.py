@@ -119,6 +119,40 @@ def test_ffmpeg_runs_in_its_own_session(runner, tmp_path: Path) -> None:
     assert len(errors) == 1 and isinstance(errors[0], Cancelled)
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_nice_lowers_the_priority_of_what_it_starts(tmp_path: Path) -> None:
+    import os
+
+    nicer = FfmpegRunner(nice=7)
+    token = CancelToken()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            nicer.run([nicer.ffmpeg, "-v", "error", "-re", "-f", "lavfi", "-i",
+                       "testsrc=size=64x36:duration=60", "-f", "null", "-"], stage="x",
+                      cancel=token)
+        except BaseException as exc:  # noqa: BLE001 - inspected below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        niceness = None
+        for _ in range(200):
+            children = [c for c in _children() if "ffmpeg" in c[1]]
+            if children:
+                niceness = os.getpriority(os.PRIO_PROCESS, children[0][0])
+                if niceness != os.getpriority(os.PRIO_PROCESS, 0):
+                    break
+            time.sleep(0.05)
+        assert niceness == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 7)
+    finally:
+        token.cancel()
+        thread.join(30)
+    assert len(errors) == 1 and isinstance(errors[0], Cancelled)
+
+
 def test_already_cancelled_never_starts(runner) -> None:
     token = CancelToken()
     token.cancel()
