@@ -39,6 +39,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from videogen_core.captions import format_srt
 from videogen_core.errors import Cancelled, RenderFailed
 from videogen_core.model import VideoSettings
@@ -50,7 +52,7 @@ from . import commands
 from .audio import Loudness, measure_loudness, mix_audio
 from .conform import conform_clip
 from .encode import encode_frames
-from .probe import probe
+from .probe import index_facts, probe
 from .runner import FfmpegRunner, atomic_output
 from .split import read_layout, write_pieces
 from .stream import FileFrameSource, composed_frames
@@ -186,13 +188,16 @@ class FfmpegMuxer:
             argv = commands.mux_args(self.runner.ffmpeg, video, tmp, audio=audio,
                                      subtitles=subtitles)
             self.runner.run(argv, stage="mux", cancel=cancel)
-            info = probe(tmp)
-        return _result(output_path, info, loud, total_frames, [], progress)
+            duration, frames = index_facts(tmp)  # from the MP4 index: no packet reading
+        return _result(output_path, MediaFacts(duration, frames), loud, total_frames, [],
+                       progress)
 
     def _audio(self, plan: MuxPlan, duration: float, audio: Path, work: Path,
                cancel: CancelToken | None) -> Loudness:
         """Mix the soundtrack to ``audio`` and measure the delivered AAC (the final
         file copies this very stream)."""
+        import av  # noqa: F401 - loaded here, beside the encode, not after it (index_facts)
+
         runner = self.audio_runner
         mix_audio(runner, plan.narrations, plan.music, duration, plan.audio, audio, work,
                   cancel=cancel)
@@ -360,6 +365,14 @@ class FfmpegMuxer:
 def _failed(job: Future[Any]) -> bool:
     """True when ``job`` finished by raising (not by being cancelled)."""
     return job.done() and not job.cancelled() and job.exception() is not None
+
+
+@attrs.frozen
+class MediaFacts:
+    """Duration and frame count of a finished file."""
+
+    duration: float
+    frames: int
 
 
 def _result(output_path: Path, info: Any, loud: Loudness, expected: int, warnings: list[str],

@@ -16,7 +16,7 @@ import numpy as np
 
 from videogen_core.errors import RenderFailed
 
-__all__ = ["MediaInfo", "decode_frames", "probe"]
+__all__ = ["MediaInfo", "decode_frames", "index_facts", "probe"]
 
 
 @attrs.frozen
@@ -94,6 +94,25 @@ def probe(path: Path) -> MediaInfo:
         duration = float(container.duration / 1_000_000) if container.duration else max(
             float(info.get("video_duration", 0.0)), float(info.get("audio_duration", 0.0)))
     return MediaInfo(duration=duration, **info)  # type: ignore[arg-type]
+
+
+def index_facts(path: Path) -> tuple[float, int]:
+    """``(duration, video frames)`` of an MP4 read from its index alone (no packet is
+    read): what the muxer reports for a file it just wrote. Falls back to
+    :func:`probe` when the container does not say."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            frames = container.streams.video[0].frames if container.streams.video else 0
+            duration = container.duration
+    except (av.error.FFmpegError, OSError) as exc:
+        raise RenderFailed("probe", f"cannot open {Path(path).name}: {exc}", file=str(path)) \
+            from exc
+    if frames <= 0 or not duration:
+        info = probe(path)
+        return info.duration, info.frames
+    return duration / 1_000_000, frames
 
 
 def decode_frames(path: Path, *, pix_fmt: str = "rgb24", width: int | None = None,
