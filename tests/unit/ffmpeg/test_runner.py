@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -65,8 +68,6 @@ def test_cancel_kills_a_running_ffmpeg(runner, tmp_path: Path) -> None:
 
 def _children() -> list[tuple[int, str, int, int]]:
     """``(pid, comm, pgrp, session)`` of this process's children, from /proc."""
-    import os
-
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -83,12 +84,10 @@ def _children() -> list[tuple[int, str, int, int]]:
     return found
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
-def test_ffmpeg_runs_in_its_own_session(runner, tmp_path: Path) -> None:
-    """A signal to our process group (Ctrl+C, a worker's SIGTERM) must reach Python,
-    which stops ffmpeg and reports the interruption, not ffmpeg behind its back."""
-    import os
-
+@contextlib.contextmanager
+def running_ffmpeg(runner: FfmpegRunner) -> Iterator[tuple[int, str, int, int]]:
+    """A 60 s real-time ffmpeg run by ``runner`` on a thread: yields its /proc entry
+    ``(pid, comm, pgrp, session)``, then cancels it and checks it ended Cancelled."""
     token = CancelToken()
     errors: list[BaseException] = []
 
@@ -110,9 +109,7 @@ def test_ffmpeg_runs_in_its_own_session(runner, tmp_path: Path) -> None:
                 break
             time.sleep(0.05)
         assert children, "ffmpeg did not start"
-        pid, _, pgrp, session = children[0]
-        assert pgrp != os.getpgrp()
-        assert session == pid  # setsid: a session and group of its own
+        yield children[0]
     finally:
         token.cancel()
         thread.join(30)
@@ -120,37 +117,24 @@ def test_ffmpeg_runs_in_its_own_session(runner, tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
-def test_nice_lowers_the_priority_of_what_it_starts(tmp_path: Path) -> None:
-    import os
+def test_ffmpeg_runs_in_its_own_session(runner) -> None:
+    """A signal to our process group (Ctrl+C, a worker's SIGTERM) must reach Python,
+    which stops ffmpeg and reports the interruption, not ffmpeg behind its back."""
+    with running_ffmpeg(runner) as (pid, _, pgrp, session):
+        assert pgrp != os.getpgrp()
+        assert session == pid  # setsid: a session and group of its own
 
-    nicer = FfmpegRunner(nice=7)
-    token = CancelToken()
-    errors: list[BaseException] = []
 
-    def run() -> None:
-        try:
-            nicer.run([nicer.ffmpeg, "-v", "error", "-re", "-f", "lavfi", "-i",
-                       "testsrc=size=64x36:duration=60", "-f", "null", "-"], stage="x",
-                      cancel=token)
-        except BaseException as exc:  # noqa: BLE001 - inspected below
-            errors.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    try:
-        niceness = None
-        for _ in range(200):
-            children = [c for c in _children() if "ffmpeg" in c[1]]
-            if children:
-                niceness = os.getpriority(os.PRIO_PROCESS, children[0][0])
-                if niceness != os.getpriority(os.PRIO_PROCESS, 0):
-                    break
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_nice_lowers_the_priority_of_what_it_starts() -> None:
+    with running_ffmpeg(FfmpegRunner(nice=7)) as (pid, *_):
+        # setpriority follows Popen at once; the child may be seen a moment before
+        deadline = time.monotonic() + 10
+        expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 7)
+        while os.getpriority(os.PRIO_PROCESS, pid) != expected and \
+                time.monotonic() < deadline:
             time.sleep(0.05)
-        assert niceness == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 7)
-    finally:
-        token.cancel()
-        thread.join(30)
-    assert len(errors) == 1 and isinstance(errors[0], Cancelled)
+        assert os.getpriority(os.PRIO_PROCESS, pid) == expected
 
 
 def test_already_cancelled_never_starts(runner) -> None:
