@@ -297,22 +297,29 @@ def test_delete_cancels_a_job_running_in_a_worker(cluster: Cluster) -> None:
     assert client.delete(f"/jobs/{job_id}").status_code == 200  # already cancelled
 
 
+def rendering_job(cluster: Cluster, scene_seconds: float, seed: int) -> tuple[Worker, Any, str]:
+    """One worker, and a 4-scene async job it has started rendering: ``(worker,
+    client, job_id)``. Scenes must be long enough for the job to still be rendering
+    when the test interrupts it (streamed jobs of 4 x 4 s take ~2 s here)."""
+    add_images(cluster.data_dir, FOLDER, 4)
+    worker = cluster.worker()
+    client = cluster.app().test_client()
+    response = client.post(f"/generateVideos/{FOLDER}", json=body(4, scene_seconds, seed=seed),
+                           headers={"Prefer": "respond-async"})
+    assert response.status_code == 202, response.get_json()
+    job_id = response.get_json()["job_id"]
+    poll(client, job_id, until=lambda j: j["stage"] in {"render", "mux"} or ended(j),
+         timeout=30, log=worker.log)
+    return worker, client, job_id
+
+
 def test_a_second_worker_takes_over_from_a_killed_one(
         valkey: RunningServer, tmp_path: Path) -> None:
     # a short visibility timeout so the killed worker's message comes back soon
     cluster = Cluster(valkey, tmp_path, db=1,
                       broker_query="?visibility_timeout=2&unacked_restore_interval=1")
     try:
-        add_images(cluster.data_dir, FOLDER, 4)
-        first = cluster.worker()
-        client = cluster.app().test_client()
-        # long enough to be killed mid-render (streamed jobs of 4 x 4 s take ~2 s here)
-        response = client.post(f"/generateVideos/{FOLDER}", json=body(4, 15.0, seed=9),
-                               headers={"Prefer": "respond-async"})
-        assert response.status_code == 202, response.get_json()
-        job_id = response.get_json()["job_id"]
-        poll(client, job_id, until=lambda j: j["stage"] in {"render", "mux"} or ended(j),
-             timeout=30, log=first.log)
+        first, client, job_id = rendering_job(cluster, 15.0, seed=9)
         first.kill()
         job = client.get(f"/jobs/{job_id}").get_json()
         assert job["status"] == "running", job  # killed mid-job, nobody finished it
@@ -343,17 +350,8 @@ def test_sigterm_to_the_worker_group_requeues_the_running_job(
         valkey: RunningServer, tmp_path: Path) -> None:
     cluster = Cluster(valkey, tmp_path, db=2)
     try:
-        add_images(cluster.data_dir, FOLDER, 4)
-        first = cluster.worker()
-        client = cluster.app().test_client()
-        # long enough to still be rendering when the signal comes: streamed Ken Burns
-        # jobs are fast (4 x 4 s scenes take ~2 s here, less than a worker's start-up)
-        response = client.post(f"/generateVideos/{FOLDER}", json=body(4, 30.0, seed=5),
-                               headers={"Prefer": "respond-async"})
-        assert response.status_code == 202, response.get_json()
-        job_id = response.get_json()["job_id"]
-        poll(client, job_id, until=lambda j: j["stage"] in {"render", "mux"} or ended(j),
-             timeout=30, log=first.log)
+        # the longer job: a second worker starts before the signal is sent
+        first, client, job_id = rendering_job(cluster, 30.0, seed=5)
         second = cluster.worker()  # idle: prefetch 1 keeps the job with the first
 
         # SIGTERM to the whole group (systemd's default): the pool child too
