@@ -35,6 +35,7 @@ import argparse
 import contextlib
 import itertools
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -151,7 +152,6 @@ def run_project(inputs: dict, out: Path, repeat: int, workers: int = 0) -> None:
     music = (MusicPlacement(Path(inputs["music"]["long" if repeat > 1 else "short"]), 0.0,
                             timeline.total, "calm"),)
     if workers == 0:
-        import os
         threads = int(os.environ.get("BENCH_THREADS", "0"))
         settings = VideoSettings(W, H, FPS, crf=CRF, preset=PRESET, threads=threads)
         counts = timeline.frame_counts(FPS)
@@ -163,7 +163,6 @@ def run_project(inputs: dict, out: Path, repeat: int, workers: int = 0) -> None:
                                            video=settings), out)
         print(json.dumps({"loudness": result.loudness_lufs, "true_peak": result.true_peak_db}))
         return
-    import os
 
     # as the orchestrator does (VIDEOGEN_ENCODER_THREADS=-1): cores ÷ parallel encoders
     threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0
