@@ -169,11 +169,18 @@ class VideoPipeline:
         self._clock = clock
 
     @property
+    def streamer(self) -> StreamingClipRenderer | None:
+        """The renderer, when clips go to the muxer as frame sources instead of clip
+        files: it can stream, the muxer can take streams, and it is enabled."""
+        if (self.stream_clips and isinstance(self.renderer, StreamingClipRenderer)
+                and getattr(self.muxer, "accepts_frame_sources", False)):
+            return self.renderer
+        return None
+
+    @property
     def streaming(self) -> bool:
-        """True when clips go to the muxer as frame sources instead of clip files:
-        the renderer can stream, the muxer can take streams, and it is enabled."""
-        return (self.stream_clips and isinstance(self.renderer, StreamingClipRenderer)
-                and bool(getattr(self.muxer, "accepts_frame_sources", False)))
+        """True when clips are streamed into the muxer (see :attr:`streamer`)."""
+        return self.streamer is not None
 
     # ------------------------------------------------------------------ run
     def run(
@@ -346,10 +353,11 @@ class _Run:
         fps = self.video.fps
         frame_counts = timeline.frame_counts(fps)
         clip_dir = self.work / "clips"
-        clip_dir.mkdir()
         seed = seq.params.seed
-        streamer = p.renderer if isinstance(p.renderer, StreamingClipRenderer) else None
-        streaming = p.streaming and streamer is not None
+        streamer = p.streamer
+        streaming = streamer is not None
+        if not streaming:
+            clip_dir.mkdir()
         clip_jobs: dict[int, Future[Any]] = {}
         # longest clips first: parallel workers then finish together
         for i in sorted(range(len(scenes)), key=lambda k: -frame_counts[k]):
@@ -359,7 +367,7 @@ class _Run:
                 seed=derive_seed(seed, "scene", scene.scene_number), settings=self.video,
                 scene_number=scene.scene_number, narration=scene.narration,
                 cut_frames=timeline.cut_frames(i, fps), frame_count=frame_counts[i])
-            if streaming and streamer is not None:
+            if streamer is not None:
                 # frames are made while the muxer encodes; a bad image fails here, early
                 clip_jobs[i] = p.executor.submit(streamer.stream, request)
             else:
