@@ -37,9 +37,7 @@ import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any
-
-import attrs
+from typing import Any, TypeVar
 
 from videogen_core.captions import format_srt
 from videogen_core.errors import Cancelled, RenderFailed
@@ -58,6 +56,8 @@ from .split import read_layout, write_pieces
 from .stream import FileFrameSource, composed_frames
 
 __all__ = ["FfmpegMuxer", "find_fonts_dir"]
+
+T = TypeVar("T")
 
 _FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts", "/usr/local/share/fonts",
               "/Library/Fonts", "C:/Windows/Fonts")
@@ -157,11 +157,7 @@ class FfmpegMuxer:
         if cancel is not None:
             cancel.on_cancel(stop.cancel)
         audio = work / "audio.m4a"
-        audio_pool = ThreadPoolExecutor(1, thread_name_prefix="videogen-mix")
-        audio_job = audio_pool.submit(self._audio, plan, total_frames / fps, audio, work, stop)
-
-        audio_pool.shutdown(wait=False)
-        pending.append(audio_job)
+        audio_job = _beside(pending, self._audio, plan, total_frames / fps, audio, work, stop)
         audio_job.add_done_callback(lambda job: stop.cancel() if _failed(job) else None)
         subtitles, burn = self._captions(plan, work)
         video = work / "video.mp4"
@@ -189,8 +185,7 @@ class FfmpegMuxer:
                                      subtitles=subtitles)
             self.runner.run(argv, stage="mux", cancel=cancel)
             duration, frames = index_facts(tmp)  # from the MP4 index: no packet reading
-        return _result(output_path, MediaFacts(duration, frames), loud, total_frames, [],
-                       progress)
+        return _result(output_path, duration, frames, loud, total_frames, [], progress)
 
     def _audio(self, plan: MuxPlan, duration: float, audio: Path, work: Path,
                cancel: CancelToken | None) -> Loudness:
@@ -251,13 +246,9 @@ class FfmpegMuxer:
                 progress(min(1.0, done / steps))
 
         audio = work / "audio.m4a"
-        # the mix runs on its own thread: the executor's workers go to the encodes
-        audio_pool = ThreadPoolExecutor(1, thread_name_prefix="videogen-mix")
-        audio_job = audio_pool.submit(mix_audio, self.audio_runner, plan.narrations, plan.music,
-                                      timeline.total_frames(fps) / fps, plan.audio, audio, work,
-                                      cancel=cancel)
-        audio_pool.shutdown(wait=False)
-        pending.append(audio_job)
+        audio_job = _beside(pending, mix_audio, self.audio_runner, plan.narrations, plan.music,
+                            timeline.total_frames(fps) / fps, plan.audio, audio, work,
+                            cancel=cancel)
         split_jobs = [executor.submit(self._split, i, Path(clip), counts[i],
                                       timeline.cut_frames(i, fps), plan, work, cancel)
                       for i, clip in enumerate(plan.clips)]
@@ -313,7 +304,8 @@ class FfmpegMuxer:
             info = probe(tmp)
             loud = measure_loudness(self.runner, tmp, cancel)
         tick()
-        return _result(output_path, info, loud, timeline.total_frames(fps), warnings, progress)
+        return _result(output_path, info.duration, info.frames, loud, timeline.total_frames(fps),
+                       warnings, progress)
 
     def _transitions(self, pairs: list[tuple[str, Path | None, Path | None]], first: int,
                      frames: int, settings: VideoSettings, work: Path,
@@ -367,20 +359,23 @@ def _failed(job: Future[Any]) -> bool:
     return job.done() and not job.cancelled() and job.exception() is not None
 
 
-@attrs.frozen
-class MediaFacts:
-    """Duration and frame count of a finished file."""
+def _beside(pending: list[Future[Any]], fn: Callable[..., T], *args: Any,
+            **kwargs: Any) -> Future[T]:
+    """Run ``fn(*args, **kwargs)`` on a thread of its own (the audio mix: the executor's workers
+    go to the video); the future joins ``pending``, which the muxer waits for."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix="videogen-mix")
+    job = pool.submit(fn, *args, **kwargs)
+    pool.shutdown(wait=False)
+    pending.append(job)
+    return job
 
-    duration: float
-    frames: int
 
-
-def _result(output_path: Path, info: Any, loud: Loudness, expected: int, warnings: list[str],
-            progress: Callable[[float], None] | None) -> MuxResult:
+def _result(output_path: Path, duration: float, frames: int, loud: Loudness, expected: int,
+            warnings: list[str], progress: Callable[[float], None] | None) -> MuxResult:
     """The measured facts of the finished file (a frame-count mismatch is a warning)."""
-    if info.frames != expected:
-        warnings.append(f"the video has {info.frames} frames, the timeline {expected}")
+    if frames != expected:
+        warnings.append(f"the video has {frames} frames, the timeline {expected}")
     if progress is not None:
         progress(1.0)
-    return MuxResult(output_path, round(info.duration, 3), info.frames,
+    return MuxResult(output_path, round(duration, 3), frames,
                      round(loud.integrated, 2), round(loud.true_peak, 2), tuple(warnings))
