@@ -37,7 +37,7 @@ import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from videogen_core.captions import format_srt
 from videogen_core.errors import Cancelled, RenderFailed
@@ -166,9 +166,9 @@ class FfmpegMuxer:
             if progress is not None:
                 progress(0.97 * fraction)
 
-        frames = composed_frames(sources, timeline, settings, cancel=stop)
+        composed = composed_frames(sources, timeline, settings, cancel=stop)
         try:
-            encode_frames(self.runner, frames, video, settings, total_frames,
+            encode_frames(self.runner, composed, video, settings, total_frames,
                           fast_transitions=False, stage="encode", progress=encoded,
                           cancel=stop, video_filter=burn, faststart=False)
         except Cancelled:
@@ -249,9 +249,9 @@ class FfmpegMuxer:
         audio_job = _beside(pending, mix_audio, self.audio_runner, plan.narrations, plan.music,
                             timeline.total_frames(fps) / fps, plan.audio, audio, work,
                             cancel=cancel)
-        split_jobs = [executor.submit(self._split, i, Path(clip), counts[i],
+        split_jobs = [executor.submit(self._split, i, Path(cast(Path, clip)), counts[i],
                                       timeline.cut_frames(i, fps), plan, work, cancel)
-                      for i, clip in enumerate(plan.clips)]
+                      for i, clip in enumerate(plan.clips)]  # all files on this path
         pending += split_jobs
         parts: list[dict[tuple[int, int], Path]] = []
         for job in split_jobs:
@@ -282,8 +282,8 @@ class FfmpegMuxer:
                                       cancel) for a, b in batches]
         pending += batch_jobs
         rendered: list[Path] = []
-        for job in batch_jobs:
-            rendered += job.result()
+        for batch in batch_jobs:
+            rendered += batch.result()
             tick()
         sequence: list[Path] = []
         for i in range(n):
