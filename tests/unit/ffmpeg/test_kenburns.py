@@ -147,3 +147,32 @@ def test_invalid_image_names_scene(tmp_path: Path) -> None:
             tmp_path / "x.mp4")
     assert info.value.details["scene_number"] == 4
     assert "scene_4.jpg" in str(info.value)
+
+
+@pytest.mark.parametrize("action", ["zoom in", "quick zoom out, pan left", "pan right",
+                                    "tilt up", "static"])
+def test_numpy_frames_match_pillow_frames(monkeypatch, action: str) -> None:
+    """The default (numpy) bilinear path makes the frames Pillow's bilinear makes."""
+    from videogen_adapters.ffmpeg.camera import plan_camera
+
+    settings = VideoSettings(width=250, height=142, fps=24, crf=0, preset="ultrafast")
+    renderer = KenBurnsClipRenderer()
+    assert renderer.vectorised
+    assert not KenBurnsClipRenderer(resample="bicubic").vectorised
+    assert not KenBurnsClipRenderer(oversample=1.5).vectorised
+    path = plan_camera(action, 4)
+
+    def frames() -> list[np.ndarray]:
+        return [np.frombuffer(f, np.uint8).astype(int)
+                for f in renderer.frames(PHOTO, path, settings, 20)]
+
+    ours = frames()
+    monkeypatch.setattr(KenBurnsClipRenderer, "vectorised", property(lambda self: False))
+    pillow = frames()
+    assert len(ours) == len(pillow) == 20
+    for a, b in zip(ours, pillow, strict=True):
+        assert a.shape == b.shape == (250 * 142 + 2 * 125 * 71,)
+        assert np.abs(a - b).max() <= 2
+        assert np.abs(a - b).mean() < 0.1
+    if action != "static":
+        assert np.abs(ours[0] - ours[-1]).mean() > 2  # it really moved
