@@ -489,9 +489,21 @@ def main() -> None:
     for name, rs in runs.items():
         results[name] = {key: statistics.median(r[key] for r in rs) for key in rs[0]}
 
+    def ratios(a: str, b: str, key: str = "wall") -> list[float]:
+        return [x[key] / y[key] for x, y in zip(runs[a], runs[b], strict=True)]
+
     def ratio(a: str, b: str, key: str = "wall") -> float:
-        return statistics.median(x[key] / y[key] for x, y in zip(runs[a], runs[b],
-                                                                  strict=True))
+        return statistics.median(ratios(a, b, key))
+
+    def spread(a: str, b: str) -> str:
+        """Per-round wall ratios and their geometric mean: with the order alternating,
+        a steady drift of the VM's speed favours the second contender of a round by
+        as much as it hurts it in the next, so the geometric mean cancels it."""
+        rs = ratios(a, b)
+        if len(rs) < 2:
+            return ""
+        return (f" [rounds {', '.join(f'{r:.2f}' for r in rs)}; geometric mean "
+                f"{statistics.geometric_mean(rs):.3f}]")
 
     if args.rounds > 1:
         print(f"\nmedians of {args.rounds} rounds:")
@@ -504,14 +516,16 @@ def main() -> None:
         p, name = results[label(w)], label(w)
         print(f"{name}: / single ffmpeg wall {ratio(name, 'single ffmpeg'):.2f}x (target <= "
               f"1.0x), CPU {ratio(name, 'single ffmpeg', 'cpu'):.2f}x; peak tree RSS "
-              f"{p['peak_tree_mb']:.0f} MB (target <= 400 MB)")
+              f"{p['peak_tree_mb']:.0f} MB (target <= 400 MB)"
+              + spread(name, "single ffmpeg"))
         if "single tuned" in results:
             print(f"             / single ffmpeg with the same x264 threads: wall "
                   f"{ratio(name, 'single tuned'):.2f}x, CPU "
-                  f"{ratio(name, 'single tuned', 'cpu'):.2f}x")
+                  f"{ratio(name, 'single tuned', 'cpu'):.2f}x" + spread(name, "single tuned"))
         if "moviepy" in results:
             print(f"             moviepy / project wall {ratio('moviepy', name):.2f}x "
-                  f"(target >= 3x), CPU {ratio('moviepy', name, 'cpu'):.2f}x")
+                  f"(target >= 3x), CPU {ratio('moviepy', name, 'cpu'):.2f}x"
+                  + spread("moviepy", name))
     if not args.skip_floor:
         print("\nx264 alone re-encoding each output's decoded frames, and pan jitter:")
         for name in [label(w) for w in args.workers] + ["single ffmpeg", "moviepy"]:
