@@ -176,43 +176,44 @@ class KenBurnsClipRenderer:
                 else:
                     strips.append(plane.resize((sw, ph), self.resample, box=(x0, 0, x1, ph)))
 
-        if self.vectorised:
-            if fixed_x and not fixed_y:
-                bases = [np.asarray(strip) for strip in strips]
-            else:
-                bases = [resample.transposed(strip) for strip in strips]
+        samplers = [self._sampler(strip, size, fixed_x, fixed_y)
+                    for strip, size in zip(strips, sizes, strict=True)]
 
-            def frame(index: int) -> bytes:
-                progress = index / (count - 1) if count > 1 else 0.0
-                out = []
-                for plane, base, size in zip(planes, bases, sizes, strict=True):
-                    x0, y0, x1, y1 = boxes(plane, progress)
-                    if fixed_y:
-                        out.append(resample.resize_x(base, x0, x1, size[0]))
-                    elif fixed_x:
-                        out.append(resample.resize_y(base, y0, y1, size[1]))
-                    else:
-                        out.append(resample.resize(base, (x0, y0, x1, y1), size))
-                return b"".join(out)
-        else:
-            def frame(index: int) -> bytes:
-                progress = index / (count - 1) if count > 1 else 0.0
-                out = []
-                for plane, strip, size in zip(planes, strips, sizes, strict=True):
-                    x0, y0, x1, y1 = boxes(plane, progress)
-                    if fixed_y:
-                        box = (x0, 0.0, x1, float(size[1]))
-                    elif fixed_x:
-                        box = (0.0, y0, float(size[0]), y1)
-                    else:
-                        box = (x0, y0, x1, y1)
-                    out.append(strip.resize(size, self.resample, box=box).tobytes())
-                return b"".join(out)
+        def frame(index: int) -> bytes:
+            progress = index / (count - 1) if count > 1 else 0.0
+            return b"".join([sample(boxes(plane, progress))
+                             for plane, sample in zip(planes, samplers, strict=True)])
 
         if path.static:
             still = frame(0)
             return iter([still] * count)
         return prefetch((lambda i=i: frame(i)) for i in range(count))
+
+    def _sampler(
+        self, strip: Image.Image, size: tuple[int, int], fixed_x: bool, fixed_y: bool,
+    ) -> Callable[[tuple[float, float, float, float]], bytes | memoryview]:
+        """One plane's per-frame resampler: window box (in the plane's pixels) →
+        the plane at ``size``. ``strip`` is the plane, or its fixed axis already
+        resampled (a pan: ``fixed_y`` moves across, ``fixed_x`` moves down)."""
+        width, height = size
+        if self.vectorised:
+            if fixed_x and not fixed_y:
+                rows = np.asarray(strip)
+                return lambda box: resample.resize_y(rows, box[1], box[3], height).data
+            columns = resample.transposed(np.asarray(strip))
+            if fixed_y:
+                return lambda box: resample.resize_x(columns, box[0], box[2], width).data
+            return lambda box: resample.resize(columns, box, size).data
+
+        def pillow(box: tuple[float, float, float, float]) -> bytes:
+            x0, y0, x1, y1 = box
+            if fixed_y:
+                y0, y1 = 0.0, float(height)
+            elif fixed_x:
+                x0, x1 = 0.0, float(width)
+            return strip.resize(size, self.resample, box=(x0, y0, x1, y1)).tobytes()
+
+        return pillow
 
 
 @contextlib.contextmanager
