@@ -13,7 +13,7 @@ How a clip is made:
    whole-pixel rounding, unlike ffmpeg's zoompan), straight into ``yuv420p``
    planes: separable bilinear by default (the move only magnifies, by at most
    ~1.4x, where bilinear is close to bicubic), computed with whole-array numpy
-   operations (:mod:`~videogen_adapters.ffmpeg.resample`, 2-4x faster than
+   operations (:mod:`~videogen_adapters.ffmpeg.resample`, 2-2.7x faster than
    Pillow's per-pixel loop); other filters or ``oversample`` > 1 use Pillow's
    ``resize`` with a fractional ``box``.
 4. Frames are produced one step ahead on a helper thread and either piped to

@@ -4,7 +4,8 @@ A Ken Burns frame is a window of the pre-scaled source, given in floating
 point and magnified onto the output: every output sample interpolates its two
 source neighbours linearly on each axis. Pillow's ``resize(..., box=...)``
 computes that one pixel at a time in plain C; here it is a handful of
-whole-array numpy operations (vectorised), 2.5-4x faster per frame:
+whole-array numpy operations (vectorised): a 1024x576 zoom plane in 1.2 ms against
+Pillow's 3.2 ms, a whole frame (Y, Cb, Cr) about 2-2.7x faster:
 
 * the plane is kept **transposed** (one row per source column, made once per
   clip), so the horizontal pass gathers whole rows — contiguous copies — for
