@@ -374,8 +374,13 @@ class JobRecord:
 class JobStore(Protocol):
     """Durable job records (SQLite embedded, Redis for scale-out)."""
 
-    def create(self, job: JobRecord) -> JobRecord:
-        """Store a new job; with an ``idempotency_key`` already known, return that job instead."""
+    def create(self, job: JobRecord, *, limit: int | None = None) -> JobRecord:
+        """Store a new job; with an ``idempotency_key`` already known, return that job instead.
+
+        With ``limit``, Busy (nothing stored, the key not taken) when ``limit``
+        jobs are already in the new job's status: the check and the insert are
+        one atomic step, also between processes sharing the store, so servers
+        accepting at the same instant cannot pass a queue bound together."""
         ...
 
     def get(self, job_id: str) -> JobRecord:

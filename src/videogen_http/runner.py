@@ -19,8 +19,9 @@ flag for the worker to see, and start-up recovery is left to the broker
 (unacknowledged messages are redelivered). The queue bound then counts the
 jobs waiting in the shared store (``JobStore.count("queued")``: every API
 server's jobs not yet taken by a worker), so clients cannot flood the broker;
-servers check and store without a common lock, so several servers accepting
-at the same instant can pass the bound by a job each.
+the store checks the count and stores the job in one transaction
+(``JobStore.create(job, limit=...)``), so servers accepting at the same instant
+cannot pass the bound together.
 """
 
 from __future__ import annotations
@@ -126,10 +127,15 @@ class JobRunner:
             known = self._by_key(idempotency_key)
             if known is not None:
                 return known, False
-            if self._full():
-                raise Busy(f"{self.max_queue} jobs are already waiting; retry later",
-                           retry_after=self.suggested_retry_after())
-            stored = self.store.create(job)
+            # local: this process's queue; remote: the shared store counts its queued
+            # jobs and stores the new one in one atomic step
+            remote = self.dispatcher is not None
+            if not remote and self._queue.qsize() >= self.max_queue:
+                raise self._busy()
+            try:
+                stored = self.store.create(job, limit=self.max_queue if remote else None)
+            except Busy:
+                raise self._busy() from None
             if stored.id != job.id:
                 return stored, False
             if self.dispatcher is None:
@@ -162,12 +168,10 @@ class JobRunner:
             else:
                 self._mean_seconds = 0.7 * self._mean_seconds + 0.3 * seconds
 
-    def _full(self) -> bool:
-        """Whether ``max_queue`` jobs wait: in this process's queue, or in remote
-        mode in the shared store (queued, not yet taken by a worker)."""
-        if self.dispatcher is not None:
-            return self.store.count("queued") >= self.max_queue
-        return self._queue.qsize() >= self.max_queue
+    def _busy(self) -> Busy:
+        """The refusal when ``max_queue`` jobs wait (429 with Retry-After)."""
+        return Busy(f"{self.max_queue} jobs are already waiting; retry later",
+                    retry_after=self.suggested_retry_after())
 
     def _enqueue(self, job_id: str) -> None:
         self._tokens[job_id] = CancelToken()

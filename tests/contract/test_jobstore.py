@@ -16,7 +16,7 @@ from tests.servers import valkey_server
 from videogen_adapters.jobs import InMemoryJobStore, SqliteJobStore
 from videogen_adapters.jobs.records import JOB_STATUSES
 from videogen_adapters.jobs.redis import RedisJobStore
-from videogen_core import InvalidRequest, JobRecord, NotFound
+from videogen_core import Busy, InvalidRequest, JobRecord, NotFound
 
 
 def _job(job_id: str, key: str | None = None, **kw: object) -> JobRecord:
@@ -185,6 +185,58 @@ class JobStoreContract:
         assert (store.count("queued"), store.count("running")) == (24, 16)
         assert store.count("queued") == len(store.list(["queued"]))
 
+    def test_a_limit_refuses_the_job_beyond_it_and_stores_nothing(self, store) -> None:
+        for job_id in ("a", "b"):
+            store.create(_job(job_id), limit=2)
+        with pytest.raises(Busy, match="2 jobs are already queued"):
+            store.create(_job("c", key="kc"), limit=2)
+        with pytest.raises(NotFound):
+            store.get("c")
+        assert store.count("queued") == 2
+        assert store.find_by_idempotency_key("kc") is None  # the key was not taken
+        store.create(_job("r", status="running"), limit=2)  # counted in its own status
+        store.update("a", status="running")  # one left the queue: room for one more
+        assert store.create(_job("c", key="kc"), limit=2).id == "c"
+        # an idempotent replay still returns its job when the queue is full
+        assert store.create(_job("x", key="kc"), limit=2).id == "c"
+        store.create(_job("d"))  # without a limit a job is always stored
+        assert store.count("queued") == 3
+        with pytest.raises(Busy):
+            store.create(_job("e"), limit=0)
+
+    def test_concurrent_creates_never_pass_the_limit(self, store) -> None:
+        self._race_to_the_limit([store] * 8, limit=10, store=store)
+
+    def _race_to_the_limit(self, stores: list, limit: int, store) -> None:
+        before = {j.id for j in store.list(["queued"])}
+        room = limit - len(before)
+        stored: list[str] = []
+        refused: list[str] = []
+        lock = threading.Lock()
+        start = threading.Barrier(len(stores))
+
+        def create(i: int, client) -> None:
+            start.wait()
+            for n in range(6):
+                try:
+                    job = client.create(_job(f"t{i}-{n}"), limit=limit)
+                except Busy:
+                    with lock:
+                        refused.append(f"t{i}-{n}")
+                else:
+                    with lock:
+                        stored.append(job.id)
+
+        threads = [threading.Thread(target=create, args=(i, c)) for i, c in enumerate(stores)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(stored) == room
+        assert len(refused) == 6 * len(stores) - room
+        assert sorted(j.id for j in store.list(["queued"]) if j.id not in before) == sorted(stored)
+        assert store.count("queued") == limit
+
 
 class TestInMemoryJobStore(JobStoreContract):
     @pytest.fixture
@@ -251,6 +303,16 @@ class TestRedisJobStore(JobStoreContract):
         assert store.get("a").stage == "mux"
         assert other.create(_job("b", key="k")).id == "a"
         other.close()
+
+    def test_servers_sharing_the_store_share_one_limit(self, store: RedisJobStore,
+                                                       valkey_url: str) -> None:
+        """Four API servers (own connections) racing for the last places of one queue."""
+        others = [RedisJobStore.from_url(valkey_url, prefix=store.prefix) for _ in range(3)]
+        for i in range(5):
+            store.create(_job(f"old{i}"))
+        self._race_to_the_limit([store, *others] * 2, limit=12, store=store)
+        for other in others:
+            other.close()
 
     def test_a_dead_server_is_service_unavailable(self, valkey_url: str) -> None:
         from videogen_core import ServiceUnavailable

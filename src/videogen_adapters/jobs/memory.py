@@ -8,7 +8,7 @@ from typing import Any
 
 from videogen_core import InvalidRequest, JobRecord, NotFound
 
-from .records import apply_changes, check_new
+from .records import apply_changes, check_limit, check_new
 
 __all__ = ["InMemoryJobStore"]
 
@@ -23,14 +23,18 @@ class InMemoryJobStore:
         self._keys: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def create(self, job: JobRecord) -> JobRecord:
-        """Store ``job``; a known ``idempotency_key`` returns the job that holds it."""
+    def create(self, job: JobRecord, *, limit: int | None = None) -> JobRecord:
+        """Store ``job``; a known ``idempotency_key`` returns the job that holds it;
+        Busy when ``limit`` jobs already have its status (see the port)."""
         job = check_new(job)
         with self._lock:
             if job.idempotency_key is not None and job.idempotency_key in self._keys:
                 return self._jobs[self._keys[job.idempotency_key]]
             if job.id in self._jobs:
                 raise InvalidRequest("id", "a job with this id already exists", job.id)
+            if limit is not None:
+                check_limit(sum(1 for j in self._jobs.values() if j.status == job.status),
+                            limit, job.status)
             self._jobs[job.id] = job
             if job.idempotency_key is not None:
                 self._keys[job.idempotency_key] = job.id

@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from videogen_core import InvalidRequest, JobRecord, JobStore
+from videogen_core import Busy, InvalidRequest, JobRecord, JobStore
 
 __all__ = [
     "JOB_STATUSES",
@@ -18,6 +18,8 @@ __all__ = [
     "UPDATABLE_FIELDS",
     "apply_changes",
     "build_job_store",
+    "check_limit",
+    "check_new",
     "record_from_row",
     "record_to_row",
 ]
@@ -49,6 +51,13 @@ def apply_changes(job: JobRecord, changes: Mapping[str, Any], now: float | None 
         values["warnings"] = tuple(values["warnings"])
     stamp = time.time() if now is None else now
     return attrs.evolve(job, **values, updated_at=max(stamp, job.updated_at))
+
+
+def check_limit(count: int, limit: int, status: str) -> None:
+    """Busy when ``count`` jobs in ``status`` already reach ``limit`` (a store's
+    ``create(..., limit=...)``; the runner turns it into its 429)."""
+    if count >= limit:
+        raise Busy(f"{limit} jobs are already {status}")
 
 
 def check_new(job: JobRecord) -> JobRecord:

@@ -25,9 +25,16 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from videogen_core import InvalidRequest, JobRecord, NotFound, ServiceUnavailable
+from videogen_core import Busy, InvalidRequest, JobRecord, NotFound, ServiceUnavailable
 
-from .records import JOB_STATUSES, apply_changes, check_new, record_from_row, record_to_row
+from .records import (
+    JOB_STATUSES,
+    apply_changes,
+    check_limit,
+    check_new,
+    record_from_row,
+    record_to_row,
+)
 
 __all__ = ["RedisJobStore"]
 
@@ -82,8 +89,9 @@ class RedisJobStore:
             raise ServiceUnavailable("job store", f"{type(exc).__name__}: {exc}") from exc
 
     # ---------------------------------------------------------------- port
-    def create(self, job: JobRecord) -> JobRecord:
-        """Store ``job``; a known ``idempotency_key`` returns the job that holds it."""
+    def create(self, job: JobRecord, *, limit: int | None = None) -> JobRecord:
+        """Store ``job``; a known ``idempotency_key`` returns the job that holds it;
+        Busy when ``limit`` jobs already have its status (see :meth:`_insert`)."""
         job = check_new(job)
         with self._errors():
             if job.idempotency_key is not None:
@@ -91,27 +99,36 @@ class RedisJobStore:
                 if existing is not None:
                     return existing
             try:
-                self._insert(job)
-            except InvalidRequest:
+                if limit is not None:
+                    self._ensure_index()
+                self._insert(job, limit)
+            except (InvalidRequest, Busy):
                 if job.idempotency_key is not None:
                     self.client.delete(self._idem_key(job.idempotency_key))
                 raise
         return job
 
-    def _insert(self, job: JobRecord) -> None:
+    def _insert(self, job: JobRecord, limit: int | None = None) -> None:
         """Write the record, its place in ``jobs`` and in its status set in one
-        transaction; InvalidRequest when the id is taken."""
+        transaction; InvalidRequest when the id is taken. With ``limit`` the
+        transaction also watches the status set and counts it: if another
+        process adds to (or takes from) the set before ``EXEC``, the transaction
+        is retried, so no two writers can both take the last place."""
         key = self._job_key(job.id)
+        status_key = self._status_key(job.status)
 
         def insert(pipe: Any) -> None:
             if pipe.exists(key):
                 raise InvalidRequest("id", "a job with this id already exists", job.id)
+            if limit is not None:
+                check_limit(int(pipe.zcard(status_key)), limit, job.status)
             pipe.multi()
             pipe.set(key, _encode(job))
             pipe.zadd(f"{self.prefix}jobs", {job.id: job.created_at})
-            pipe.zadd(self._status_key(job.status), {job.id: job.created_at})
+            pipe.zadd(status_key, {job.id: job.created_at})
 
-        self.client.transaction(insert, key)
+        watched = (key, status_key) if limit is not None else (key,)
+        self.client.transaction(insert, *watched)
 
     def _claim_key(self, job: JobRecord) -> JobRecord | None:
         """Claim the idempotency key for ``job`` (None) or return the job holding it."""
@@ -180,11 +197,15 @@ class RedisJobStore:
         """How many jobs are in ``status``: one ``ZCARD`` of its status set (the
         first call on a server without the index marker builds the index first)."""
         with self._errors():
-            if not self._indexed:
-                if not self.client.exists(self._index_marker()):
-                    self.reindex()
-                self._indexed = True
+            self._ensure_index()
             return int(self.client.zcard(self._status_key(status)))
+
+    def _ensure_index(self) -> None:
+        """Build the status sets once if this store's data predates them."""
+        if not self._indexed:
+            if not self.client.exists(self._index_marker()):
+                self.reindex()
+            self._indexed = True
 
     def reindex(self) -> int:
         """Put every stored job into the status set of its current status (and

@@ -13,7 +13,7 @@ import attrs
 
 from videogen_core import InvalidRequest, JobRecord, NotFound, ServiceUnavailable
 
-from .records import apply_changes, check_new, record_from_row, record_to_row
+from .records import apply_changes, check_limit, check_new, record_from_row, record_to_row
 
 __all__ = ["SqliteJobStore"]
 
@@ -106,8 +106,10 @@ class SqliteJobStore:
         return None if row is None else record_from_row(dict(row))
 
     # ---------------------------------------------------------------- port
-    def create(self, job: JobRecord) -> JobRecord:
-        """Insert ``job``; a known ``idempotency_key`` returns the job that holds it."""
+    def create(self, job: JobRecord, *, limit: int | None = None) -> JobRecord:
+        """Insert ``job``; a known ``idempotency_key`` returns the job that holds it;
+        Busy when ``limit`` jobs already have its status, counted inside the same
+        write transaction (``BEGIN IMMEDIATE``: one writer at a time)."""
         job = check_new(job)
         row = record_to_row(job)
         with self._transaction() as conn:
@@ -118,6 +120,10 @@ class SqliteJobStore:
                     return record_from_row(dict(found))
             if self._select(conn, job.id) is not None:
                 raise InvalidRequest("id", "a job with this id already exists", job.id)
+            if limit is not None:
+                (count,) = conn.execute("SELECT COUNT(*) FROM jobs WHERE status = ?",
+                                        (job.status,)).fetchone()
+                check_limit(int(count), limit, job.status)
             names = ", ".join(_COLUMNS)
             marks = ", ".join(f":{c}" for c in _COLUMNS)
             conn.execute(f"INSERT INTO jobs ({names}) VALUES ({marks})", row)  # noqa: S608

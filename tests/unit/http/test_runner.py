@@ -119,3 +119,46 @@ def test_remote_mode_bound_is_shared_by_servers_on_one_redis_store() -> None:
             one.create("f", {"a": 5})
         for s in stores:
             s.close()
+
+
+def test_remote_mode_bound_holds_when_servers_accept_at_the_same_instant() -> None:
+    """The bound is checked and the job stored in one store transaction: servers
+    racing for the last places never queue more than ``max_queue`` jobs."""
+    import threading
+
+    from tests.servers import valkey_server
+
+    from videogen_adapters.jobs.redis import RedisJobStore
+
+    with valkey_server() as server:
+        stores = [RedisJobStore.from_url(server.url, prefix="race:") for _ in range(4)]
+        dispatcher = _Dispatcher()
+        runners = [JobRunner(s, Work(), max_queue=5, retry_after=2, dispatcher=dispatcher)
+                   for s in stores]
+        created: list[str] = []
+        busy: list[int] = []
+        lock = threading.Lock()
+        start = threading.Barrier(8)
+
+        def submit(runner: JobRunner) -> None:
+            start.wait()
+            for n in range(4):
+                try:
+                    job, _ = runner.create("f", {"n": n})
+                except Busy as exc:
+                    with lock:
+                        busy.append(exc.retry_after)
+                else:
+                    with lock:
+                        created.append(job.id)
+
+        threads = [threading.Thread(target=submit, args=(runners[i % 4],)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(created) == 5 and len(busy) == 27 and set(busy) == {2}
+        assert sorted(dispatcher.submitted) == sorted(created)
+        assert stores[0].count("queued") == 5
+        for s in stores:
+            s.close()
