@@ -44,6 +44,7 @@ from .model import (
 )
 from .motion import limit_clip_action
 from .ports import (
+    STREAM_ENCODE_SHARE,
     ClipRenderer,
     ClipRequest,
     Cue,
@@ -468,20 +469,16 @@ class _Run:
     def _mux_progress(self, fraction: float) -> None:
         self.tracker.report("mux", fraction, 1)
 
-    #: share of a streamed mux that is the encode (frames made and encoded); the
-    #: rest is the final stream-copy mux
-    _ENCODE_SHARE = 0.97
-
     def _stream_progress(self, fraction: float) -> None:
         """A streamed mux renders as it encodes: report its encode as ``render``
         (in frames of the video)."""
-        if fraction < self._ENCODE_SHARE:
+        if fraction < STREAM_ENCODE_SHARE:
             total = self._stream_frames
-            self.tracker.report("render", round(fraction / self._ENCODE_SHARE * total), total)
+            self.tracker.report("render", round(fraction / STREAM_ENCODE_SHARE * total), total)
         else:
             self._stream_rendered()
-            self.tracker.report("mux", (fraction - self._ENCODE_SHARE) /
-                                (1 - self._ENCODE_SHARE), 1)
+            self.tracker.report("mux", (fraction - STREAM_ENCODE_SHARE) /
+                                (1 - STREAM_ENCODE_SHARE), 1)
 
     def _stream_rendered(self) -> None:
         """The streamed encode is done: report render (and the music, composed before

@@ -20,6 +20,7 @@ from .progress import CancelToken, ProgressEvent
 from .timeline import Timeline
 
 __all__ = [
+    "STREAM_ENCODE_SHARE",
     "ClipRenderer",
     "ClipRequest",
     "Cue",
@@ -266,6 +267,13 @@ class MuxResult:
     loudness_lufs: float | None = None
     true_peak_db: float | None = None
     warnings: tuple[str, ...] = ()
+
+
+#: The share of a streamed mux's progress (clips given as frame sources) that is
+#: the encode, which makes the frames; the rest is the final stream-copy mux. The
+#: muxer reports ``STREAM_ENCODE_SHARE · fraction encoded``, and the pipeline
+#: shows that part as the ``render`` stage.
+STREAM_ENCODE_SHARE = 0.97
 
 
 class Muxer(Protocol):

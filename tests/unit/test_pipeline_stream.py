@@ -37,7 +37,7 @@ from videogen_core import (
 )
 from videogen_core.model import VideoSettings
 from videogen_core.pipeline import VideoPipeline
-from videogen_core.ports import FrameSource, StreamingClipRenderer
+from videogen_core.ports import STREAM_ENCODE_SHARE, FrameSource, StreamingClipRenderer
 
 FOLDER = "f"
 PHOTO = Path(__file__).parents[1] / "fixtures" / "ffmpeg" / "astronaut_480x270.jpg"
@@ -104,7 +104,7 @@ class StreamMuxer:
         if all(isinstance(c, FrameSource) for c in plan.clips):
             def encoded(fraction: float) -> None:
                 if progress is not None:
-                    progress(0.97 * fraction)
+                    progress(STREAM_ENCODE_SHARE * fraction)
 
             for frame in composed_frames(plan.clips, plan.timeline, plan.video, cancel=cancel,
                                          progress=encoded):

@@ -42,7 +42,14 @@ from typing import Any, TypeVar, cast
 from videogen_core.captions import format_srt
 from videogen_core.errors import Cancelled, RenderFailed
 from videogen_core.model import VideoSettings
-from videogen_core.ports import ClipRequest, Executor, FrameSource, MuxPlan, MuxResult
+from videogen_core.ports import (
+    STREAM_ENCODE_SHARE,
+    ClipRequest,
+    Executor,
+    FrameSource,
+    MuxPlan,
+    MuxResult,
+)
 from videogen_core.progress import CancelToken
 
 from ..executors.threads import InlineExecutor
@@ -164,7 +171,7 @@ class FfmpegMuxer:
 
         def encoded(fraction: float) -> None:
             if progress is not None:
-                progress(0.97 * fraction)
+                progress(STREAM_ENCODE_SHARE * fraction)
 
         composed = composed_frames(sources, timeline, settings, cancel=stop)
         try:
