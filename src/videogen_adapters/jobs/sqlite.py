@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,9 @@ CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created_at);
 _COLUMNS = tuple(a.name for a in attrs.fields(JobRecord))
 #: Columns added after the first release, with their definitions (additive only).
 _ADDED_COLUMNS = {"cancel_requested": "INTEGER NOT NULL DEFAULT 0"}
+
+#: jobs in one status (answered from the ``jobs_status`` index)
+_COUNT_STATUS = "SELECT COUNT(*) FROM jobs WHERE status = ?"
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -105,6 +108,14 @@ class SqliteJobStore:
         row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return None if row is None else record_from_row(dict(row))
 
+    def _read(self, query: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """The rows of a read-only ``query``; a database error is ServiceUnavailable."""
+        with self._lock:
+            try:
+                return self._connect().execute(query, params).fetchall()
+            except sqlite3.Error as exc:
+                raise ServiceUnavailable("job store", str(exc), path=str(self.path)) from exc
+
     # ---------------------------------------------------------------- port
     def create(self, job: JobRecord, *, limit: int | None = None) -> JobRecord:
         """Insert ``job``; a known ``idempotency_key`` returns the job that holds it;
@@ -121,8 +132,7 @@ class SqliteJobStore:
             if self._select(conn, job.id) is not None:
                 raise InvalidRequest("id", "a job with this id already exists", job.id)
             if limit is not None:
-                (count,) = conn.execute("SELECT COUNT(*) FROM jobs WHERE status = ?",
-                                        (job.status,)).fetchone()
+                (count,) = conn.execute(_COUNT_STATUS, (job.status,)).fetchone()
                 check_limit(int(count), limit, job.status)
             names = ", ".join(_COLUMNS)
             marks = ", ".join(f":{c}" for c in _COLUMNS)
@@ -131,24 +141,15 @@ class SqliteJobStore:
 
     def get(self, job_id: str) -> JobRecord:
         """The job; NotFound when unknown."""
-        with self._lock:
-            try:
-                job = self._select(self._connect(), job_id)
-            except sqlite3.Error as exc:
-                raise ServiceUnavailable("job store", str(exc), path=str(self.path)) from exc
-        if job is None:
+        rows = self._read("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        if not rows:
             raise NotFound(f"job {job_id!r} does not exist", job_id=job_id)
-        return job
+        return record_from_row(dict(rows[0]))
 
     def find_by_idempotency_key(self, key: str) -> JobRecord | None:
         """The job created with ``key``, or None."""
-        with self._lock:
-            try:
-                row = self._connect().execute(
-                    "SELECT * FROM jobs WHERE idempotency_key = ?", (key,)).fetchone()
-            except sqlite3.Error as exc:
-                raise ServiceUnavailable("job store", str(exc), path=str(self.path)) from exc
-        return None if row is None else record_from_row(dict(row))
+        rows = self._read("SELECT * FROM jobs WHERE idempotency_key = ?", (key,))
+        return record_from_row(dict(rows[0])) if rows else None
 
     def update(self, job_id: str, **changes: Any) -> JobRecord:
         """Apply ``changes`` in one transaction and return the new record."""
@@ -171,22 +172,11 @@ class SqliteJobStore:
         if wanted:
             query += f" WHERE status IN ({', '.join('?' for _ in wanted)})"
         query += " ORDER BY created_at, rowid"
-        with self._lock:
-            try:
-                rows = self._connect().execute(query, wanted).fetchall()
-            except sqlite3.Error as exc:
-                raise ServiceUnavailable("job store", str(exc), path=str(self.path)) from exc
-        return [record_from_row(dict(r)) for r in rows]
+        return [record_from_row(dict(r)) for r in self._read(query, wanted)]
 
     def count(self, status: str) -> int:
         """How many jobs are in ``status`` (answered from the ``jobs_status`` index)."""
-        with self._lock:
-            try:
-                row = self._connect().execute(
-                    "SELECT COUNT(*) FROM jobs WHERE status = ?", (status,)).fetchone()
-            except sqlite3.Error as exc:
-                raise ServiceUnavailable("job store", str(exc), path=str(self.path)) from exc
-        return int(row[0])
+        return int(self._read(_COUNT_STATUS, (status,))[0][0])
 
     # -------------------------------------------------------------- extras
     def check(self) -> None:
