@@ -15,13 +15,17 @@ from .containers import Container
 from .errors import Unauthorized, register_error_handlers
 from .service import Service, default_base_url
 from .views import register_views
+from .views.capabilities import bp as capabilities_bp
+from .views.preview import bp as preview_bp
+from .views.studio import bp as studio_bp
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("videogen.http")
 
-#: Endpoints anyone may call even when VIDEOGEN_API_TOKEN is set.
-PUBLIC_ENDPOINTS = frozenset({"health.healthz"})
+#: Endpoints anyone may call even when VIDEOGEN_API_TOKEN is set (the Studio page and
+#: its static files: a browser cannot send the token for them; they hold no data).
+PUBLIC_ENDPOINTS = frozenset({"health.healthz", "studio.index", "studio.asset"})
 #: Endpoints taking large multipart bodies (VIDEOGEN_MAX_UPLOAD_MB instead of _MAX_BODY_KB).
 UPLOAD_ENDPOINTS = frozenset({"folders.upload_images"})
 
@@ -46,6 +50,8 @@ def create_app(config: Settings | None = None, *, container: Container | None = 
     app.extensions["videogen"] = service
     register_error_handlers(app)
     register_views(app)
+    for blueprint in (studio_bp, capabilities_bp, preview_bp):  # the Studio (issue 16)
+        app.register_blueprint(blueprint)
     _install_hooks(app, settings)
     recovered = service.runner.recover(recovery)
     if recovered:

@@ -175,6 +175,57 @@ _SCHEMAS: dict[str, Any] = {
                        "images": {"type": "array", "items": _ref("Image")},
                        "count": {"type": "integer"}},
     },
+    "Capabilities": {
+        "type": "object",
+        "required": ["success", "moods", "voices", "transitions", "movement_limits",
+                     "speech_rate", "request_schemas"],
+        "properties": {
+            "success": {"const": True},
+            "moods": {"type": "array", "items": {"type": "string"}},
+            "voices": {"type": "array", "items": {"type": "string"}},
+            "default_voice": {"type": ["string", "null"]},
+            "transitions": {"type": "array", "items": {"type": "string"}},
+            "default_transition": {"type": "string"},
+            "transition_duration": {"type": "number"},
+            "movement_limits": {"type": "object",
+                                "additionalProperties": {"type": "integer"}},
+            "movements": {"type": "array", "items": {"type": "string"}},
+            "speeds": {"type": "array", "items": {"type": "string"}},
+            "max_scene_duration": {"type": "number"},
+            "max_scenes": {"type": "integer"},
+            "max_speedup": {"type": "number"},
+            "narration_lead_in": {"type": "number"},
+            "narration_gap": {"type": "number"},
+            "speech_rate": {
+                "type": "object", "required": ["words_per_second", "measured"],
+                "description": "The narrator's rate with its default voice, measured once "
+                               "(`measured` false: a 2.5 words/s estimate).",
+                "properties": {"words_per_second": {"type": "number"},
+                               "measured": {"type": "boolean"}}},
+            "fps": {"type": "integer"},
+            "width": {"type": "integer"},
+            "height": {"type": "integer"},
+            "max_upload_mb": {"type": "integer"},
+            "narration_preview": {"type": "object",
+                                  "properties": {"max_chars": {"type": "integer"}}},
+            "request_schemas": {
+                "type": "object",
+                "description": "The `Scene` and `GenerationParams` schemas of this "
+                               "document, so clients can offer every field the API takes.",
+                "additionalProperties": {"type": "object"}},
+        },
+    },
+    "NarrationPreviewRequest": {
+        "type": "object",
+        "required": ["text"],
+        "additionalProperties": False,
+        "properties": {
+            "text": {"type": "string", "minLength": 1, "maxLength": 1000},
+            "voice": {"type": ["string", "null"],
+                      "description": "One of `GET /capabilities` voices; default: "
+                                     "VIDEOGEN_VOICE or the narrator's own."},
+        },
+    },
     "Health": {"type": "object", "required": ["status"],
                "properties": {"status": {"const": "ok"}}},
     "Ready": {
@@ -326,6 +377,54 @@ _PATHS: dict[str, Any] = {
                 "400": _error("A path segment is not allowed."),
                 "404": _error("No such file."),
                 "416": _error("The range is outside the file."), **_COMMON_ERRORS},
+        },
+    },
+    "/": {
+        "get": {"operationId": "studio", "summary": "The Studio: a web page that makes a "
+                "video from photos through this API (no token needed to load it).",
+                "security": [],
+                "responses": {"200": {"description": "The page (strict CSP).",
+                                      "content": {"text/html": {}}}}},
+    },
+    "/studio/{name}": {
+        "get": {"operationId": "studioAsset", "summary": "A script or style sheet of the "
+                "Studio page.",
+                "security": [],
+                "parameters": [{"name": "name", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The file.",
+                                      "content": {"text/javascript": {}, "text/css": {}}},
+                              "404": _error("No such file.")}},
+    },
+    "/capabilities": {
+        "get": {"operationId": "capabilities",
+                "summary": "What this server offers: moods, voices, transitions, movement "
+                           "limits, narration rules, speech rate, request schemas.",
+                "responses": {"200": _json(_ref("Capabilities"), "The capabilities."),
+                              **_COMMON_ERRORS}},
+    },
+    "/narration/preview": {
+        "post": {
+            "operationId": "narrationPreview",
+            "summary": "Speak one narration with the configured narrator (to hear it).",
+            "description": "At most 1000 characters; at most 2 previews at once per "
+                           "process (429 beyond).",
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": _ref("NarrationPreviewRequest")}}},
+            "responses": {
+                "200": {"description": "The narration as WAV.",
+                        "content": {"audio/wav": {}},
+                        "headers": {
+                            "X-Narration-Duration": {"description": "Its length in seconds.",
+                                                     "schema": {"type": "string"}},
+                            "X-Narration-Voice": {"description": "The voice that spoke.",
+                                                  "schema": {"type": "string"}}}},
+                "400": _error("Bad text (empty, too long) or an unknown voice; "
+                              "`details.field` names it."),
+                "413": _error("Body larger than VIDEOGEN_MAX_BODY_KB."),
+                "415": _error("The body is not application/json."),
+                **_COMMON_ERRORS,
+            },
         },
     },
     "/healthz": {
