@@ -1,0 +1,308 @@
+"""The Studio page in a real (headless) Chromium against a real ``videogen serve``.
+
+Uploads three images, reorders them by dragging and by keyboard, fills the
+scenes, sees a bad duration's error next to its field, renders with a live
+progress bar, plays the video, and cancels a second job. Screenshots at 375
+and 1440 px wide are saved (``STUDIO_SCREENSHOTS=<dir>`` keeps them).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+from tests.browser.conftest import AUTH, TOKEN
+
+from videogen_core.motion import parse_clip_action
+from videogen_core.timeline import fit_narration
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
+
+def photo(path: Path, seed: int) -> Path:
+    """A small picture with structure (so thumbnails and frames are not flat)."""
+    rng = np.random.default_rng(seed)
+    h, w = 120, 200
+    y, x = np.mgrid[0:h, 0:w] / np.array([h, w])[:, None, None]
+    img = np.stack([0.2 + 0.6 * x, 0.3 + 0.5 * y, 0.5 + 0.4 * np.sin(6 * x + seed)], -1)
+    img = np.clip(img + rng.normal(0, 0.05, img.shape), 0, 1)
+    out = io.BytesIO()
+    Image.fromarray((img * 255).astype(np.uint8)).save(out, format="PNG")
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def wait(what: Callable[[], Any], timeout: float = 30.0, message: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = what()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {message or what}")
+        time.sleep(0.05)
+
+
+def by_id(driver: Any, element_id: str) -> Any:
+    return driver.find_element("id", element_id)
+
+
+def cards(driver: Any) -> list[Any]:
+    return driver.find_elements("css selector", "#scenes > li.scene")
+
+
+def card_images(driver: Any) -> list[str]:
+    return [c.find_element("css selector", ".image-name").text.split(" ")[0]
+            for c in cards(driver)]
+
+
+def set_value(element: Any, text: str) -> None:
+    element.clear()
+    element.send_keys(text)
+
+
+def open_studio(driver: Any, url: str) -> None:
+    """Load the page; give the token when it asks."""
+    driver.get(url + "/")
+    dialog = by_id(driver, "token-dialog")
+    wait(lambda: dialog.get_attribute("open") is not None
+         or driver.execute_script("return document.body.dataset.ready"), message="token dialog")
+    if dialog.get_attribute("open") is not None:
+        set_value(by_id(driver, "token-input"), TOKEN)
+        by_id(driver, "token-save").click()
+    wait(lambda: driver.execute_script("return document.body.dataset.ready === 'true'"),
+         message="capabilities")
+
+
+def upload_three(driver: Any, folder: str, tmp: Path) -> list[Path]:
+    set_value(by_id(driver, "folder"), folder)
+    by_id(driver, "folder-open").click()
+    wait(lambda: "new folder" in by_id(driver, "folder-status").text, message="new folder")
+    paths = [photo(tmp / f"{name}.png", i) for i, name in enumerate(("harbour", "boats",
+                                                                     "night"))]
+    by_id(driver, "file-input").send_keys("\n".join(str(p) for p in paths))
+    wait(lambda: len(cards(driver)) == 3, message="three cards")
+    wait(lambda: "3 added" in by_id(driver, "folder-status").text, message="uploads")
+    return paths
+
+
+def js_errors(driver: Any) -> list[str]:
+    """Script errors logged by the page (expected HTTP errors — 401, 400, 404 — aside)."""
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"
+            and "Failed to load resource" not in e["message"]]
+
+
+def test_the_page_rules_are_the_servers(browser: Any, studio_server: str) -> None:
+    """rules.js (live hints) parses clip actions and fits narration exactly as the core."""
+    open_studio(browser, studio_server)
+    actions = ["slow zoom in", "Zoom-Out and pan right, misty forest", "pan left then tilt up",
+               "gently zoom in slowly", "static", "quick push in, truck left & tilt down",
+               "zooming into the town, panning", "hold still", "a calm lake", "",
+               "fast, slow zoom out", "pull back; dolly in + pan up and fast pan down",
+               "zoom in quickly then pan left slowly", "slowly", "pan_right gently",
+               "Zooms IN and pans and tilts"]
+    fits = [(5.0, 3.0, 0.45), (3.0, 3.5, 0.95), (3.0, 9.0, 0.45), (2.0, 0.0, 0.45),
+            (4.0, 4.1, 0.45)]
+    got = browser.execute_async_script("""
+        const [actions, fits, done] = arguments;
+        import('/studio/rules.js').then((r) => done({
+          parsed: actions.map((a) => { const p = r.parseClipAction(a);
+            return [p.movements.map(r.movementText), p.description]; }),
+          fits: fits.map(([d, n, l]) => r.fitNarration(d, n, l, 1.25)),
+        }));""", actions, fits)
+    for action, (movements, description) in zip(actions, got["parsed"], strict=True):
+        expected = parse_clip_action(action)
+        assert movements == [str(m) for m in expected.movements], action
+        assert description == expected.description, action
+    for (d, n, loss), fit in zip(fits, got["fits"], strict=True):
+        expected = fit_narration(d, n, loss, 1.25)
+        assert fit["speed"] == pytest.approx(expected.speed)
+        assert fit["duration"] == pytest.approx(expected.duration)
+        assert fit["extendedBy"] == pytest.approx(expected.extended_by)
+
+
+def test_make_a_video_from_photos(browser: Any, studio_server: str, tmp_path: Path,
+                                  screenshot_dir: Path) -> None:
+    driver = browser
+    driver.set_window_size(1440, 1000)
+    driver.execute_script("sessionStorage.clear(); localStorage.clear();")
+    driver.get("about:blank")
+    # the page itself is public; its API calls need the token, asked for once
+    open_studio(driver, studio_server)
+    caps = httpx.get(f"{studio_server}/capabilities", headers=AUTH).json()
+    voices = [o.get_attribute("value") for o in
+              by_id(driver, "opt-voice").find_elements("tag name", "option")]
+    assert voices[1:] == caps["voices"]
+
+    upload_three(driver, "trip", tmp_path)
+    assert card_images(driver) == ["harbour_1.png", "boats_2.png", "night_3.png"]
+    stored = httpx.get(f"{studio_server}/folders/trip/images", headers=AUTH).json()
+    assert [i["name"] for i in stored["images"]] == ["boats_2.png", "harbour_1.png",
+                                                      "night_3.png"]
+    wait(lambda: all(driver.execute_script("return arguments[0].naturalWidth", img) > 0
+                     for img in driver.find_elements("css selector", "img.thumb")),
+         message="thumbnails")
+
+    # drag the last card onto the first: night, harbour, boats
+    driver.execute_script("""
+        const items = document.querySelectorAll('#scenes > li.scene');
+        const dt = new DataTransfer();
+        items[2].dispatchEvent(new DragEvent('dragstart', {dataTransfer: dt, bubbles: true}));
+        items[0].dispatchEvent(new DragEvent('dragover', {dataTransfer: dt, bubbles: true,
+                                                           cancelable: true}));
+        items[0].dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true,
+                                                       cancelable: true}));""")
+    assert card_images(driver) == ["night_3.png", "harbour_1.png", "boats_2.png"]
+    # and by keyboard: "Move down" on the first card keeps the focus on the moved card
+    first_down = cards(driver)[0].find_element("css selector", ".move-down")
+    first_down.send_keys("\n")
+    assert card_images(driver) == ["harbour_1.png", "night_3.png", "boats_2.png"]
+    focused = driver.switch_to.active_element
+    assert focused.get_attribute("aria-label") == "Move scene 2 down"
+
+    narrations = ["A quiet harbour at dawn.", "Night falls over the sea.",
+                  "The boats come home one after another, their lights swaying on the "
+                  "dark water, while the last gulls circle above the old stone pier."]
+    for card, text, action in zip(cards(driver), narrations,
+                                  ["zoom in, pan left", "slow pan right", "zoom out"],
+                                  strict=True):
+        set_value(card.find_element("css selector", "textarea.narration"), text)
+        set_value(card.find_element("css selector", "input.duration"), "2.5")
+        set_value(card.find_element("css selector", "input.clip"), action)
+    hints = [c.find_element("css selector", ".hints").text for c in cards(driver)]
+    assert "A 2.5 s clip keeps 1 movement (zoom in); pan left will be dropped." in hints[0]
+    assert "(estimated)" in hints[2] and "extended to" in hints[2]
+
+    # "Hear narration": spoken by the server, its measured length replaces the estimate
+    cards(driver)[0].find_element("css selector", "button.hear").click()
+    audio = cards(driver)[0].find_element("css selector", "audio.preview-audio")
+    wait(lambda: audio.is_displayed(), message="narration audio")
+    wait(lambda: "(measured)" in cards(driver)[0].find_element("css selector", ".hints").text,
+         message="measured narration")
+    spoken = httpx.post(f"{studio_server}/narration/preview", headers=AUTH,
+                        json={"text": narrations[0]})
+    seconds = float(spoken.headers["X-Narration-Duration"])
+    assert f"Narration {round(seconds, 2):g} s (measured)" in \
+        cards(driver)[0].find_element("css selector", ".hints").text
+
+    # a bad duration: the server's error appears next to that field, no job starts
+    bad = cards(driver)[1].find_element("css selector", "input.duration")
+    set_value(bad, "-1")
+    by_id(driver, "render").click()
+    error = cards(driver)[1].find_element("css selector", '.field-error[data-key="duration"]')
+    wait(lambda: error.text, message="field error")
+    assert "sequence_data[1].duration" in error.text and "greater than 0" in error.text
+    assert bad.get_attribute("aria-invalid") == "true"
+    assert by_id(driver, "progress-text").text.startswith("Not started")
+    set_value(bad, "2.5")
+    assert not error.text
+
+    # render: the progress bar advances with the job's events
+    by_id(driver, "render").click()
+    seen: list[tuple[float, str]] = []
+    deadline = time.monotonic() + 120
+    while by_id(driver, "result").get_attribute("hidden") is not None:
+        value = float(by_id(driver, "progress").get_attribute("value"))
+        text = by_id(driver, "progress-text").text
+        if not seen or seen[-1] != (value, text):
+            seen.append((value, text))
+        assert time.monotonic() < deadline, seen[-5:]
+        assert "failed" not in text, text
+        time.sleep(0.02)
+    values = [v for v, _ in seen]
+    assert values == sorted(values), seen
+    assert len({v for v in values if 0 < v < 100}) >= 2, seen  # live, not just 0 then 100
+    assert any("render" in t for _, t in seen), seen
+    assert float(by_id(driver, "progress").get_attribute("value")) == 100
+
+    # the result plays, with its duration and captions
+    video = by_id(driver, "video")
+    job_id = video.get_attribute("data-job")
+    job = httpx.get(f"{studio_server}/jobs/{job_id}", headers=AUTH).json()
+    assert job["status"] == "succeeded"
+    wait(lambda: driver.execute_script("return arguments[0].readyState >= 1", video),
+         message="video metadata")
+    duration = driver.execute_script("return arguments[0].duration", video)
+    assert abs(duration - job["result"]["metadata"]["duration"]) < 0.1
+    driver.execute_script("arguments[0].muted = true; arguments[0].play();", video)
+    wait(lambda: driver.execute_script("return arguments[0].currentTime", video) > 0.5,
+         message="playback")
+    driver.execute_script("arguments[0].textTracks[0].mode = 'hidden'", video)
+    wait(lambda: driver.execute_script(
+        "const t = arguments[0].textTracks[0]; return t.cues && t.cues.length", video),
+         message="caption cues")
+    cues = driver.execute_script(
+        "return Array.from(arguments[0].textTracks[0].cues).map((c) => c.text)", video)
+    assert any("harbour" in c for c in cues), cues
+    links = driver.find_elements("css selector", "#downloads a")
+    assert [a.text for a in links] == ["Download MP4 video", "Download SRT captions",
+                                       "Download WebVTT captions"]
+    assert all(a.get_attribute("href").startswith("blob:") for a in links)  # fetched with token
+    warnings = by_id(driver, "warnings").text
+    assert "dropped movement(s) pan left" in warnings
+    wait(lambda: "succeeded" in by_id(driver, "jobs").text, message="earlier jobs")
+
+    # nothing secret in a URL: not in the page's, nor in any the page fetched
+    fetched = driver.execute_script(
+        "return performance.getEntriesByType('resource').map((e) => e.name)")
+    assert any("/jobs/" in u for u in fetched) and any("/media/" in u for u in fetched)
+    assert not [u for u in [driver.current_url, *fetched] if TOKEN in u]
+    assert not js_errors(driver)
+
+    driver.save_screenshot(str(screenshot_dir / "studio-1440.png"))
+    driver.set_window_size(375, 900)
+    time.sleep(0.3)
+    width = driver.execute_script("return document.documentElement.scrollWidth")
+    inner = driver.execute_script("return window.innerWidth")
+    assert width <= inner, (width, inner)  # no sideways scrolling on a phone
+    driver.save_screenshot(str(screenshot_dir / "studio-375.png"))
+    driver.set_window_size(1440, 1000)
+    for name, size in (("studio-1440.png", 1440), ("studio-375.png", 375)):
+        with Image.open(screenshot_dir / name) as shot:
+            assert abs(shot.width - size) <= 20, (name, shot.size)
+
+
+def test_load_a_script_and_cancel_a_render(browser: Any, studio_server: str,
+                                           tmp_path: Path) -> None:
+    driver = browser
+    open_studio(driver, studio_server)
+    upload_three(driver, "long", tmp_path)
+    script = {
+        "sequence_data": [
+            {"scene_number": 3, "narration": "Night.", "duration": 20, "clip_action": "zoom in"},
+            {"scene_number": 1, "narration": "Harbour.", "duration": 20},
+            {"scene_number": 2, "narration": "Boats.", "duration": 20, "music_mood": "calm"},
+        ],
+        "generation_params": {"transition_type": "fade", "seed": 5},
+    }
+    path = tmp_path / "script.json"
+    path.write_text(json.dumps(script))
+    by_id(driver, "load-script").send_keys(str(path))
+    wait(lambda: card_images(driver) == ["night_3.png", "harbour_1.png", "boats_2.png"],
+         message="loaded script")
+    assert by_id(driver, "opt-transition_type").get_attribute("value") == "fade"
+    assert by_id(driver, "opt-seed").get_attribute("value") == "5"
+
+    by_id(driver, "render").click()
+    wait(lambda: "running" in by_id(driver, "progress-text").text, timeout=60,
+         message="running job")
+    job_id = by_id(driver, "progress").get_attribute("data-job")
+    request = httpx.get(f"{studio_server}/jobs/{job_id}", headers=AUTH).json()
+    assert request["scenes_total"] == 3
+    by_id(driver, "cancel").click()
+    wait(lambda: "cancelled" in by_id(driver, "progress-text").text, timeout=60,
+         message="cancelled")
+    assert httpx.get(f"{studio_server}/jobs/{job_id}", headers=AUTH).json()["status"] \
+        == "cancelled"
+    assert by_id(driver, "result").get_attribute("hidden") is not None \
+        or by_id(driver, "video").get_attribute("data-job") != job_id
+    assert by_id(driver, "render").is_enabled()
+    assert not js_errors(driver)
