@@ -133,8 +133,8 @@ def test_make_a_video_from_photos(browser: Any, studio_server: str, tmp_path: Pa
                                   screenshot_dir: Path) -> None:
     driver = browser
     driver.set_window_size(1440, 1000)
+    driver.get(f"{studio_server}/healthz")  # this origin, for its storage
     driver.execute_script("sessionStorage.clear(); localStorage.clear();")
-    driver.get("about:blank")
     # the page itself is public; its API calls need the token, asked for once
     open_studio(driver, studio_server)
     caps = httpx.get(f"{studio_server}/capabilities", headers=AUTH).json()
@@ -257,13 +257,19 @@ def test_make_a_video_from_photos(browser: Any, studio_server: str, tmp_path: Pa
     assert not [u for u in [driver.current_url, *fetched] if TOKEN in u]
     assert not js_errors(driver)
 
+    driver.execute_script("window.scrollTo(0, 0)")
     driver.save_screenshot(str(screenshot_dir / "studio-1440.png"))
+    driver.execute_script("document.getElementById('result').scrollIntoView()")
+    driver.save_screenshot(str(screenshot_dir / "studio-1440-result.png"))
     driver.set_window_size(375, 900)
     time.sleep(0.3)
+    driver.execute_script("window.scrollTo(0, 0)")
     width = driver.execute_script("return document.documentElement.scrollWidth")
     inner = driver.execute_script("return window.innerWidth")
     assert width <= inner, (width, inner)  # no sideways scrolling on a phone
     driver.save_screenshot(str(screenshot_dir / "studio-375.png"))
+    driver.execute_script("document.querySelector('#scenes > li').scrollIntoView()")
+    driver.save_screenshot(str(screenshot_dir / "studio-375-scene.png"))
     driver.set_window_size(1440, 1000)
     for name, size in (("studio-1440.png", 1440), ("studio-375.png", 375)):
         with Image.open(screenshot_dir / name) as shot:
@@ -306,3 +312,80 @@ def test_load_a_script_and_cancel_a_render(browser: Any, studio_server: str,
         or by_id(driver, "video").get_attribute("data-job") != job_id
     assert by_id(driver, "render").is_enabled()
     assert not js_errors(driver)
+
+
+def test_api_fields_the_page_does_not_know_get_typed_controls(browser: Any,
+                                                              studio_server: str) -> None:
+    """Options other branches add to the API (aspect ratio, caption style...) appear as
+    controls built from their schema, and their values go back with their JSON type."""
+    open_studio(browser, studio_server)
+    got = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        import('/studio/fields.js').then((f) => {
+          const schemas = {
+            aspect_ratio: {enum: ['16:9', '9:16', '1:1']},
+            quality: {type: ['integer', 'null'], enum: [1, 2, null]},
+            burn: {type: 'boolean'},
+            width: {type: 'integer', minimum: 16, maximum: 8192},
+            caption_style: {type: ['string', 'null'], examples: ['bold', 'boxed']},
+            focus: {type: 'object'},
+          };
+          const out = {};
+          for (const [name, schema] of Object.entries(schemas)) {
+            const wrap = f.extraControl(name, schema, 'x-' + name, 'param', {});
+            document.body.append(wrap);
+            const control = wrap.querySelector('[data-param]');
+            const label = wrap.querySelector('label');
+            out[name] = {tag: control.tagName, type: control.type, kind: control.dataset.kind,
+                         labelled: control.labels.length === 1 && label.htmlFor === control.id,
+                         options: control.tagName === 'SELECT'
+                           ? [...control.options].map((o) => o.textContent) : null,
+                         empty: f.extraValue(control) === undefined};
+            const values = {aspect_ratio: '9:16', quality: 2, burn: false, width: 640,
+                            caption_style: 'bold', focus: {x: 0.5, y: 0.25}};
+            f.setExtraValue(control, values[name]);
+            out[name].value = f.extraValue(control);
+            wrap.remove();
+          }
+          done(out);
+        });""")
+    assert got["aspect_ratio"]["tag"] == "SELECT"
+    assert got["aspect_ratio"]["options"] == ["(server default)", "16:9", "9:16", "1:1"]
+    assert got["aspect_ratio"]["value"] == "9:16"
+    assert got["quality"]["options"] == ["(server default)", "1", "2"]
+    assert got["quality"]["value"] == 2  # a number, not "2"
+    assert got["burn"]["options"] == ["(server default)", "true", "false"]
+    assert got["burn"]["value"] is False
+    assert (got["width"]["type"], got["width"]["value"]) == ("number", 640)
+    assert (got["caption_style"]["type"], got["caption_style"]["value"]) == ("text", "bold")
+    assert got["focus"]["kind"] == "json"
+    assert got["focus"]["value"] == {"x": 0.5, "y": 0.25}
+    assert all(v["labelled"] and v["empty"] for v in got.values()), got
+
+
+def test_every_control_is_labelled_and_every_api_field_has_one(browser: Any,
+                                                               studio_server: str,
+                                                               tmp_path: Path) -> None:
+    driver = browser
+    open_studio(driver, studio_server)
+    if not cards(driver):
+        upload_three(driver, "labels", tmp_path)
+    unlabelled = driver.execute_script("""
+        return [...document.querySelectorAll('input, select, textarea, audio, video')]
+          .filter((c) => !(c.type === 'file' && c.classList.contains('visually-hidden')
+                           && c.labels.length))
+          .filter((c) => !(c.labels && c.labels.length) && !c.getAttribute('aria-label')
+                          && !c.closest('template'))
+          .map((c) => c.outerHTML.slice(0, 80));""")
+    assert unlabelled == []
+    caps = httpx.get(f"{studio_server}/capabilities", headers=AUTH).json()
+    handled = {"transition_type", "transition_duration", "seed", "fps", "voice", "callback_url"}
+    for name in set(caps["request_schemas"]["GenerationParams"]["properties"]) - handled:
+        assert driver.find_elements("css selector", f'[data-param="{name}"]'), name
+    scene_fields = {"scene_number", "narration", "duration", "clip_action", "music_mood"}
+    for name in set(caps["request_schemas"]["Scene"]["properties"]) - scene_fields:
+        for card in cards(driver):
+            assert card.find_elements("css selector", f'[data-key="{name}"]'), name
+    # keyboard: every button can take the focus (no tabindex=-1 traps), Tab reaches Render
+    assert driver.execute_script(
+        "return [...document.querySelectorAll('button')].every((b) => b.tabIndex >= 0)")

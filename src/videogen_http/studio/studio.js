@@ -7,6 +7,7 @@
 // request lists the scenes in card order. Nothing is renamed on the server.
 
 import * as api from "./api.js";
+import { el, extraControl, extraValue, fillSelect, setExtraValue } from "./fields.js";
 import { sceneHints, trailingNumber } from "./rules.js";
 
 const MAX_SCENE_NUMBER = 1000000;
@@ -31,14 +32,7 @@ const state = {
   dragUid: null,
 };
 
-// ------------------------------------------------------------------ helpers
-function el(tag, attrs = {}, text = "") {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text) node.textContent = text;
-  return node;
-}
-
+// ------------------------------------------------------------------ errors
 function showError(message) {
   const box = $("global-error");
   box.textContent = message;
@@ -114,83 +108,6 @@ function saveToken() {
 }
 
 // ------------------------------------------------------------------ capabilities
-function fillSelect(select, values, { empty = null, selected = "" } = {}) {
-  select.replaceChildren();
-  if (empty !== null) select.append(el("option", { value: "" }, empty));
-  for (const v of values) select.append(el("option", { value: v }, v));
-  select.value = selected;
-}
-
-/** Flatten a JSON-schema property into {kind, choices, min, max, examples}. */
-function describe(schema) {
-  const branches = [schema, ...(schema.anyOf || []), ...(schema.oneOf || [])];
-  let choices = null;
-  const types = new Set();
-  const examples = [];
-  for (const b of branches) {
-    if (Array.isArray(b.enum)) choices = (choices || []).concat(b.enum.filter((v) => v !== null));
-    if (b.const !== undefined && b.const !== null) choices = (choices || []).concat([b.const]);
-    for (const t of [].concat(b.type || [])) if (t !== "null") types.add(t);
-    if (Array.isArray(b.examples)) examples.push(...b.examples);
-  }
-  let kind = "text";
-  if (choices) kind = "choice";
-  else if (types.has("boolean")) kind = "boolean";
-  else if (types.has("integer") || types.has("number")) kind = "number";
-  else if (types.has("object") || types.has("array")) kind = "json";
-  return { kind, choices, integer: types.has("integer") && !types.has("number"),
-    min: schema.minimum ?? schema.exclusiveMinimum, max: schema.maximum, examples,
-    description: schema.description || "" };
-}
-
-const labelOf = (name) => name.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
-
-/** A labelled control for an API field the page has no special control for. */
-function extraControl(name, schema, id, dataAttr, errorAttrs) {
-  const d = describe(schema);
-  const wrap = el("div", { class: "field" });
-  wrap.append(el("label", { for: id }, labelOf(name) + (d.kind === "json" ? " (JSON)" : "")));
-  let control;
-  if (d.kind === "choice" || d.kind === "boolean") {
-    control = el("select", { id });
-    fillSelect(control, d.kind === "boolean" ? ["true", "false"] : d.choices.map(String),
-      { empty: "(server default)" });
-  } else if (d.kind === "number") {
-    control = el("input", { id, type: "number", step: d.integer ? "1" : "any" });
-    if (d.min !== undefined) control.min = d.min;
-    if (d.max !== undefined) control.max = d.max;
-  } else {
-    control = el("input", { id, type: "text", autocomplete: "off" });
-    if (d.examples.length) control.placeholder = `e.g. ${d.examples.join(", ")}`;
-  }
-  control.dataset[dataAttr] = name;
-  control.dataset.kind = d.kind;
-  if (d.description) control.title = d.description;
-  wrap.append(control);
-  wrap.append(el("p", { class: "field-error", ...errorAttrs }));
-  return wrap;
-}
-
-function extraValue(control) {
-  const raw = control.value.trim();
-  if (raw === "") return undefined;
-  const kind = control.dataset.kind;
-  if (kind === "number") return Number(raw);
-  if (kind === "boolean") return raw === "true";
-  if (kind === "json") {
-    try {
-      return JSON.parse(raw);
-    } catch (_) {
-      return raw; // the server names the field
-    }
-  }
-  if (kind === "choice") {
-    const n = Number(raw);
-    return raw !== "" && !Number.isNaN(n) && String(n) === raw ? n : raw;
-  }
-  return raw;
-}
-
 function applyCapabilities(caps) {
   state.caps = caps;
   fillSelect($("opt-transition_type"), caps.transitions, { selected: caps.default_transition });
@@ -448,8 +365,7 @@ function renderScenes(focus = null) {
       if (SCENE_FIELDS.has(name)) continue;
       const wrap = extraControl(name, schema, id(name), "key", { "data-key": name });
       const control = wrap.querySelector("[data-key]");
-      const current = card.extra[name];
-      control.value = current === undefined ? "" : (typeof current === "object" ? JSON.stringify(current) : String(current));
+      setExtraValue(control, card.extra[name]);
       control.addEventListener("input", () => { card.extra[name] = extraValue(control); });
       control.addEventListener("change", () => { card.extra[name] = extraValue(control); });
       extra.append(wrap);
@@ -618,10 +534,16 @@ async function loadScript(file) {
   const params = body.generation_params || {};
   for (const control of document.querySelectorAll("[data-param]")) {
     const name = control.dataset.param;
-    if (name in params && params[name] !== null) {
-      const v = params[name];
-      control.value = typeof v === "object" ? JSON.stringify(v) : String(v);
+    if (!(name in params) || params[name] === null) continue;
+    if (control.dataset.kind) {
+      setExtraValue(control, params[name]);
+      continue;
     }
+    const text = String(params[name]);
+    if (control.tagName === "SELECT" && ![...control.options].some((o) => o.value === text)) {
+      control.append(el("option", { value: text }, text)); // e.g. a voice this server lacks
+    }
+    control.value = text;
   }
   renderScenes();
   state.cards.forEach(thumbnail);
@@ -631,9 +553,9 @@ async function loadScript(file) {
 }
 
 // ------------------------------------------------------------------ jobs
-function rememberJob(id, folder) {
+function rememberJob(id, folder, scenes) {
   const jobs = JSON.parse(localStorage.getItem(JOBS_KEY) || "[]").filter((j) => j.id !== id);
-  jobs.unshift({ id, folder, at: new Date().toISOString() });
+  jobs.unshift({ id, folder, at: new Date().toISOString(), scenes });
   localStorage.setItem(JOBS_KEY, JSON.stringify(jobs.slice(0, 20)));
 }
 
@@ -654,7 +576,7 @@ async function renderJobs() {
       if (data.status === "succeeded") {
         const show = el("button", { type: "button", class: "secondary small" }, "Show");
         show.setAttribute("aria-label", `Show the video of ${job.folder} from ${when}`);
-        show.addEventListener("click", () => showResult(data));
+        show.addEventListener("click", () => showResult(data, job.scenes));
         li.append(" ", show);
       }
     }).catch(() => { status.textContent = "gone"; });
@@ -699,7 +621,9 @@ async function render() {
     setStatus("progress-text", "Not started: see the error above.");
     return;
   }
-  rememberJob(jobId, state.folder);
+  const numbers = imageNumbers();
+  const images = new Map(state.cards.map((c) => [sceneNumber(c, numbers), c.image]));
+  rememberJob(jobId, state.folder, body.sequence_data.map((sc) => [sc.scene_number, images.get(sc.scene_number) || ""]));
   const abort = new AbortController();
   state.job = { id: jobId, abort };
   $("progress").dataset.job = jobId;
@@ -723,7 +647,7 @@ async function render() {
     void status;
     showProgress(job);
     if (job.status === "succeeded") {
-      await showResult(job);
+      await showResult(job, storedScenes(jobId));
     } else if (job.status === "failed") {
       reportError(new api.ApiError(500, job.error || { message: "the job failed" }));
       setStatus("progress-text", `failed: ${job.error ? job.error.message : ""}`);
@@ -752,7 +676,22 @@ async function cancel() {
   }
 }
 
-async function showResult(job) {
+function storedScenes(jobId) {
+  const entry = JSON.parse(localStorage.getItem(JOBS_KEY) || "[]").find((j) => j.id === jobId);
+  return entry ? entry.scenes : null;
+}
+
+/** "scene 3: …" (the server counts by scene_number) → "Scene 2 (night_3.png): …". */
+function explainWarning(text, scenes) {
+  const found = text.match(/^scene (\d+): /);
+  if (!found || !scenes) return text;
+  const position = scenes.findIndex(([n]) => n === Number(found[1]));
+  if (position < 0) return text;
+  const image = scenes[position][1];
+  return `Scene ${position + 1}${image ? ` (${image})` : ""}: ${text.slice(found[0].length)}`;
+}
+
+async function showResult(job, scenes = null) {
   const result = job.result;
   if (!result) return;
   for (const url of state.resultUrls) URL.revokeObjectURL(url);
@@ -761,7 +700,6 @@ async function showResult(job) {
     if (url.startsWith("blob:")) state.resultUrls.push(url);
     return url;
   };
-  $("result").hidden = false;
   const video = $("video");
   const videoPath = api.mediaPath(result.video_url, job.folder_id);
   const subtitles = (result.metadata && result.metadata.subtitles) || {};
@@ -790,7 +728,8 @@ async function showResult(job) {
   }));
   const warnings = [...new Set([...(job.warnings || []), ...(meta.warnings || [])])];
   $("warnings-box").hidden = !warnings.length;
-  $("warnings").replaceChildren(...warnings.map((w) => el("li", {}, w)));
+  $("warnings").replaceChildren(...warnings.map((w) => el("li", {}, explainWarning(w, scenes))));
+  $("result").hidden = false; // last: the section shows once everything in it is set
   $("result").scrollIntoView({ block: "nearest" });
 }
 

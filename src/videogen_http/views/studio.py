@@ -29,6 +29,7 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
 ASSETS = {
     "studio.css": "text/css; charset=utf-8",
     "api.js": "text/javascript; charset=utf-8",
+    "fields.js": "text/javascript; charset=utf-8",
     "rules.js": "text/javascript; charset=utf-8",
     "studio.js": "text/javascript; charset=utf-8",
 }
