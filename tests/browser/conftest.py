@@ -89,6 +89,8 @@ def browser() -> Iterator[Any]:
     if found is None:
         pytest.skip(INSTALL)
     chromium, driver_path = found
+    pytest.importorskip("selenium", reason="selenium is in the test extra: "
+                                           "pip install -e '.[test]'")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
