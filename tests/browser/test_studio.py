@@ -21,6 +21,7 @@ import pytest
 from PIL import Image
 from tests.browser.conftest import AUTH, TOKEN
 
+from videogen_adapters.converter import structure_request
 from videogen_core.motion import parse_clip_action
 from videogen_core.timeline import fit_narration
 
@@ -38,6 +39,18 @@ def photo(path: Path, seed: int) -> Path:
     Image.fromarray((img * 255).astype(np.uint8)).save(out, format="PNG")
     path.write_bytes(out.getvalue())
     return path
+
+
+def validate_request(body: dict[str, Any]) -> None:
+    """``body`` fits the OpenAPI document's GenerateRequest schema."""
+    import jsonschema
+
+    from videogen_http.openapi import openapi_document
+
+    doc = openapi_document()
+    jsonschema.Draft202012Validator(
+        {"$ref": "#/components/schemas/GenerateRequest", "components": doc["components"]}
+    ).validate(body)
 
 
 def wait(what: Callable[[], Any], timeout: float = 30.0, message: str = "") -> Any:
@@ -256,6 +269,21 @@ def test_make_a_video_from_photos(browser: Any, studio_server: str, tmp_path: Pa
     assert any("/jobs/" in u for u in fetched) and any("/media/" in u for u in fetched)
     assert not [u for u in [driver.current_url, *fetched] if TOKEN in u]
     assert not js_errors(driver)
+
+    # "Save script" downloads the request body the API takes, in the cards' order
+    saved = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const make = URL.createObjectURL;
+        URL.createObjectURL = (blob) => { URL.createObjectURL = make;
+                                          blob.text().then(done); return make(blob); };
+        document.getElementById('save-script').click();""")
+    script = json.loads(saved)
+    assert [s["scene_number"] for s in script["sequence_data"]] == [1, 3, 2]
+    assert [s["narration"] for s in script["sequence_data"]] == narrations
+    assert {s["duration"] for s in script["sequence_data"]} == {2.5}
+    assert script["generation_params"]["transition_type"] == "crossfade"
+    structure_request(script)  # the API's own converter takes it
+    validate_request(script)
 
     driver.execute_script("window.scrollTo(0, 0)")
     driver.save_screenshot(str(screenshot_dir / "studio-1440.png"))
