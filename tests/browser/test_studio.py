@@ -22,6 +22,7 @@ from PIL import Image
 from tests.browser.conftest import AUTH, TOKEN
 
 from videogen_adapters.converter import structure_request
+from videogen_core import match_images, natural_sorted
 from videogen_core.motion import parse_clip_action
 from videogen_core.timeline import fit_narration
 
@@ -140,6 +141,51 @@ def test_the_page_rules_are_the_servers(browser: Any, studio_server: str) -> Non
         assert fit["speed"] == pytest.approx(expected.speed)
         assert fit["duration"] == pytest.approx(expected.duration)
         assert fit["extendedBy"] == pytest.approx(expected.extended_by)
+
+
+LISTINGS = [
+    ["harbour_1.png", "boats_2.png", "night_3.png"],
+    ["a_1.png", "b_1.png", "c.png"],  # a duplicated number, an unnumbered name
+    ["IMG_2034.jpg", "IMG_2035.jpg", "beach.png", "dunes.png"],
+    ["PXL_20240312_101500123.jpg", "cat.png", "dog.png"],  # a number above the limit
+    ["1.png", "photo.png", "x_2.png"],  # "photo" at position 2 is taken by x_2
+    ["scene_01.png", "scene_1.png", "scene_10.png", "scene_2.png", "zebra.png"],
+]
+
+
+def test_the_page_picks_each_image_by_the_servers_matching(browser: Any,
+                                                           studio_server: str) -> None:
+    """Every scene_number the page gives a card selects that card's image on the server
+    (videogen_core.match_images), whichever cards are kept and in whatever order —
+    also after two uploads, which get numbers of their own."""
+    open_studio(browser, studio_server)
+    compute = """
+        const [listings, done] = arguments;
+        import('/studio/rules.js').then((r) => done(listings.map((l) => ({
+          numbers: Object.fromEntries(r.numbersOfImages(l)),
+          next: r.nextImageNumber(l, 2)}))));"""
+    before = [natural_sorted(listing) for listing in LISTINGS]
+    got = browser.execute_async_script(compute, before)
+    after = [natural_sorted([*listing, *(f"new_{r['next'] + i}.png" for i in range(2))])
+             for listing, r in zip(before, got, strict=True)]
+    got_after = browser.execute_async_script(compute, after)
+    for listing, result in zip([*before, *after], [*got, *got_after], strict=True):
+        assert set(result["numbers"]) == set(listing)
+        numbers = [(name, n) for name, n in result["numbers"].items() if n is not None]
+        for order in (numbers, numbers[::-1], numbers[1:]):
+            mapping = match_images([n for _, n in order], listing)
+            assert {n: name for name, n in order} == mapping, (listing, order)
+    for listing, result in zip(after, got_after, strict=True):
+        for name in listing:
+            if name.startswith("new_"):  # an upload is picked by the number it was named with
+                assert result["numbers"][name] == int(name[4:-4])
+    # a folder of numbered names (the Studio's own uploads) keeps every image pickable
+    for index in (0, 2):
+        assert None not in got[index]["numbers"].values()
+        assert None not in got_after[index]["numbers"].values()
+    # what the page leaves out is what the server could pick by neither number nor position
+    assert [n for n, v in got[4]["numbers"].items() if v is None] == ["photo.png"]
+    assert [n for n, v in got[5]["numbers"].items() if v is None] == ["scene_1.png"]
 
 
 def test_make_a_video_from_photos(browser: Any, studio_server: str, tmp_path: Path,

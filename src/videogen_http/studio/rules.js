@@ -159,6 +159,43 @@ export function trailingNumber(name) {
   return found ? Number(found[1]) : null;
 }
 
+/** The largest scene_number the server takes. */
+export const MAX_SCENE_NUMBER = 1000000;
+
+/**
+ * scene_number of every image of a folder (`listing`: names in the server's natural
+ * order) as a Map name -> number | null: the number its name ends in (the first image
+ * in natural order wins, as on the server), else its position in the listing when no
+ * image's name ends in that number; null when neither picks it.
+ */
+export function numbersOfImages(listing) {
+  const trailing = listing.map(trailingNumber);
+  const every = new Set(trailing.filter((n) => n !== null));
+  const taken = new Set();
+  const numbers = new Map();
+  listing.forEach((name, i) => {
+    const n = trailing[i];
+    if (n !== null && n <= MAX_SCENE_NUMBER && !taken.has(n)) {
+      taken.add(n);
+      numbers.set(name, n);
+    }
+  });
+  listing.forEach((name, i) => {
+    if (numbers.has(name)) return;
+    const position = i + 1;
+    numbers.set(name, every.has(position) ? null : position);
+  });
+  return numbers;
+}
+
+/** The first number for `count` new uploads: above every image's number and, when some
+ * image is picked by its position, above every position the listing will have. */
+export function nextImageNumber(listing, count) {
+  const numbers = listing.map(trailingNumber).filter((n) => n !== null && n <= MAX_SCENE_NUMBER);
+  const unnumbered = numbers.length < listing.length;
+  return Math.max(0, ...numbers, unnumbered ? listing.length + count : 0) + 1;
+}
+
 const fmt = (x) => (Math.round(x * 100) / 100).toString();
 
 /**

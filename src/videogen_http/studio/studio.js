@@ -8,9 +8,8 @@
 
 import * as api from "./api.js";
 import { el, extraControl, extraValue, fillSelect, setExtraValue } from "./fields.js";
-import { sceneHints, trailingNumber } from "./rules.js";
+import { nextImageNumber, numbersOfImages, sceneHints } from "./rules.js";
 
-const MAX_SCENE_NUMBER = 1000000;
 const JOBS_KEY = "videogen.studio.jobs";
 const FOLDER_KEY = "videogen.studio.folder";
 const SCENE_FIELDS = new Set(["scene_number", "narration", "duration", "clip_action", "music_mood"]);
@@ -131,34 +130,8 @@ function applyCapabilities(caps) {
 }
 
 // ------------------------------------------------------------------ folder and images
-/** scene_number of every image: the number its name ends in (first in natural order
- * wins, as on the server), else its position when no name ends in that number. */
-function imageNumbers() {
-  const trailing = state.listing.map(trailingNumber);
-  const every = new Set(trailing.filter((n) => n !== null));
-  const taken = new Set();
-  const numbers = new Map();
-  state.listing.forEach((name, i) => {
-    const n = trailing[i];
-    if (n !== null && n <= MAX_SCENE_NUMBER && !taken.has(n)) {
-      taken.add(n);
-      numbers.set(name, n);
-    }
-  });
-  state.listing.forEach((name, i) => {
-    if (numbers.has(name)) return;
-    const position = i + 1;
-    numbers.set(name, every.has(position) ? null : position);
-  });
-  return numbers;
-}
-
-function nextNumber(count) {
-  const numbers = state.listing.map(trailingNumber).filter((n) => n !== null && n <= MAX_SCENE_NUMBER);
-  const unnumbered = numbers.length < state.listing.length;
-  // above every position too, so images found by position keep theirs
-  return Math.max(0, ...numbers, unnumbered ? state.listing.length + count : 0) + 1;
-}
+const imageNumbers = () => numbersOfImages(state.listing);
+const nextNumber = (count) => nextImageNumber(state.listing, count);
 
 function slug(name) {
   const base = name.split(/[\\/]/).pop();
@@ -240,7 +213,7 @@ async function openFolder() {
     ? `${folder}: ${state.listing.length} image(s).`
     : `${folder} is a new folder: add images.`;
   if (skipped.length) {
-    text += ` Left out (their names end in another image's number; rename them): ${skipped.join(", ")}.`;
+    text += ` Left out, as the server cannot pick them by name (rename them to end in a number of their own): ${skipped.join(", ")}.`;
   }
   setStatus("folder-status", text);
   renderScenes();
@@ -331,9 +304,10 @@ function renderScenes(focus = null) {
     const id = (k) => `scene-${card.uid}-${k}`;
     const number = sceneNumber(card, numbers);
     li.querySelector(".scene-heading").textContent = `Scene ${index + 1}`;
-    li.querySelector(".image-name").textContent = card.image
-      ? `${card.image} (scene_number ${number})`
-      : `No image in this folder for scene_number ${card.number}`;
+    let where = `${card.image} (scene_number ${number})`;
+    if (!card.image) where = `No image in this folder for scene_number ${card.number}`;
+    else if (number === null) where = `${card.image}: the server cannot pick it by name now; rename it to end in a number of its own`;
+    li.querySelector(".image-name").textContent = where;
     const img = li.querySelector("img.thumb");
     img.alt = card.image ? `Image ${card.image}` : "no image";
     if (card.thumb) img.src = card.thumb;
@@ -718,7 +692,8 @@ async function showResult(job, scenes = null) {
   video.dataset.job = job.job_id;
   video.load();
   const meta = result.metadata || {};
-  setStatus("result-info", `${job.folder_id}: ${meta.duration} s, ${meta.scenes} scene(s), made ${meta.timestamp}.`);
+  const made = meta.timestamp ? new Date(meta.timestamp).toLocaleString() : "";
+  setStatus("result-info", `${job.folder_id}: ${meta.duration} s, ${meta.scenes} scene(s)${made ? `, made ${made}` : ""}.`);
   $("result-info").dataset.duration = meta.duration;
   const downloads = $("downloads");
   downloads.replaceChildren(...links.map(([label, path, kind]) => {
