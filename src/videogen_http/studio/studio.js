@@ -680,6 +680,11 @@ async function showResult(job, scenes = null) {
   const links = [["MP4 video", videoPath, "mp4"]];
   if (subtitles.srt) links.push(["SRT captions", api.mediaPath(subtitles.srt, job.folder_id), "srt"]);
   if (subtitles.vtt) links.push(["WebVTT captions", api.mediaPath(subtitles.vtt, job.folder_id), "vtt"]);
+  for (const [kind, url] of Object.entries(subtitles)) { // any other caption file the server makes
+    if (kind !== "srt" && kind !== "vtt" && url) links.push([`${kind} captions`, api.mediaPath(url, job.folder_id), kind]);
+  }
+  const poster = result.metadata && result.metadata.poster_url;
+  if (poster) links.push(["poster image", api.mediaPath(poster, job.folder_id), "poster"]);
   const urls = {};
   try {
     for (const [, path, kind] of links) urls[kind] = keep(await api.mediaUrl(path));
@@ -688,6 +693,8 @@ async function showResult(job, scenes = null) {
     return;
   }
   $("captions").src = urls.vtt || "";
+  if (urls.poster) video.poster = urls.poster;
+  else video.removeAttribute("poster");
   video.src = urls.mp4;
   video.dataset.job = job.job_id;
   video.load();
