@@ -393,7 +393,8 @@ _PATHS: dict[str, Any] = {
                 "parameters": [{"name": "name", "in": "path", "required": True,
                                 "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "The file.",
-                                      "content": {"text/javascript": {}, "text/css": {}}},
+                                      "content": {"text/javascript": {}, "text/css": {},
+                                                  "image/svg+xml": {}}},
                               "404": _error("No such file.")}},
     },
     "/capabilities": {

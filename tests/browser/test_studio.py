@@ -252,6 +252,22 @@ def test_make_a_video_from_photos(browser: Any, studio_server: str, tmp_path: Pa
     assert f"Narration {round(seconds, 2):g} s (measured)" in \
         cards(driver)[0].find_element("css selector", ".hints").text
 
+    # a scene option that takes a point of the picture (the framing branch's `focus`):
+    # clicking the thumbnail's centre sets it
+    points = driver.execute_async_script("""
+        const [schema, done] = arguments;
+        import('/studio/fields.js').then((f) => done(Object.entries(schema)
+          .filter(([, s]) => f.acceptsPoint(s)).map(([n]) => n)));""",
+        caps["request_schemas"]["Scene"]["properties"])
+    for name in points:
+        thumb = cards(driver)[0].find_element("css selector", "img.thumb")
+        driver.execute_script("""
+            const img = arguments[0]; const r = img.getBoundingClientRect();
+            img.dispatchEvent(new MouseEvent('click', {bubbles: true,
+              clientX: r.left + r.width / 2, clientY: r.top + r.height / 2}));""", thumb)
+        control = cards(driver)[0].find_element("css selector", f'[data-key="{name}"]')
+        assert json.loads(control.get_attribute("value")) == [0.5, 0.5]
+
     # a bad duration: the server's error appears next to that field, no job starts
     bad = cards(driver)[1].find_element("css selector", "input.duration")
     set_value(bad, "-1")
@@ -421,8 +437,29 @@ def test_api_fields_the_page_does_not_know_get_typed_controls(browser: Any,
             out[name].value = f.extraValue(control);
             wrap.remove();
           }
+          out.point = {
+            focus: f.acceptsPoint({oneOf: [{enum: ['auto', 'center']}, {type: 'array',
+              items: {type: 'number', minimum: 0, maximum: 1}, minItems: 2, maxItems: 2}]}),
+            plain: f.acceptsPoint({type: 'array', items: {type: 'number'}}),
+            // a 200x100 picture in a 100x100 box (cover): only its middle half shows
+            centre: f.pointInCover(100, 100, 200, 100, 50, 50),
+            left: f.pointInCover(100, 100, 200, 100, 0, 0),
+            right: f.pointInCover(100, 100, 200, 100, 100, 100),
+          };
+          const wrap = f.extraControl('focus', {enum: ['auto', 'center']}, 'x-f', 'key', {});
+          document.body.append(wrap);
+          const select = wrap.querySelector('select');
+          f.setExtraValue(select, [0.25, 0.75]);
+          out.point.value = f.extraValue(select);
+          out.point.label = select.selectedOptions[0].textContent;
+          wrap.remove();
           done(out);
         });""")
+    point = got.pop("point")
+    assert point["focus"] is True and point["plain"] is False
+    assert point["centre"] == [0.5, 0.5]
+    assert point["left"] == [0.25, 0.0] and point["right"] == [0.75, 1.0]
+    assert point["value"] == [0.25, 0.75] and point["label"] == "point 0.25, 0.75"
     assert got["aspect_ratio"]["tag"] == "SELECT"
     assert got["aspect_ratio"]["options"] == ["(server default)", "16:9", "9:16", "1:1"]
     assert got["aspect_ratio"]["value"] == "9:16"

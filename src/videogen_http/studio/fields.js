@@ -99,7 +99,25 @@ export function setExtraValue(control, value) {
   const kind = control.dataset.kind;
   const text = kind === "text" || kind === "number" ? String(value) : JSON.stringify(value);
   if (control.tagName === "SELECT" && ![...control.options].some((o) => o.value === text)) {
-    control.append(el("option", { value: text }, String(value)));  // not offered: kept as sent
+    const label = Array.isArray(value) ? `point ${value.join(", ")}` : String(value);
+    control.append(el("option", { value: text }, label)); // not offered: kept as sent
   }
   control.value = text;
+}
+
+/** True when `schema` takes a point [x, y] in 0–1 image coordinates (e.g. a scene's focus). */
+export function acceptsPoint(schema) {
+  const branches = [schema, ...(schema.anyOf || []), ...(schema.oneOf || [])];
+  return branches.some((b) => [].concat(b.type || []).includes("array") && b.minItems === 2 &&
+    b.maxItems === 2 && b.items && b.items.minimum === 0 && b.items.maximum === 1);
+}
+
+/** The point [x, y] (0–1, two decimals) of the picture under (px, py) in a box of
+ * boxW x boxH showing a naturalW x naturalH image with object-fit: cover. */
+export function pointInCover(boxW, boxH, naturalW, naturalH, px, py) {
+  const scale = Math.max(boxW / naturalW, boxH / naturalH);
+  const w = naturalW * scale;
+  const h = naturalH * scale;
+  const clamp = (v) => Math.round(Math.min(1, Math.max(0, v)) * 100) / 100;
+  return [clamp((px - (boxW - w) / 2) / w), clamp((py - (boxH - h) / 2) / h)];
 }

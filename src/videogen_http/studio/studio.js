@@ -7,7 +7,9 @@
 // request lists the scenes in card order. Nothing is renamed on the server.
 
 import * as api from "./api.js";
-import { el, extraControl, extraValue, fillSelect, setExtraValue } from "./fields.js";
+import {
+  acceptsPoint, el, extraControl, extraValue, fillSelect, pointInCover, setExtraValue,
+} from "./fields.js";
 import { nextImageNumber, numbersOfImages, sceneHints } from "./rules.js";
 
 const JOBS_KEY = "videogen.studio.jobs";
@@ -201,6 +203,7 @@ async function openFolder() {
   try {
     await refreshListing();
   } catch (exc) {
+    state.folder = "";
     reportError(exc);
     setStatus("folder-status", "");
     return;
@@ -223,17 +226,9 @@ async function openFolder() {
 async function addFiles(fileList) {
   const files = [...fileList].filter((f) => f.type.startsWith("image/") || /\.(png|jpe?g|webp|gif|bmp|tiff?)$/i.test(f.name));
   if (!files.length) return;
-  if (!state.folder) {
-    const folder = folderName();
-    if (!folder) return;
-    state.folder = folder;
-    localStorage.setItem(FOLDER_KEY, folder);
-    try {
-      await refreshListing();
-    } catch (exc) {
-      reportError(exc);
-      return;
-    }
+  if (!state.folder || $("folder").value.trim() !== state.folder) {
+    await openFolder(); // the folder typed in is the one the images go to
+    if (!state.folder || $("folder").value.trim() !== state.folder) return;
   }
   clearFieldErrors();
   let n = nextNumber(files.length);
@@ -340,6 +335,17 @@ function renderScenes(focus = null) {
       const wrap = extraControl(name, schema, id(name), "key", { "data-key": name });
       const control = wrap.querySelector("[data-key]");
       setExtraValue(control, card.extra[name]);
+      if (acceptsPoint(schema) && card.image) { // click the picture to pick the point
+        img.classList.add("pick-point");
+        img.title = `Click to set ${name} to a point of the picture`;
+        img.addEventListener("click", (e) => {
+          if (!img.naturalWidth) return;
+          const point = pointInCover(img.clientWidth, img.clientHeight, img.naturalWidth,
+            img.naturalHeight, e.offsetX, e.offsetY);
+          card.extra[name] = point;
+          setExtraValue(control, point);
+        });
+      }
       control.addEventListener("input", () => { card.extra[name] = extraValue(control); });
       control.addEventListener("change", () => { card.extra[name] = extraValue(control); });
       extra.append(wrap);
@@ -535,6 +541,8 @@ function rememberJob(id, folder, scenes) {
 
 async function renderJobs() {
   const jobs = JSON.parse(localStorage.getItem(JOBS_KEY) || "[]");
+  const folders = [...new Set([localStorage.getItem(FOLDER_KEY), ...jobs.map((j) => j.folder)])];
+  $("folder-list").replaceChildren(...folders.filter(Boolean).map((f) => el("option", { value: f })));
   const list = $("jobs");
   list.replaceChildren();
   if (!jobs.length) list.append(el("li", { class: "muted" }, "None yet."));

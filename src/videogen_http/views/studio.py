@@ -32,6 +32,7 @@ ASSETS = {
     "fields.js": "text/javascript; charset=utf-8",
     "rules.js": "text/javascript; charset=utf-8",
     "studio.js": "text/javascript; charset=utf-8",
+    "icon.svg": "image/svg+xml",
 }
 
 
