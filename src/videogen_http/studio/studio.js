@@ -110,23 +110,38 @@ function saveToken() {
 
 // ------------------------------------------------------------------ capabilities
 function applyCapabilities(caps) {
+  const first = state.caps === null; // again (a new token): keep what the user chose
   state.caps = caps;
-  fillSelect($("opt-transition_type"), caps.transitions, { selected: caps.default_transition });
-  $("opt-transition_duration").value = caps.transition_duration;
+  const transition = $("opt-transition_type").value;
+  fillSelect($("opt-transition_type"), caps.transitions,
+    { selected: first || !caps.transitions.includes(transition) ? caps.default_transition : transition });
+  const voice = $("opt-voice").value;
   fillSelect($("opt-voice"), caps.voices, {
     empty: caps.default_voice ? `server default (${caps.default_voice})` : "server default",
+    selected: caps.voices.includes(voice) ? voice : "",
   });
-  $("opt-fps").value = caps.fps;
+  if (first) {
+    $("opt-transition_duration").value = caps.transition_duration;
+    $("opt-fps").value = caps.fps;
+  }
   $("opt-fps").placeholder = String(caps.fps);
   const list = $("clip-suggestions");
   list.replaceChildren(...CLIP_SUGGESTIONS.map((s) => el("option", { value: s })));
   const extras = $("extra-options");
+  const chosen = new Map([...extras.querySelectorAll("[data-param]")].map((c) => [c.dataset.param, extraValue(c)]));
   extras.replaceChildren();
   const params = (caps.request_schemas.GenerationParams || {}).properties || {};
   for (const [name, schema] of Object.entries(params)) {
     if (PARAM_FIELDS.has(name)) continue;
-    extras.append(extraControl(name, schema, `opt-${name}`, "param",
-      { "data-field": `generation_params.${name}` }));
+    const wrap = extraControl(name, schema, `opt-${name}`, "param",
+      { "data-field": `generation_params.${name}` });
+    const control = wrap.querySelector("[data-param]");
+    setExtraValue(control, chosen.get(name));
+    control.addEventListener("input", () => {
+      control.removeAttribute("aria-invalid");
+      wrap.querySelector(".field-error").textContent = "";
+    });
+    extras.append(wrap);
   }
   renderScenes();
 }
@@ -364,7 +379,10 @@ function renderScenes(focus = null) {
     down.addEventListener("click", () => moveCard(index, index + 1, ".move-down"));
     li.querySelector(".remove").addEventListener("click", () => {
       state.cards.splice(index, 1);
-      renderScenes();
+      const next = state.cards[Math.min(index, state.cards.length - 1)];
+      renderScenes(next ? { uid: next.uid, selector: ".remove" } : null);
+      if (!next) $("scenes-heading").focus();
+      setStatus("folder-status", `Scene ${index + 1} removed from the video (its image stays in the folder).`);
     });
     li.addEventListener("dragstart", (e) => {
       if (e.target !== li) return;
