@@ -500,3 +500,22 @@ def test_every_control_is_labelled_and_every_api_field_has_one(browser: Any,
     # keyboard: every button can take the focus (no tabindex=-1 traps), Tab reaches Render
     assert driver.execute_script(
         "return [...document.querySelectorAll('button')].every((b) => b.tabIndex >= 0)")
+
+
+def test_a_wrong_token_is_asked_for_again(browser: Any, studio_server: str) -> None:
+    driver = browser
+    driver.get(f"{studio_server}/healthz")
+    driver.execute_script("sessionStorage.setItem('videogen.studio.token', 'wrong')")
+    driver.get(f"{studio_server}/")
+    dialog = by_id(driver, "token-dialog")
+    wait(lambda: dialog.get_attribute("open") is not None, message="token dialog")
+    assert by_id(driver, "token-error").text == "The server did not accept the token."
+    assert driver.switch_to.active_element == by_id(driver, "token-input")
+    by_id(driver, "token-input").clear()
+    by_id(driver, "token-input").send_keys(TOKEN + "\n")  # Enter saves
+    wait(lambda: driver.execute_script("return document.body.dataset.ready === 'true'"),
+         message="connected")
+    assert dialog.get_attribute("open") is None
+    assert driver.execute_script("return sessionStorage.getItem('videogen.studio.token')") \
+        == TOKEN
+    assert driver.execute_script("return localStorage.getItem('videogen.studio.token')") is None

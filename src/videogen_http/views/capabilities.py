@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from ..openapi import openapi_document
 from ..service import Service, current_service
 from .preview import MAX_PREVIEW_CHARS
 
-__all__ = ["DEFAULT_WORDS_PER_SECOND", "REFERENCE_TEXT", "bp", "speech_rate"]
+__all__ = ["DEFAULT_WORDS_PER_SECOND", "REFERENCE_TEXT", "RETRY_SECONDS", "bp", "speech_rate"]
 
 bp = Blueprint("capabilities", __name__)
 log = logging.getLogger("videogen.http")
@@ -38,21 +39,23 @@ REFERENCE_TEXT = ("The morning light spread slowly across the quiet valley, and 
                   "bells began to ring.")
 #: Words per second assumed when the narrator cannot be measured (≈150 words a minute).
 DEFAULT_WORDS_PER_SECOND = 2.5
+#: Seconds before a failed measurement is tried again.
+RETRY_SECONDS = 60.0
 _lock = threading.Lock()
 
 
 def speech_rate(service: Service) -> dict[str, Any]:
     """``{"words_per_second", "measured"}``: the configured narrator's rate with its
-    default voice, measured on :data:`REFERENCE_TEXT` once per app and cached."""
-    cached: dict[str, Any] | None = current_app.extensions.get("videogen_speech_rate")
-    if cached is not None:
-        return cached
+    default voice, measured on :data:`REFERENCE_TEXT` once per app and kept. When the
+    narrator fails, the estimate is answered and measuring is tried again after
+    :data:`RETRY_SECONDS` (a narrator that is down must not slow every page load)."""
     with _lock:
         cached = current_app.extensions.get("videogen_speech_rate")
-        if cached is not None:
-            return cached
+        if cached is not None and (cached[1] is None or time.monotonic() < cached[1]):
+            return dict(cached[0])
         rate: dict[str, Any] = {"words_per_second": DEFAULT_WORDS_PER_SECOND,
                                 "measured": False}
+        expires: float | None = time.monotonic() + RETRY_SECONDS
         try:
             with tempfile.TemporaryDirectory(prefix="videogen-rate-") as tmp:
                 narration = service.container.narrator().synthesize(
@@ -61,12 +64,12 @@ def speech_rate(service: Service) -> dict[str, Any]:
                 words = len(REFERENCE_TEXT.split())
                 rate = {"words_per_second": round(words / narration.duration, 3),
                         "measured": True}
+                expires = None
         except (VideogenError, OSError) as exc:  # a narrator that is down: the estimate
             log.warning("speech rate not measured (%s); assuming %.1f words/s", exc,
                         DEFAULT_WORDS_PER_SECOND)
-            return rate  # not cached: measured once the narrator answers
-        current_app.extensions["videogen_speech_rate"] = rate
-        return rate
+        current_app.extensions["videogen_speech_rate"] = (rate, expires)
+        return dict(rate)
 
 
 def _listed(getter: Any) -> list[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+import time
 import wave
 from typing import Any
 
@@ -11,7 +13,7 @@ import pytest
 
 from videogen_http.openapi import openapi_document
 from videogen_http.views.capabilities import DEFAULT_WORDS_PER_SECOND, REFERENCE_TEXT
-from videogen_http.views.preview import MAX_PREVIEW_CHARS
+from videogen_http.views.preview import MAX_CONCURRENT_PREVIEWS, MAX_PREVIEW_CHARS
 from videogen_http.views.studio import ASSETS, CSP
 
 TOKEN = "studio-token"
@@ -178,3 +180,92 @@ def test_narration_preview_takes_only_json(client: Any) -> None:
 def test_openapi_bounds_match_the_code() -> None:
     schema = openapi_document()["components"]["schemas"]["NarrationPreviewRequest"]
     assert schema["properties"]["text"]["maxLength"] == MAX_PREVIEW_CHARS
+
+
+class CountingNarrator:
+    """A fake narrator that counts its calls and can fail or block."""
+
+    name = "counting"
+
+    def __init__(self, fail: Exception | None = None) -> None:
+        from videogen_adapters.fakes import FakeNarrator
+
+        self.inner = FakeNarrator()
+        self.fail = fail
+        self.calls = 0
+        self.entered = threading.Semaphore(0)
+        self.release = threading.Event()
+        self.release.set()
+
+    def voices(self) -> list[str]:
+        return self.inner.voices()
+
+    def synthesize(self, text: str, output_path: Any, **kw: Any) -> Any:
+        self.calls += 1
+        self.entered.release()
+        self.release.wait(10)
+        if self.fail is not None:
+            raise self.fail
+        return self.inner.synthesize(text, output_path, **kw)
+
+
+def _with_narrator(make_env: Any, narrator: Any) -> Any:
+    from dependency_injector import providers
+
+    env = make_env()
+    container = env.container()
+    container.narrator.override(providers.Object(narrator))
+    return env.app(container).test_client()
+
+
+def test_speech_rate_is_measured_once(make_env: Any) -> None:
+    narrator = CountingNarrator()
+    client = _with_narrator(make_env, narrator)
+    first = client.get("/capabilities").get_json()["speech_rate"]
+    second = client.get("/capabilities").get_json()["speech_rate"]
+    assert first == second and first["measured"] is True
+    assert narrator.calls == 1
+
+
+def test_a_narrator_that_is_down_is_not_asked_on_every_page_load(make_env: Any,
+                                                                 monkeypatch: Any) -> None:
+    from videogen_core import ServiceUnavailable
+    from videogen_http.views import capabilities
+
+    narrator = CountingNarrator(fail=ServiceUnavailable("narration", "down"))
+    client = _with_narrator(make_env, narrator)
+    for _ in range(3):
+        assert client.get("/capabilities").get_json()["speech_rate"]["measured"] is False
+    assert narrator.calls == 1
+    now = time.monotonic()
+    monkeypatch.setattr(capabilities.time, "monotonic",
+                        lambda: now + capabilities.RETRY_SECONDS + 1)
+    narrator.fail = None
+    assert client.get("/capabilities").get_json()["speech_rate"]["measured"] is True
+    assert narrator.calls == 2
+
+
+def test_at_most_two_previews_are_spoken_at_once(make_env: Any) -> None:
+    narrator = CountingNarrator()
+    narrator.release.clear()
+    client = _with_narrator(make_env, narrator)
+    app = client.application
+    results: list[int] = []
+
+    def speak() -> None:
+        results.append(app.test_client().post("/narration/preview",
+                                               json={"text": "Hello."}).status_code)
+
+    threads = [threading.Thread(target=speak) for _ in range(MAX_CONCURRENT_PREVIEWS)]
+    for t in threads:
+        t.start()
+    for _ in threads:
+        assert narrator.entered.acquire(timeout=10)  # both are speaking now
+    busy = client.post("/narration/preview", json={"text": "Hello."})
+    assert busy.status_code == 429
+    assert busy.headers["Retry-After"] == "1"
+    narrator.release.set()
+    for t in threads:
+        t.join(10)
+    assert results == [200] * MAX_CONCURRENT_PREVIEWS
+    assert client.post("/narration/preview", json={"text": "Hello."}).status_code == 200
