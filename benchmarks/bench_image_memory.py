@@ -1,9 +1,10 @@
 """Peak memory of decoding large-but-allowed images, per path (not a timing benchmark).
 
 Each (image, path) pair runs in a fresh child process: the child imports
-everything, decodes a small warm-up image, reads its peak RSS
-(``resource.getrusage(RUSAGE_SELF).ru_maxrss``), decodes the corpus image the
-way the service does, and reports how far the peak rose.
+everything, decodes a small warm-up image, reads its peak RSS (``VmHWM`` of
+``/proc/self/status``; ``ru_maxrss`` elsewhere — on Linux ``ru_maxrss`` carries
+the parent's peak into a child), decodes the corpus image the way the service
+does, and reports how far the peak rose.
 
 Paths:
   render  ``load_image(path, min_size=(1536, 864))`` — what the Ken Burns renderer
@@ -34,20 +35,31 @@ CHILD = r"""
 import json, resource, sys
 from pathlib import Path
 from PIL import Image
+
+def peak_mb():
+    # VmHWM: this process's own peak RSS. ru_maxrss would do on a fresh process,
+    # but Linux carries the parent's peak into it across fork+exec.
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 from videogen_adapters.ffmpeg.images import load_image
 from videogen_adapters.image_decode import verify_image
 path, mode, warm = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 load_image(warm, min_size=(64, 64)).close(); verify_image(warm)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak_mb()
 if mode == "render":
     im = load_image(path, min_size=(1536, 864)); size = im.size; im.close()
 elif mode == "check":
     im = load_image(path, min_size=(64, 64)); size = im.size; im.close()
 else:
     info = verify_image(path); size = (info.width, info.height)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"before_mb": before / 1024, "peak_mb": after / 1024,
-                  "delta_mb": (after - before) / 1024, "size": size}))
+after = peak_mb()
+print(json.dumps({"before_mb": before, "peak_mb": after,
+                  "delta_mb": after - before, "size": size}))
 """
 
 

@@ -100,16 +100,28 @@ def png_bomb(path: Path, width: int, height: int, *, rows: int | None = None) ->
     return path
 
 
-def huge_jpeg(path: Path, width: int, height: int, *, progressive: bool = False) -> Path:
-    """A JPEG of ``width`` x ``height`` (a gradient), encoded by libvips in strips."""
+def _gradient(width: int, height: int):  # type: ignore[no-untyped-def]
     import pyvips
 
     xyz = pyvips.Image.xyz(width, height)
     r = (xyz[0] * 255 / max(1, width - 1)).cast("uchar")
     g = (xyz[1] * 255 / max(1, height - 1)).cast("uchar")
     b = ((xyz[0] + xyz[1]) % 256).cast("uchar")
-    r.bandjoin([g, b]).copy(interpretation="srgb").jpegsave(
-        str(path), Q=80, interlace=progressive, strip=True)
+    return r.bandjoin([g, b]).copy(interpretation="srgb")
+
+
+def huge_webp(path: Path, width: int, height: int, *, lossless: bool = True) -> Path:
+    """A WebP of ``width`` x ``height`` (a gradient), encoded by libvips."""
+    _gradient(width, height).webpsave(str(path), lossless=lossless, effort=0, Q=50)
+    return path
+
+
+def huge_jpeg(path: Path, width: int, height: int, *, progressive: bool = False,
+              subsample: bool = True) -> Path:
+    """A JPEG of ``width`` x ``height`` (a gradient), encoded by libvips in strips;
+    chroma at half resolution (4:2:0) unless ``subsample`` is False (4:4:4)."""
+    _gradient(width, height).jpegsave(str(path), Q=80, interlace=progressive, keep="none",
+                                      subsample_mode="auto" if subsample else "off")
     return path
 
 
@@ -130,8 +142,9 @@ LARGE: dict[str, tuple[str, Callable[[Path], Path]]] = {
     "png_9400_palette_trns": ("palette.png", lambda p: huge_png(p, 9400, 9400, color_type=3,
                                                                 transparent=True)),
     "jpeg_9000": ("big.jpg", lambda p: huge_jpeg(p, 9000, 9000)),
-    "jpeg_9000_progressive": ("prog.jpg", lambda p: huge_jpeg(p, 9000, 9000,
+    "jpeg_8000_progressive": ("prog.jpg", lambda p: huge_jpeg(p, 8000, 8000,
                                                              progressive=True)),
+    "webp_7000_lossless": ("big.webp", lambda p: huge_webp(p, 7000, 7000)),
 }
 
 
@@ -176,6 +189,8 @@ def _hostile() -> dict[str, tuple[str, Callable[[Path], bytes]]]:
         "png_bomb_100k": ("bomb.png", built(lambda p: png_bomb(p, 100_000, 100_000,
                                                                rows=64))),
         "png_bomb_20k": ("bomb2.png", built(lambda p: png_bomb(p, 20_000, 20_000))),
+        "jpeg_progressive_444_9400": ("prog444.jpg", lambda tmp: huge_jpeg(
+            tmp / "p444.jpg", 9400, 9400, progressive=True, subsample=False).read_bytes()),
         "png_bad_crc": ("crc.png", lambda _: png[:40] + bytes([png[40] ^ 0xFF]) + png[41:]),
     }
 

@@ -41,6 +41,8 @@ from videogen_core.errors import InvalidImage
 __all__ = [
     "DECODE_BUDGET_PIXELS",
     "FORMATS",
+    "FORMAT_MAX_PIXELS",
+    "JPEG_COEFFICIENT_BUDGET",
     "PILLOW_MAX_PIXELS",
     "ImageInfo",
     "decode",
@@ -54,6 +56,12 @@ __all__ = [
 DECODE_BUDGET_PIXELS = 4096 * 4096 * 4 // 3
 #: BMPs (decoded whole, by Pillow) above this many pixels are refused.
 PILLOW_MAX_PIXELS = 24_000_000
+#: Formats whose decoder holds the whole image (GIF: an RGBA canvas; lossless
+#: WebP: an ARGB buffer) are refused above these pixel counts (~+250 MB peak).
+FORMAT_MAX_PIXELS = {"bmp": PILLOW_MAX_PIXELS, "gif": 30_000_000, "webp": 50_000_000}
+#: A progressive JPEG is decoded through a buffer of every DCT coefficient
+#: (2 bytes each); above this it is refused (re-save it as baseline JPEG).
+JPEG_COEFFICIENT_BUDGET = 220 * 2**20
 
 #: format → (content type, canonical extension, other accepted extensions)
 FORMATS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -173,10 +181,52 @@ def probe(path: Path, *, name: str | None = None, max_pixels: int | None = None)
     if width * height > limit:
         raise InvalidImage(name, f"{width}x{height} has more than {limit} pixels "
                                  "(decompression-bomb guard)")
-    if fmt == "bmp" and width * height > PILLOW_MAX_PIXELS:
-        raise InvalidImage(name, f"a {width}x{height} BMP is too large to decode safely "
-                                 f"(BMP limit {PILLOW_MAX_PIXELS} pixels; use PNG or JPEG)")
+    cap = FORMAT_MAX_PIXELS.get(fmt)
+    if cap is not None and width * height > cap:
+        raise InvalidImage(name, f"a {width}x{height} {fmt.upper()} is too large to decode "
+                                 f"safely ({fmt.upper()} limit {cap} pixels; use PNG or JPEG)")
+    if fmt == "jpeg":
+        coefficients = _progressive_coefficient_bytes(path)
+        if coefficients > JPEG_COEFFICIENT_BUDGET:
+            raise InvalidImage(name, f"a {width}x{height} progressive JPEG needs "
+                                     f"{coefficients // 2**20} MB to decode (limit "
+                                     f"{JPEG_COEFFICIENT_BUDGET // 2**20} MB); save it as a "
+                                     "baseline JPEG")
     return ImageInfo(fmt, width, height)
+
+
+def _progressive_coefficient_bytes(path: Path) -> int:
+    """Bytes of the coefficient buffer a progressive JPEG needs (0 for baseline):
+    read from its SOF marker, 2 bytes per coefficient of every component."""
+    with open(path, "rb") as fh:
+        data = fh.read(1 << 20)  # the SOF comes before the scans, after EXIF/ICC
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return 0
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
+        if marker in (0xC2, 0xC6, 0xCA, 0xCE):  # progressive SOFs
+            body = data[pos + 4:pos + 2 + length]
+            if len(body) < 6:
+                return 0
+            height, width = struct.unpack(">HH", body[1:5])
+            comps = [(body[6 + 3 * i + 1] >> 4, body[6 + 3 * i + 1] & 15)
+                     for i in range(body[5]) if 6 + 3 * i + 2 < len(body)]
+            if not comps:
+                return 0
+            hmax = max(h for h, _ in comps) or 1
+            vmax = max(v for _, v in comps) or 1
+            blocks = sum(math.ceil(width * h / hmax / 8) * math.ceil(height * v / vmax / 8)
+                         for h, v in comps)
+            return blocks * 64 * 2
+        if (0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC)) or marker == 0xDA:
+            return 0  # a baseline/lossless SOF, or scans without a SOF
+        pos += 2 + length
+    return 0
 
 
 def _pillow_size(path: Path, name: str) -> tuple[int, int]:
@@ -274,6 +324,13 @@ def verify_image(path: Path, *, name: str | None = None,
     info = probe(path, name=name, max_pixels=max_pixels)
     if info.format == "bmp":
         decode(path, name=name, min_size=(1, 1)).close()
+    elif info.format == "webp":
+        # libwebp decodes every macroblock at any scale; full size it would hold it all
+        try:
+            _vips().Image.thumbnail(str(path), 512, height=512, fail_on="warning").avg()
+        except _vips().Error as exc:
+            raise InvalidImage(name, f"corrupt or truncated image ({_reason(exc, path)})") \
+                from exc
     else:
         pyvips = _vips()
         try:
