@@ -95,3 +95,34 @@ def test_large_images_stay_within_the_memory_bound(name: str, corpus: dict[str, 
     # the render path still got the resolution it needs (1024x576 cover)
     assert figures["plane"][0] >= 1024 and figures["plane"][1] >= 576
     assert (tmp_path / "data" / "big" / path.name).is_file()
+
+
+COMFY_CHILD = r"""
+import json, sys
+from pathlib import Path
+from videogen_adapters.comfyui.media import prepare_image
+PEAK
+path, warm = Path(sys.argv[1]), Path(sys.argv[2])
+prepare_image(warm)
+base = peak_mb()
+data = prepare_image(path, 3)
+print(json.dumps({"mb": peak_mb() - base, "bytes": len(data)}))
+"""
+
+
+@pytest.mark.slow
+def test_the_generative_renderers_input_image_is_decoded_bounded(
+        corpus: dict[str, Path], tmp_path: Path) -> None:
+    """ComfyUI gets the scene image as PNG: it too goes through the bounded decoder."""
+    warm = tmp_path / "warm.png"
+    Image.new("RGB", (64, 48), (1, 2, 3)).save(warm)
+    peak = CHILD[CHILD.index("def peak_mb"):CHILD.index("from videogen_adapters.config")]
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+    proc = subprocess.run(
+        [sys.executable, "-c", "import resource\n" + COMFY_CHILD.replace("PEAK", peak),
+         str(corpus["png_9400_gray16"]), str(warm)],
+        capture_output=True, text=True, env=env, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert figures["mb"] < BOUND_MB, figures
+    assert figures["bytes"] > 0
