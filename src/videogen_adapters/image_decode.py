@@ -197,36 +197,46 @@ def probe(path: Path, *, name: str | None = None, max_pixels: int | None = None)
 
 def _progressive_coefficient_bytes(path: Path) -> int:
     """Bytes of the coefficient buffer a progressive JPEG needs (0 for baseline):
-    read from its SOF marker, 2 bytes per coefficient of every component."""
+    read from its SOF marker (found by seeking from segment to segment, however
+    much EXIF/ICC comes first), 2 bytes per coefficient of every component."""
     with open(path, "rb") as fh:
-        data = fh.read(1 << 20)  # the SOF comes before the scans, after EXIF/ICC
-    pos = 2
-    while pos + 4 <= len(data):
-        if data[pos] != 0xFF:
-            return 0
-        marker = data[pos + 1]
-        if marker == 0xFF:
-            pos += 1
-            continue
-        (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
-        if marker in (0xC2, 0xC6, 0xCA, 0xCE):  # progressive SOFs
-            body = data[pos + 4:pos + 2 + length]
-            if len(body) < 6:
+        fh.seek(2)
+        while True:
+            marker = fh.read(2)
+            if len(marker) < 2 or marker[0] != 0xFF:
                 return 0
-            height, width = struct.unpack(">HH", body[1:5])
-            comps = [(body[6 + 3 * i + 1] >> 4, body[6 + 3 * i + 1] & 15)
-                     for i in range(body[5]) if 6 + 3 * i + 2 < len(body)]
-            if not comps:
+            while marker[1] == 0xFF:  # fill bytes
+                nxt = fh.read(1)
+                if not nxt:
+                    return 0
+                marker = b"\xff" + nxt
+            kind = marker[1]
+            if 0xD0 <= kind <= 0xD9 or kind == 0x01:  # markers without a length
+                continue
+            raw = fh.read(2)
+            if len(raw) < 2:
                 return 0
-            hmax = max(h for h, _ in comps) or 1
-            vmax = max(v for _, v in comps) or 1
-            blocks = sum(math.ceil(width * h / hmax / 8) * math.ceil(height * v / vmax / 8)
-                         for h, v in comps)
-            return blocks * 64 * 2
-        if (0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC)) or marker == 0xDA:
-            return 0  # a baseline/lossless SOF, or scans without a SOF
-        pos += 2 + length
-    return 0
+            (length,) = struct.unpack(">H", raw)
+            if kind in (0xC2, 0xC6, 0xCA, 0xCE):  # progressive SOFs
+                return _coefficient_bytes(fh.read(max(0, length - 2)))
+            if (0xC0 <= kind <= 0xCF and kind not in (0xC4, 0xC8, 0xCC)) or kind == 0xDA:
+                return 0  # a baseline/lossless SOF, or scans without a SOF
+            fh.seek(length - 2, 1)
+
+
+def _coefficient_bytes(body: bytes) -> int:
+    if len(body) < 6:
+        return 0
+    height, width = struct.unpack(">HH", body[1:5])
+    comps = [(body[6 + 3 * i + 1] >> 4, body[6 + 3 * i + 1] & 15)
+             for i in range(body[5]) if 6 + 3 * i + 2 < len(body)]
+    if not comps:
+        return 0
+    hmax = max(h for h, _ in comps) or 1
+    vmax = max(v for _, v in comps) or 1
+    blocks = sum(math.ceil(width * h / hmax / 8) * math.ceil(height * v / vmax / 8)
+                 for h, v in comps)
+    return blocks * 64 * 2
 
 
 def _pillow_size(path: Path, name: str) -> tuple[int, int]:

@@ -27,7 +27,6 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; img-src 'self'; media-src 'self'; "
                                "style-src 'unsafe-inline'; sandbox",
-    "Cross-Origin-Resource-Policy": "same-site",
 }
 
 
