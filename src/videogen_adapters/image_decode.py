@@ -29,6 +29,7 @@ user's file, never a temporary path) with a reason that holds no path.
 from __future__ import annotations
 
 import math
+import re
 import struct
 import warnings
 from pathlib import Path
@@ -146,12 +147,17 @@ def _head(path: Path, name: str) -> bytes:
         raise InvalidImage(name, f"cannot be read ({exc.strerror})") from exc
 
 
+_VIPS_NOISE = re.compile(r"unable to call \w+|\b(?:Vips\w*|vips\w+|\w+load(?:_\w+)?):\s*")
+
+
 def _reason(exc: BaseException, path: Path) -> str:
     """A decoder's complaint without file paths (libvips and Pillow name the file)."""
     text = " ".join(str(exc).split())
     for needle in (str(path), str(path.resolve()) if path.exists() else str(path), path.name):
         text = text.replace(needle, "<image>")
-    return text[:300] or type(exc).__name__
+    # libvips wraps the decoder's words: "unable to call pngload VipsJpeg: …"
+    text = _VIPS_NOISE.sub("", text).strip(" :")
+    return text[:300] or "the decoder could not read it"
 
 
 def probe(path: Path, *, name: str | None = None, max_pixels: int | None = None) -> ImageInfo:
