@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from videogen_core import InvalidRequest
 from videogen_adapters.image_decode import ImageInfo
+from videogen_core import InvalidRequest
 from videogen_http.uploads import sniff_image, upload_name
 from videogen_http.validation import check_callback_url, check_id, check_media_key
 
