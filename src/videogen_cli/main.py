@@ -134,6 +134,7 @@ def _summary(result: Any, output: Path | None) -> None:
 def _render(args: argparse.Namespace, sequence_data: dict[str, Any] | None = None) -> int:
     from videogen_adapters.orchestrator import build_pipeline, generate
     from videogen_adapters.storage import LocalDiskStorage
+    from videogen_adapters.storage.local import locate_folder
     from videogen_core import VideogenError
 
     settings = _settings(args, width=args.width, height=args.height, preset=args.preset,
@@ -146,23 +147,22 @@ def _render(args: argparse.Namespace, sequence_data: dict[str, Any] | None = Non
             print(f"error: cannot read the sequence file {args.sequence}: {exc}",
                   file=sys.stderr)
             return 2
-    folder = args.folder
     storage = None
-    folder_path = Path(folder)
-    if settings.storage == "local" and folder_path.is_dir() and (
-        folder_path.resolve().parent != settings.data_dir.resolve()
-    ):
-        # a folder path outside the data dir: use its parent as the storage root
-        storage = LocalDiskStorage(folder_path.resolve().parent)
-        folder = folder_path.resolve().name
-    elif folder_path.is_dir():
-        folder = folder_path.resolve().name
     try:
+        # a folder path outside the data dir: its parent becomes the storage root
+        root, folder = locate_folder(args.folder, settings.data_dir)
+        if root is not None and settings.storage == "local":
+            storage = LocalDiskStorage(root)
         pipeline = build_pipeline(settings, storage=storage)
         with _RichProgress(not args.no_progress) as bars:
             result = generate(folder, sequence_data, pipeline=pipeline, progress=bars)
     except VideogenError as exc:
         print(f"error [{exc.code}]: {exc.message}", file=sys.stderr)
+        if exc.code == "not_found" and "looked_for" in exc.details and (
+                settings.storage == "local" and "folder_id" in exc.details):
+            local_root = storage.root if storage is not None else settings.data_dir.resolve()
+            print(f"  (on this machine: {local_root / exc.details['folder_id']})",
+                  file=sys.stderr)
         return 1
     output = None
     if args.output:

@@ -7,7 +7,14 @@ from collections.abc import Iterable, Sequence
 
 from .errors import MissingImage
 
-__all__ = ["IMAGE_EXTENSIONS", "is_image_name", "match_images", "natural_key", "natural_sorted"]
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "explain_match",
+    "is_image_name",
+    "match_images",
+    "natural_key",
+    "natural_sorted",
+]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 _DIGITS = re.compile(r"(\d+)")
@@ -72,3 +79,36 @@ def match_images(
             raise MissingImage(number, folder_id, listing)
         result[number] = spare[0]
     return result
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def explain_match(
+    scene_numbers: Sequence[int], names: Sequence[str], mapping: dict[int, str]
+) -> dict[int, str]:
+    """For every scene whose image was *not* found by its number (``mapping`` as
+    :func:`match_images` made it): how it got its image, in words — "the 7th
+    image in natural order" or "the first image no other scene took"."""
+    ordered = natural_sorted(names)
+    position = {name: i + 1 for i, name in enumerate(ordered)}
+    notes: dict[int, str] = {}
+    for index, number in enumerate(scene_numbers):
+        image = mapping.get(number)
+        if image is None:
+            continue
+        found = _TRAILING_NUMBER.search(_stem(image))
+        if found and int(found.group(1)) == number:
+            continue
+        place = position.get(image, 0)
+        if place == number:
+            notes[number] = f"the {_ordinal(place)} image in natural order"
+        elif place == index + 1:
+            notes[number] = (f"the {_ordinal(place)} image in natural order, as the "
+                             f"{_ordinal(place)} scene")
+        else:
+            notes[number] = (f"the first image no other scene took, "
+                             f"{_ordinal(place)} in natural order")
+    return notes

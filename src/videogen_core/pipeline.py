@@ -31,8 +31,8 @@ from typing import Any, TypeVar
 import attrs
 
 from .captions import format_srt, format_vtt
-from .errors import Cancelled, RenderFailed, VideogenError
-from .images import match_images
+from .errors import Cancelled, InvalidImage, RenderFailed, VideogenError
+from .images import explain_match, match_images
 from .model import (
     AnimationSettings,
     AudioSettings,
@@ -203,12 +203,18 @@ class VideoPipeline:
         work = Path(tempfile.mkdtemp(prefix="videogen-", dir=self.workdir))
         inner = CancelToken()  # also fired by us to stop sibling work after a failure
         cancel.on_cancel(inner.cancel)
+        run = _Run(self, folder_id, sequence, work, tracker, inner)
         try:
-            result = _Run(self, folder_id, sequence, work, tracker, inner).execute()
+            result = run.execute()
             log.info("video %s stored: %.2f s, %d scenes, %d warnings, %.1f s wall",
                      result.video_key, result.duration, result.scenes, len(result.warnings),
                      self._clock() - started)
             return attrs.evolve(result, elapsed_seconds=round(self._clock() - started, 3))
+        except InvalidImage as exc:
+            named = run.named_for_user(exc)
+            if named is exc:
+                raise
+            raise named from exc
         except VideogenError:
             raise
         except Exception as exc:  # an adapter broke its contract: still a domain error
@@ -231,12 +237,31 @@ class _Run:
         self.tracker = tracker
         self.cancel = cancel
         self.warnings: list[str] = []
+        self.image_keys: dict[str, str] = {}  # name of a fetched copy → the user's key
+        self.image_scenes: dict[str, int] = {}  # name of a fetched copy → its scene
         self.video = attrs.evolve(p.video, fps=sequence.params.fps)
         self._stream_frames = 1  # frames of the video, once the timeline is known
         self._stream_music = 0  # music beds composed before a streamed mux
         self._stream_done = False  # render (and music) reported complete
 
     # -------------------------------------------------------------- helpers
+    def named_for_user(self, exc: InvalidImage) -> InvalidImage:
+        """``exc`` naming the user's image (``trip/scene_2.jpg``) instead of the
+        working copy, and with no path of the working directory in its reason."""
+        file = str(exc.details.get("file", ""))
+        key = self.image_keys.get(Path(file).name, file)
+        scene = exc.details.get("scene_number")
+        if scene is None:
+            scene = self.image_scenes.get(Path(file).name)
+        reason = str(exc.details.get("reason", exc.message))
+        for copy, user_key in self.image_keys.items():
+            reason = reason.replace(str(self.work / "images" / copy), user_key)
+            reason = reason.replace(copy, user_key)
+        reason = reason.replace(str(self.work), "<work>")
+        if key == file and reason == exc.details.get("reason"):
+            return exc
+        return InvalidImage(key, reason, scene)
+
     def _warn(self, text: str) -> None:
         if text not in self.warnings:
             log.warning(text)
@@ -298,8 +323,14 @@ class _Run:
         # 2. fetch images
         names = p.storage.list_images(self.folder_id)
         mapping = match_images(numbers, names, self.folder_id)
+        for number, how in explain_match(numbers, names, mapping).items():
+            self._warn(f"scene {number}: no image name ends in {number}; "
+                       f"it uses {mapping[number]!r} ({how})")
         image_dir = self.work / "images"
         image_dir.mkdir()
+        for i, n in enumerate(numbers):
+            self.image_keys[f"{i:04d}_{Path(mapping[n]).name}"] = mapping[n]
+            self.image_scenes[f"{i:04d}_{Path(mapping[n]).name}"] = n
         fetches = [
             p.executor.submit(p.storage.fetch, mapping[n],
                               image_dir / f"{i:04d}_{Path(mapping[n]).name}")

@@ -166,7 +166,13 @@ _SCHEMAS: dict[str, Any] = {
         "required": ["key", "name", "url"],
         "properties": {"key": {"type": "string"}, "name": {"type": "string"},
                        "url": {"type": "string"}, "size": {"type": "integer"},
-                       "content_type": {"type": "string"}},
+                       "content_type": {"type": "string"},
+                       "filename": {"type": "string",
+                                    "description": "The part's file name as uploaded."},
+                       "width": {"type": "integer"}, "height": {"type": "integer"},
+                       "removed_trailing_bytes": {
+                           "type": "integer",
+                           "description": "Bytes after a JPEG's end marker, not stored."}},
     },
     "ImageList": {
         "type": "object",
@@ -243,6 +249,11 @@ _SCHEMAS: dict[str, Any] = {
 }
 
 _FOLDER = {"name": "folder_id", "in": "path", "required": True, "schema": _ID}
+#: what /media serves (views/media.py): images by their bytes, a few extensions, else bytes
+_MEDIA_TYPES = ("video/mp4", "video/webm", "audio/mp4", "audio/wav", "text/vtt",
+                "application/x-subrip", "application/json", "image/png", "image/jpeg",
+                "image/webp", "image/gif", "image/tiff", "image/bmp",
+                "application/octet-stream")
 _JOB = {"name": "job_id", "in": "path", "required": True, "schema": _ID}
 
 _PATHS: dict[str, Any] = {
@@ -347,7 +358,12 @@ _PATHS: dict[str, Any] = {
             "responses": {"201": _json(_ref("ImageList"), "The stored images."),
                           "400": _error("No file, or a bad folder id or file name."),
                           "413": _error("Larger than VIDEOGEN_MAX_UPLOAD_MB."),
-                          "415": _error("Not multipart, or a file is not an image."),
+                          "415": _error("Not multipart, or a file's first bytes are no "
+                                        "PNG/JPEG/WebP/GIF/BMP/TIFF."),
+                          "422": _error("A file does not decode whole (`invalid_image`, "
+                                        "`details.field` names the part): corrupt, "
+                                        "truncated, too many pixels, or bytes after a "
+                                        "PNG/GIF/WebP."),
                           **_COMMON_ERRORS},
         },
         "get": {
@@ -369,11 +385,16 @@ _PATHS: dict[str, Any] = {
                            {"name": "Range", "in": "header", "schema": {"type": "string"},
                             "example": "bytes=0-1023"}],
             "responses": {
-                "200": {"description": "The whole file.",
-                        "content": {"video/mp4": {}, "text/vtt": {},
-                                    "application/octet-stream": {}}},
+                "200": {"description": "The whole file. Images are typed by their bytes "
+                                       "(never the name); other files by a short list of "
+                                       "extensions, anything else is "
+                                       "`application/octet-stream` as an attachment. Every "
+                                       "response has `X-Content-Type-Options: nosniff` and "
+                                       "`Content-Security-Policy: default-src 'none'; … "
+                                       "sandbox`.",
+                        "content": {t: {} for t in _MEDIA_TYPES}},
                 "206": {"description": "The requested range (Content-Range header).",
-                        "content": {"video/mp4": {}}},
+                        "content": {t: {} for t in _MEDIA_TYPES}},
                 "400": _error("A path segment is not allowed."),
                 "404": _error("No such file."),
                 "416": _error("The range is outside the file."), **_COMMON_ERRORS},

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 
 import av
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from videogen_core import InvalidImage, RenderFailed
 
@@ -26,13 +26,18 @@ _PIL_SUFFIXES = {".png", ".apng", ".webp", ".gif", ".jpg", ".jpeg"}
 
 
 def prepare_image(path: Path, scene_number: int | None = None) -> bytes:
-    """The scene image as PNG bytes: EXIF orientation applied, RGB (for ``/upload/image``)."""
+    """The scene image as PNG bytes: EXIF orientation applied, RGB (for ``/upload/image``);
+    decoded through the bounded decoder (never more than its pixel budget in memory)."""
+    from videogen_adapters.ffmpeg.images import load_image
+
     try:
-        with Image.open(path) as image:
-            image.load()
-            return png_bytes(ImageOps.exif_transpose(image).convert("RGB"))
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise InvalidImage(str(path.name), str(exc), scene_number) from exc
+        image = load_image(Path(path))
+    except InvalidImage as exc:
+        raise InvalidImage(exc.details["file"], exc.details["reason"], scene_number) from exc
+    try:
+        return png_bytes(image)
+    finally:
+        image.close()
 
 
 def png_bytes(image: Image.Image) -> bytes:

@@ -1,11 +1,13 @@
 """Loading and normalising still images for the renderers.
 
-:func:`load_image` opens any image Pillow reads and returns 8-bit RGB with the
-EXIF orientation applied; grayscale, palette, alpha (composited over a matte),
-CMYK and 16-bit inputs are converted. Oversized images (more pixels than
-``max_pixels``, Pillow's decompression-bomb limit by default) and corrupt or
-truncated files raise :class:`~videogen_core.errors.InvalidImage` naming the
-file. JPEGs are decoded at a reduced scale when a smaller size suffices.
+:func:`load_image` opens a PNG, JPEG, WebP, GIF, TIFF or BMP and returns 8-bit
+RGB with the EXIF orientation applied; grayscale, palette, alpha (composited
+over a matte), CMYK and 16-bit inputs are converted. It decodes through
+:mod:`videogen_adapters.image_decode`: in strips, shrinking while it reads, so
+memory follows the size asked for, not the file's pixel count. Oversized
+images (more pixels than ``max_pixels``, Pillow's decompression-bomb limit by
+default) and corrupt or truncated files raise
+:class:`~videogen_core.errors.InvalidImage` naming the file.
 
 :func:`fit_frame` brings an image to an exact size and aspect: ``cover`` crops
 (default), ``contain`` letterboxes over a blurred, darkened copy of itself.
@@ -16,39 +18,16 @@ resampling and for piping to ffmpeg as ``yuv420p``.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
-from videogen_core.errors import InvalidImage
+from ..image_decode import decode
 
 __all__ = ["FITS", "fit_frame", "load_image", "yuv_planes"]
 
 FITS = ("cover", "contain")
-_SIXTEEN_BIT = {"I;16", "I;16B", "I;16L", "I;16N", "I;16S"}
-
-
-def _open(path: Path, max_pixels: int) -> Image.Image:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            im = Image.open(path)
-        except FileNotFoundError as exc:
-            raise InvalidImage(path.name, "the file does not exist") from exc
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise InvalidImage(path.name, f"too many pixels to decode safely ({exc})") from exc
-        except (Image.UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise InvalidImage(path.name, f"not a readable image ({exc})") from exc
-    width, height = im.size
-    if width * height > max_pixels:
-        im.close()
-        raise InvalidImage(path.name, f"{width}x{height} has more than {max_pixels} pixels "
-                                      "(decompression-bomb guard)")
-    if width < 1 or height < 1:
-        raise InvalidImage(path.name, "the image is empty")
-    return im
 
 
 def load_image(
@@ -57,47 +36,19 @@ def load_image(
     max_pixels: int | None = None,
     min_size: tuple[int, int] | None = None,
     matte: tuple[int, int, int] = (0, 0, 0),
+    name: str | None = None,
 ) -> Image.Image:
-    """Open ``path`` as upright 8-bit RGB.
+    """Open ``path`` as upright 8-bit RGB through the bounded decoder
+    (:func:`videogen_adapters.image_decode.decode`).
 
-    ``min_size`` lets JPEG decoding skip resolution that is not needed (the
-    result is still at least that large when the file is). Transparent images
-    are composited over ``matte``; animated images give their first frame.
+    ``min_size`` lets decoding skip resolution that is not needed (the result
+    still covers that box when the file is that large); without it the result
+    is at most :data:`~videogen_adapters.image_decode.DECODE_BUDGET_PIXELS`.
+    Transparent images are composited over ``matte``; animated images give
+    their first frame. Errors name ``name`` (default: the file's name).
     """
-    path = Path(path)
-    limit = int(max_pixels if max_pixels is not None else (Image.MAX_IMAGE_PIXELS or 2**31))
-    im = _open(path, limit)
-    try:
-        if min_size is not None and im.format == "JPEG":
-            need = max(min_size)
-            im.draft("RGB", (need, need))  # reduced-scale DCT decode of huge JPEGs
-        im.load()
-        im = ImageOps.exif_transpose(im) or im
-        return _to_rgb(im, matte)
-    except InvalidImage:
-        raise
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
-        raise InvalidImage(path.name, f"corrupt or truncated image ({exc})") from exc
-    finally:
-        im.close()
-
-
-def _to_rgb(im: Image.Image, matte: tuple[int, int, int]) -> Image.Image:
-    mode = im.mode
-    if mode in _SIXTEEN_BIT or mode in ("I", "F"):
-        arr = np.asarray(im, dtype=np.float64)
-        top = 65535.0 if (mode in _SIXTEEN_BIT or arr.max(initial=0) > 255) else 255.0
-        gray = np.clip(arr * (255.0 / top) + 0.5, 0, 255).astype(np.uint8)
-        return Image.fromarray(gray).convert("RGB")
-    if mode == "CMYK":
-        return im.convert("RGB")
-    has_alpha = mode in ("RGBA", "LA", "La", "RGBa", "PA") or (
-        mode == "P" and "transparency" in im.info)
-    if has_alpha:
-        rgba = im.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (*matte, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return im.convert("RGB") if mode != "RGB" else im.copy()
+    return decode(Path(path), name=name, min_size=min_size, max_pixels=max_pixels,
+                  matte=matte)
 
 
 def fit_frame(im: Image.Image, width: int, height: int, fit: str = "cover") -> Image.Image:

@@ -212,7 +212,8 @@ class GcsStorage:
             subfolders = set(listing.prefixes)
         if not names and not subfolders:
             raise NotFound(f"folder {folder_id!r} does not exist in bucket "
-                           f"{self.bucket_name!r}", folder_id=folder_id)
+                           f"{self.bucket_name!r} (no object under {start!r})",
+                           folder_id=folder_id, looked_for=start)
         return image_children(folder_id, [strip_prefix(self.prefix, n) for n in names])
 
     def fetch(self, key: str, destination: Path) -> Path:

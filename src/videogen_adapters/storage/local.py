@@ -22,7 +22,7 @@ from videogen_core import NotFound, PathNotAllowed, StorageFailed, StoredObject,
 from .files import atomic_path, check_source, map_os_errors
 from .keys import TEMP_MARKER, folder_prefix, image_children, validate_key
 
-__all__ = ["LocalDiskStorage", "copy_file", "map_local_errors"]
+__all__ = ["LocalDiskStorage", "copy_file", "locate_folder", "map_local_errors"]
 
 BACKEND = "local"
 
@@ -93,8 +93,9 @@ class LocalDiskStorage:
         start = folder_prefix(folder_id)
         directory = self.path(folder_id, field="folder_id")
         if not directory.is_dir():
-            raise NotFound(f"folder {folder_id!r} does not exist in local storage",
-                           folder_id=folder_id)
+            raise NotFound(f"folder {folder_id!r} does not exist in local storage "
+                           f"(looked for {start!r} in the data directory)",
+                           folder_id=folder_id, looked_for=start)
         keys = []
         with map_local_errors("list", folder_id), os.scandir(directory) as entries:
             for entry in entries:
@@ -195,6 +196,32 @@ class LocalDiskStorage:
                     with contextlib.suppress(PathNotAllowed, NotFound):
                         found.append(self.stat(key))
         return sorted(found, key=lambda o: natural_key(o.key))
+
+
+def locate_folder(argument: str, data_dir: Path) -> tuple[Path | None, str]:
+    """Where the command line's FOLDER_OR_ID is: ``(root, folder_id)``.
+
+    An existing directory outside ``data_dir`` gives its parent as the root (a
+    new local storage there); one inside gives ``None`` (the configured
+    storage) and its name. An argument that is written as a path (``/…``,
+    ``./…``, ``~/…``, with a ``/``) but is no directory raises NotFound saying
+    so and where it was looked for — on this machine, so the local path is
+    shown (the CLI's user typed it). A bare id is left to the storage.
+    """
+    path = Path(argument).expanduser()
+    if path.is_dir():
+        resolved = path.resolve()
+        if resolved.parent != Path(data_dir).expanduser().resolve():
+            return resolved.parent, resolved.name
+        return None, resolved.name
+    looks_like_path = (
+        argument.startswith(("/", ".", "~")) or "/" in argument or os.sep in argument)
+    if looks_like_path:
+        where = path if path.is_absolute() else Path.cwd() / path
+        what = "is not a directory" if path.exists() else "does not exist"
+        raise NotFound(f"folder {argument!r} {what} (looked for {where})",
+                       folder=argument, looked_for=str(where))
+    return None, argument
 
 
 def _guess_type(key: str) -> str:

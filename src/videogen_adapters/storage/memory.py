@@ -44,8 +44,9 @@ class InMemoryStorage:
         with self._lock:
             keys = [k for k in self._objects if k.startswith(start)]
         if not keys:
-            raise NotFound(f"folder {folder_id!r} does not exist in memory storage",
-                           folder_id=folder_id)
+            raise NotFound(f"folder {folder_id!r} does not exist in memory storage "
+                           f"(no object under {start!r})", folder_id=folder_id,
+                           looked_for=start)
         return image_children(folder_id, keys)
 
     def fetch(self, key: str, destination: Path) -> Path:

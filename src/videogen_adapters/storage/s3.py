@@ -185,8 +185,9 @@ class S3Storage:
                     page.get("Contents") or page.get("CommonPrefixes"))
                 keys.extend(strip_prefix(self.prefix, o["Key"]) for o in page.get("Contents", ()))
         if not seen_anything:
-            raise NotFound(f"folder {folder_id!r} does not exist in S3 bucket {self.bucket!r}",
-                           folder_id=folder_id)
+            raise NotFound(f"folder {folder_id!r} does not exist in S3 bucket {self.bucket!r} "
+                           f"(no object under {start!r})", folder_id=folder_id,
+                           looked_for=start)
         return image_children(folder_id, keys)
 
     def fetch(self, key: str, destination: Path) -> Path:

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
+from videogen_adapters.image_decode import ImageInfo
 from videogen_core import InvalidRequest
 from videogen_http.uploads import sniff_image, upload_name
 from videogen_http.validation import check_callback_url, check_id, check_media_key
@@ -54,10 +55,15 @@ def test_sniff_refuses_non_images(data: bytes) -> None:
 
 
 def test_upload_names() -> None:
-    assert upload_name("C:\\Users\\me\\scene_1.JPG", ".jpg") == "scene_1.JPG"
-    assert upload_name("../../x", ".png") == "x.png"
-    assert upload_name("", ".gif") == "image.gif"
-    assert upload_name("notes.txt", ".png") == "notes.txt.png"
+    png, jpeg, gif = ImageInfo("png", 1, 1), ImageInfo("jpeg", 1, 1), ImageInfo("gif", 1, 1)
+    assert upload_name("C:\\Users\\me\\scene_1.JPG", jpeg) == "scene_1.JPG"
+    assert upload_name("../../x", png) == "x.png"
+    assert upload_name("", gif) == "image.gif"
+    assert upload_name("notes.txt", png) == "notes_txt.png"
+    # the extension of the real format; no second extension a web server could act on
+    assert upload_name("shell.php.png", png) == "shell_php.png"
+    assert upload_name("photo.jpg", png) == "photo.png"
+    assert upload_name("photo.jpeg", jpeg) == "photo.jpeg"
 
 
 @pytest.mark.parametrize("url", ["https://a.example/hook", "http://127.0.0.1:9000/x?y=1"])
