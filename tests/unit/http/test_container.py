@@ -31,7 +31,7 @@ def test_selectors_follow_the_settings(tmp_path: Path) -> None:
     assert storage.url("f/videos/a.mp4") == "http://example.test:9000/media/f/videos/a.mp4"
     assert storage is local.storage()  # a singleton per container
     assert isinstance(local.job_store(), SqliteJobStore)
-    assert local.job_store().path == tmp_path / "jobs.sqlite3"
+    assert local.job_store().path == tmp_path / ".videogen" / "jobs.sqlite3"
     memory = container(tmp_path, storage="memory", job_store="memory", music="none")
     assert isinstance(memory.storage(), InMemoryStorage)
     assert isinstance(memory.job_store(), InMemoryJobStore)
