@@ -26,7 +26,7 @@ from .errors import PayloadTooLarge, Unauthorized, register_error_handlers
 from .service import Service, default_base_url
 from .views import register_views
 
-__all__ = ["check_head", "create_app", "endpoint_of"]
+__all__ = ["body_limit", "check_head", "create_app", "endpoint_of"]
 
 log = logging.getLogger("videogen.http")
 

@@ -52,6 +52,7 @@ __all__ = [
     "PayloadTooLarge",
     "Unauthorized",
     "UnsupportedMediaType",
+    "code_for_status",
     "error_body",
     "error_response",
     "register_error_handlers",
@@ -170,6 +171,12 @@ def scrub(message: str, details: Mapping[str, Any]) -> tuple[str, dict[str, Any]
     return message, clean
 
 
+def code_for_status(status: int) -> str:
+    """Our error code for an HTTP status a server component chose (``http_<status>``
+    when there is no better name)."""
+    return _WERKZEUG_CODES.get(status, f"http_{status}")
+
+
 def status_for(error: VideogenError | str) -> int:
     """The HTTP status of a domain error (or of its code); 500 for unknown codes."""
     if isinstance(error, str):
@@ -212,7 +219,7 @@ def error_response(error: VideogenError | dict[str, Any], status: int | None = N
 
 def _from_werkzeug(exc: HTTPException) -> Response:
     status = exc.code or 500
-    code = _WERKZEUG_CODES.get(status, f"http_{status}")
+    code = code_for_status(status)
     details: dict[str, Any] = {}
     headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
     if "Allow" in headers:
