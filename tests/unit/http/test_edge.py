@@ -11,17 +11,26 @@ from __future__ import annotations
 import copy
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from dependency_injector import providers
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.unit.http.conftest import SEED_BODY, png_bytes, wait_for
 
 from videogen_adapters.jobs import SqliteJobStore
-from videogen_core import JobRecord, StorageFailed
+from videogen_core import InvalidRequest, JobRecord, StorageFailed
 from videogen_http.errors import ECHO_LIMIT, scrub
-from videogen_http.validation import MAX_JSON_DEPTH, json_depth_exceeds
+from videogen_http.openapi import openapi_document
+from videogen_http.validation import (
+    MAX_JSON_DEPTH,
+    check_id,
+    check_media_key,
+    json_depth_exceeds,
+)
 
 # ------------------------------------------------------------------ 12.1 deep JSON
 
@@ -299,3 +308,36 @@ def test_a_sub_frame_duration_names_the_scene(client: Any, transition: str) -> N
     r = client.post("/generateVideos/trip", json=body)
     assert r.status_code == 400
     assert r.get_json()["error"]["details"]["field"] == "sequence_data[0].duration"
+
+
+# ------------------------------------ 12.8 the document's patterns are the server's
+
+_ALPHABET = st.sampled_from("aZ09_-./%!é \x00")
+
+
+def _accepts(check: Any, value: str) -> bool:
+    try:
+        check(value)
+    except InvalidRequest:
+        return False
+    return True
+
+
+def _pattern(schema: dict[str, Any]) -> re.Pattern[str]:
+    return re.compile(schema["pattern"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(_ALPHABET, max_size=140) | st.from_regex(r"[a.]{1,3}", fullmatch=True))
+def test_the_id_pattern_is_what_check_id_takes(value: str) -> None:
+    schema = openapi_document()["paths"]["/jobs/{job_id}"]["get"]["parameters"][0]["schema"]
+    documented = _pattern(schema).fullmatch(value) is not None
+    assert documented == _accepts(lambda v: check_id(v, "job_id"), value)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.text(_ALPHABET, max_size=6), min_size=1, max_size=18).map("/".join))
+def test_the_media_key_pattern_is_what_media_takes(value: str) -> None:
+    schema = openapi_document()["paths"]["/media/{key}"]["get"]["parameters"][0]["schema"]
+    documented = _pattern(schema).fullmatch(value) is not None
+    assert documented == _accepts(check_media_key, value)
