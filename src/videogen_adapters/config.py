@@ -18,9 +18,12 @@ import attrs
 
 from videogen_core import AnimationSettings, AudioSettings, InvalidRequest, VideoSettings
 
-__all__ = ["ENV_PREFIX", "Settings"]
+__all__ = ["ENV_PREFIX", "STATE_DIR_NAME", "Settings"]
 
 ENV_PREFIX = "VIDEOGEN_"
+#: The service's own files (job database, server lock) live in ``<DATA_DIR>/.videogen/``:
+#: folder ids never start with a dot, so no folder can name (or collide with) them.
+STATE_DIR_NAME = ".videogen"
 
 _CHOICES = {
     "storage": ("local", "s3", "gcs", "firebase", "memory"),
@@ -173,6 +176,12 @@ class Settings:
         """Output encoding settings (``fps`` from the request wins)."""
         return VideoSettings(width=self.width, height=self.height, fps=fps or self.fps,
                              crf=self.crf, preset=self.preset, threads=self.x264_threads())
+
+    @property
+    def state_dir(self) -> Path:
+        """``<DATA_DIR>/.videogen``: the job database and the server lock, outside the
+        folder namespace (``VIDEOGEN_DATA_DIR/<folder_id>/``)."""
+        return Path(self.data_dir) / STATE_DIR_NAME
 
     @property
     def streams_clips(self) -> bool:

@@ -26,7 +26,17 @@ from cattrs.errors import (
 from videogen_core import GenerationParams, InvalidRequest, Scene, Sequence
 from videogen_core.pipeline import VideoResult
 
-__all__ = ["make_converter", "result_to_response", "sequence_to_request", "structure_request"]
+__all__ = [
+    "MAX_TRANSITION_DURATION",
+    "make_converter",
+    "result_to_response",
+    "sequence_to_request",
+    "structure_request",
+]
+
+#: Longest ``generation_params.transition_duration`` a request may ask for (seconds),
+#: the same bound as ``VIDEOGEN_TRANSITION_DURATION``.
+MAX_TRANSITION_DURATION = 10.0
 
 _SCENE_FIELDS = {a.name for a in attrs.fields(Scene)}
 _PARAM_FIELDS = {a.name for a in attrs.fields(GenerationParams)}
@@ -155,11 +165,39 @@ def structure_request(data: Any) -> Sequence:
         raw_params = {}
     params = _structure(GenerationParams, raw_params, "generation_params")
     try:
-        return Sequence(tuple(scenes), params)
+        sequence = Sequence(tuple(scenes), params)
     except InvalidRequest:
         raise
     except Exception as exc:  # noqa: BLE001
         raise _translate(exc, "sequence_data") from None
+    _check_lengths(sequence)
+    return sequence
+
+
+def _check_lengths(sequence: Sequence) -> None:
+    """Durations that make no video: a scene shorter than one frame, a transition
+    longer than :data:`MAX_TRANSITION_DURATION` or than a fade through black can
+    take from the scenes either side of it (half of it on each)."""
+    fps = sequence.params.fps
+    for index, scene in enumerate(sequence.scenes):
+        if scene.duration * fps < 1:
+            raise InvalidRequest(f"sequence_data[{index}].duration",
+                                 f"must be at least one frame (1/{fps} s)", scene.duration)
+    length = sequence.params.transition_duration
+    if length is None:
+        return
+    field = "generation_params.transition_duration"
+    if length > MAX_TRANSITION_DURATION:
+        raise InvalidRequest(field, f"must be at most {MAX_TRANSITION_DURATION:g} seconds",
+                             length)
+    scenes = sequence.scenes
+    if sequence.params.transition_type == "fade" and len(scenes) > 1:
+        for index, scene in enumerate(scenes):
+            neighbours = (index > 0) + (index < len(scenes) - 1)
+            if neighbours * length / 2 >= scene.duration:
+                raise InvalidRequest(
+                    field, f"a fade of {length:g} s does not fit scene {scene.scene_number} "
+                           f"(sequence_data[{index}], {scene.duration:g} s)", length)
 
 
 def sequence_to_request(sequence: Sequence) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from videogen_core import (
     ProgressEvent,
     Storage,
     VideogenError,
+    match_images,
 )
 from videogen_core.pipeline import VideoPipeline, VideoResult
 
@@ -129,9 +130,13 @@ def generate(
     """Validate the seed's request body and make the video of ``folder_id``.
 
     Returns the full result; raises a VideogenError (InvalidRequest with the
-    JSON path, MissingImage, ServiceUnavailable, RenderFailed, ...)."""
+    JSON path, MissingImage, ServiceUnavailable, RenderFailed, ...). A missing
+    folder or scene image fails before anything else is reported (no script
+    warnings ahead of a fatal folder error), as the HTTP API does."""
     sequence = structure_request(data)
     pipeline = pipeline or build_pipeline(settings)
+    names = pipeline.storage.list_images(folder_id)
+    match_images([s.scene_number for s in sequence.scenes], names, folder_id)
     log.info("generating folder %s: %d scenes, transition %s, seed %d", folder_id,
              len(sequence.scenes), sequence.params.transition_type, sequence.params.seed)
     return pipeline.run(folder_id, sequence, progress=progress, cancel=cancel)
@@ -139,7 +144,8 @@ def generate(
 
 def process_video_generation(folder_id: str, data: Mapping[str, Any]) -> tuple[bool, str]:
     """The seed's entry point: ``(True, video_url)`` on success, ``(False, "")``
-    with the reason logged on any failure (it never raises)."""
+    with the reason logged on any failure (it never raises). Warnings are logged
+    once, by the pipeline, as they arise (they are also in ``generate()``'s result)."""
     try:
         result = generate(folder_id, data)
     except VideogenError as exc:
@@ -148,6 +154,4 @@ def process_video_generation(folder_id: str, data: Mapping[str, Any]) -> tuple[b
     except Exception:  # noqa: BLE001 - the seed's contract is a boolean, never an exception
         log.exception("video generation for %s failed unexpectedly", folder_id)
         return False, ""
-    for warning in result.warnings:
-        log.warning("%s: %s", folder_id, warning)
     return True, result.video_url

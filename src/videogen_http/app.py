@@ -1,4 +1,12 @@
-"""The Flask app factory."""
+"""The Flask app factory.
+
+The edge answers in JSON only: Flask's slash-merging and trailing-slash
+redirects (HTML 308s) and its automatic ``OPTIONS`` answers are turned off, so
+``//`` or ``%2f`` paths are JSON 404s and ``OPTIONS`` a JSON 405. The token and
+the announced ``Content-Length`` are checked from the headers, before anything
+reads the body (:func:`check_head`; :mod:`videogen_http.server` runs the same
+check inside waitress, before the body is even received).
+"""
 
 from __future__ import annotations
 
@@ -8,18 +16,20 @@ import time
 
 from dependency_injector import providers
 from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import RequestRedirect
 
 from videogen_adapters.config import Settings
 
 from .containers import Container
-from .errors import Unauthorized, register_error_handlers
+from .errors import PayloadTooLarge, Unauthorized, register_error_handlers
 from .service import Service, default_base_url
 from .views import register_views
 from .views.capabilities import bp as capabilities_bp
 from .views.preview import bp as preview_bp
 from .views.studio import bp as studio_bp
 
-__all__ = ["create_app"]
+__all__ = ["body_limit", "check_head", "create_app", "endpoint_of"]
 
 log = logging.getLogger("videogen.http")
 
@@ -45,6 +55,9 @@ def create_app(config: Settings | None = None, *, container: Container | None = 
 
     app = Flask("videogen_http")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_mb * 1024 * 1024
+    # JSON-only edge: no automatic (HTML) OPTIONS answers, no `//` → `/` redirects
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    app.url_map.merge_slashes = False
     app.json.sort_keys = False  # type: ignore[attr-defined]
     service = Service(settings, container, recovery=recovery)
     app.extensions["videogen"] = service
@@ -59,20 +72,49 @@ def create_app(config: Settings | None = None, *, container: Container | None = 
     return app
 
 
-def _install_hooks(app: Flask, settings: Settings) -> None:
-    token = settings.api_token
+def body_limit(settings: Settings, endpoint: str | None) -> int:
+    """The largest body (bytes) ``endpoint`` takes: uploads ``VIDEOGEN_MAX_UPLOAD_MB``,
+    everything else ``VIDEOGEN_MAX_BODY_KB``."""
+    if endpoint in UPLOAD_ENDPOINTS:
+        return settings.max_upload_mb * 1024 * 1024
+    return settings.max_body_kb * 1024
 
+
+def endpoint_of(app: Flask, method: str, path: str) -> str | None:
+    """The endpoint ``method path`` routes to, None when it routes nowhere."""
+    try:
+        endpoint, _ = app.url_map.bind("localhost").match(path, method=method)
+    except HTTPException:  # NotFound, MethodNotAllowed, RequestRedirect
+        return None
+    return str(endpoint)
+
+
+def check_head(settings: Settings, endpoint: str | None, authorization: str,
+               content_length: int | None) -> None:
+    """What the headers alone decide: 401 without the right bearer token (except on
+    public endpoints), 413 when the announced body is larger than the endpoint
+    takes. Raises Unauthorized / PayloadTooLarge; reads no body."""
+    token = settings.api_token
+    if token and endpoint not in PUBLIC_ENDPOINTS:
+        scheme, _, given = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+                given.strip().encode("utf-8"), token.encode("utf-8")):
+            raise Unauthorized("a valid 'Authorization: Bearer <token>' header is required")
+    limit = body_limit(settings, endpoint)
+    if content_length is not None and content_length > limit:
+        raise PayloadTooLarge(f"the body exceeds {limit} bytes", limit_bytes=limit)
+
+
+def _install_hooks(app: Flask, settings: Settings) -> None:
     @app.before_request
     def _limits_and_auth() -> None:
         g.started = time.monotonic()
-        if request.endpoint not in UPLOAD_ENDPOINTS:
-            request.max_content_length = settings.max_body_kb * 1024
-        if token and request.endpoint not in PUBLIC_ENDPOINTS:
-            header = request.headers.get("Authorization", "")
-            scheme, _, given = header.partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(
-                    given.strip().encode("utf-8"), token.encode("utf-8")):
-                raise Unauthorized("a valid 'Authorization: Bearer <token>' header is required")
+        if isinstance(request.routing_exception, RequestRedirect):
+            # `/a//b` or a trailing-slash variant: a JSON 404, never an HTML redirect
+            request.routing_exception = NotFound()
+        request.max_content_length = body_limit(settings, request.endpoint)
+        check_head(settings, request.endpoint, request.headers.get("Authorization", ""),
+                   request.content_length)
 
     @app.after_request
     def _log_request(response: Response) -> Response:

@@ -11,7 +11,15 @@ from typing import Any
 
 __all__ = ["openapi_document"]
 
-_ID = {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,128}$", "not": {"enum": [".", ".."]}}
+#: Folder ids, job ids, file names: what ``validation.check_id`` takes (no leading dot:
+#: dot names are the service's own, e.g. ``<DATA_DIR>/.videogen/``).
+_SEGMENT = "[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}"
+_ID = {"type": "string", "pattern": f"^{_SEGMENT}$", "example": "trip"}
+#: A ``/media`` key: ``<folder>/<file>`` or deeper, up to 16 segments.
+_MEDIA_KEY = {"type": "string", "pattern": f"^{_SEGMENT}(/{_SEGMENT}){{1,15}}$",
+              "example": "trip/videos/20261125T100000Z-1a2b3c4d.mp4"}
+#: Text fields: any string without NUL characters.
+_TEXT = {"type": "string", "pattern": "^[^\\u0000]*$"}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -63,11 +71,15 @@ _SCHEMAS: dict[str, Any] = {
         "required": ["scene_number", "duration"],
         "additionalProperties": False,
         "properties": {
-            "scene_number": {"type": "integer", "minimum": 0},
-            "narration": {"type": "string"},
-            "duration": {"type": "number", "exclusiveMinimum": 0},
-            "clip_action": {"type": "string", "examples": ["zoom in, pan left"]},
-            "music_mood": {"type": "string", "examples": ["calm", "upbeat"]},
+            "scene_number": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+            "narration": _TEXT,
+            "duration": {"type": "number", "exclusiveMinimum": 0,
+                         "description": "Seconds; at least one frame (1/fps) and at most "
+                                        "VIDEOGEN_MAX_SCENE_DURATION (default 300). With "
+                                        "`crossfade`, longer than the overlaps it takes part "
+                                        "in (400 naming this field otherwise)."},
+            "clip_action": {**_TEXT, "examples": ["zoom in, pan left"]},
+            "music_mood": {**_TEXT, "examples": ["calm", "upbeat"]},
         },
     },
     "GenerationParams": {
@@ -77,7 +89,7 @@ _SCHEMAS: dict[str, Any] = {
             "transition_type": {"enum": ["none", "fade", "crossfade"]},
             "seed": {"type": "integer", "minimum": 0, "maximum": 4294967295},
             "fps": {"type": "integer", "minimum": 1, "maximum": 120},
-            "voice": {"type": ["string", "null"]},
+            "voice": {"type": ["string", "null"], "pattern": "^[^\\u0000]*$"},
             "callback_url": {
                 "type": ["string", "null"], "format": "uri",
                 "description": "http(s) URL that receives the finished job (the Job object) "
@@ -93,7 +105,11 @@ _SCHEMAS: dict[str, Any] = {
                                "refused (400 on this field; checked again before sending) "
                                "unless VIDEOGEN_CALLBACK_ALLOW_PRIVATE=true.",
             },
-            "transition_duration": {"type": ["number", "null"], "minimum": 0},
+            "transition_duration": {
+                "type": ["number", "null"], "minimum": 0, "maximum": 10,
+                "description": "Seconds (default VIDEOGEN_TRANSITION_DURATION). A `fade` "
+                               "takes half of it from each scene beside it and must fit "
+                               "them (400 naming this field otherwise)."},
         },
     },
     "GenerateRequest": {
@@ -101,7 +117,9 @@ _SCHEMAS: dict[str, Any] = {
         "required": ["sequence_data"],
         "additionalProperties": False,
         "properties": {
-            "sequence_data": {"type": "array", "minItems": 1, "items": _ref("Scene")},
+            "sequence_data": {"type": "array", "minItems": 1, "maxItems": 500,
+                              "items": _ref("Scene"),
+                              "description": "Scene numbers are unique."},
             "generation_params": _ref("GenerationParams"),
         },
     },
@@ -249,11 +267,20 @@ _SCHEMAS: dict[str, Any] = {
 }
 
 _FOLDER = {"name": "folder_id", "in": "path", "required": True, "schema": _ID}
+
+
+def _links(source: str, *operations: str, name: str = "job_id") -> dict[str, Any]:
+    """OpenAPI links: ``source`` (a runtime expression) feeds ``name`` of each operation."""
+    return {op[0].upper() + op[1:]: {"operationId": op, "parameters": {name: source}}
+            for op in operations}
+
+
+_JOB_LINKS = ("getJob", "jobEvents", "cancelJob")
 #: what /media serves (views/media.py): images by their bytes, a few extensions, else bytes
-_MEDIA_TYPES = ("video/mp4", "video/webm", "audio/mp4", "audio/wav", "text/vtt",
-                "application/x-subrip", "application/json", "image/png", "image/jpeg",
-                "image/webp", "image/gif", "image/tiff", "image/bmp",
-                "application/octet-stream")
+_MEDIA_TYPES: dict[str, Any] = {t: {} for t in (
+    "video/mp4", "video/webm", "audio/mp4", "audio/wav", "text/vtt", "application/x-subrip",
+    "application/json", "image/png", "image/jpeg", "image/webp", "image/gif", "image/tiff",
+    "image/bmp", "application/octet-stream")}
 _JOB = {"name": "job_id", "in": "path", "required": True, "schema": _ID}
 
 _PATHS: dict[str, Any] = {
@@ -272,7 +299,7 @@ _PATHS: dict[str, Any] = {
                 {"name": "Prefer", "in": "header", "schema": {"type": "string"},
                  "example": "respond-async"},
                 {"name": "Idempotency-Key", "in": "header",
-                 "schema": {"type": "string", "maxLength": 255}},
+                 "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"}},
             ],
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": _ref("GenerateRequest")}}},
@@ -298,8 +325,10 @@ _PATHS: dict[str, Any] = {
                 "200": {**_json(_ref("GenerateResponse"), "The stored video."),
                         "headers": {"X-Videogen-Job-Id": {
                             "description": "The job that made it (see /jobs/{job_id}).",
-                            "schema": {"type": "string"}}}},
+                            "schema": {"type": "string"}}},
+                        "links": _links("$response.header.X-Videogen-Job-Id", "getJob")},
                 "202": {**_json(_ref("JobAccepted"), "Async mode: the job was queued."),
+                        "links": _links("$response.body#/job_id", *_JOB_LINKS),
                         "headers": {"Location": {"description": "The status URL.",
                                                  "schema": {"type": "string"}}}},
                 "400": _error("Invalid request; `details.field` is the JSON path."),
@@ -351,11 +380,17 @@ _PATHS: dict[str, Any] = {
             "operationId": "uploadImages",
             "summary": "Upload images into a folder (multipart, any field name).",
             "parameters": [_FOLDER],
+            "description": "Every file part is stored (any field name; `images` is the "
+                           "documented one); at least one file is required. Images are "
+                           "decoded whole before any is stored (PNG, JPEG, WebP, GIF, BMP, TIFF).",
             "requestBody": {"required": True, "content": {"multipart/form-data": {
-                "schema": {"type": "object", "properties": {"images": {
-                    "type": "array", "items": {"type": "string",
-                                               "contentMediaType": "image/*"}}}}}}},
-            "responses": {"201": _json(_ref("ImageList"), "The stored images."),
+                "schema": {"type": "object", "required": ["images"], "properties": {
+                    "images": {"type": "array", "minItems": 1, "items": {
+                        "type": "string", "format": "binary",
+                        "contentMediaType": "image/*"}}}}}}},
+            "responses": {"201": {**_json(_ref("ImageList"), "The stored images."),
+                                  "links": _links("$response.body#/folder_id", "listImages",
+                                                  "generateVideos", name="folder_id")},
                           "400": _error("No file, or a bad folder id or file name."),
                           "413": _error("Larger than VIDEOGEN_MAX_UPLOAD_MB."),
                           "415": _error("Not multipart, or a file's first bytes are no "
@@ -380,8 +415,9 @@ _PATHS: dict[str, Any] = {
             "operationId": "getMedia",
             "summary": "A stored file (the local storage's video_url), with Range support.",
             "parameters": [{"name": "key", "in": "path", "required": True,
-                            "schema": {"type": "string"},
-                            "description": "Storage key, e.g. `trip/videos/x.mp4`."},
+                            "schema": _MEDIA_KEY,
+                            "description": "Storage key `<folder>/…/<file>`, e.g. "
+                                           "`trip/videos/x.mp4` (no segment starts with a dot)."},
                            {"name": "Range", "in": "header", "schema": {"type": "string"},
                             "example": "bytes=0-1023"}],
             "responses": {
@@ -392,9 +428,10 @@ _PATHS: dict[str, Any] = {
                                        "response has `X-Content-Type-Options: nosniff` and "
                                        "`Content-Security-Policy: default-src 'none'; … "
                                        "sandbox`.",
-                        "content": {t: {} for t in _MEDIA_TYPES}},
+                        "content": _MEDIA_TYPES},
                 "206": {"description": "The requested range (Content-Range header).",
-                        "content": {t: {} for t in _MEDIA_TYPES}},
+                        "content": _MEDIA_TYPES},
+                "304": {"description": "Not modified (If-None-Match / If-Modified-Since)."},
                 "400": _error("A path segment is not allowed."),
                 "404": _error("No such file."),
                 "416": _error("The range is outside the file."), **_COMMON_ERRORS},

@@ -1,18 +1,123 @@
-"""Run the service on waitress (a production WSGI server; never Flask's dev server)."""
+"""Run the service on waitress (a production WSGI server; never Flask's dev server).
+
+waitress reads a request's whole body before the app sees it. So the checks the
+headers alone decide — the bearer token and the announced ``Content-Length``
+(:func:`videogen_http.app.check_head`) — run inside waitress too, as soon as
+the headers are parsed: an unauthenticated or oversized upload is refused
+(JSON 401/413, connection closed) before its first body byte is read.
+waitress's own error answers (a malformed request, a chunked body over the
+limit...) are JSON envelopes as well, never ``text/plain``.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 import attrs
+from flask import Flask
 
 from videogen_adapters.config import Settings
+from videogen_core import VideogenError
 
-from .app import create_app
+from .app import body_limit, check_head, create_app, endpoint_of
+from .errors import code_for_status, error_body, status_for
 
-__all__ = ["serve"]
+__all__ = ["edge_channel", "make_server", "serve"]
 
 log = logging.getLogger("videogen.http")
+
+
+def _waitress_error_class() -> type[Any]:
+    from waitress.utilities import Error  # type: ignore[import-untyped]
+
+    class EdgeRefusal(Error):  # type: ignore[misc]
+        """A request refused from its headers: the domain error, as waitress carries it."""
+
+        def __init__(self, error: VideogenError) -> None:
+            super().__init__(error.message)
+            self.error = error
+            self.code = status_for(error)
+            self.reason = {401: "Unauthorized", 413: "Content Too Large"}.get(self.code, "Error")
+
+    return EdgeRefusal
+
+
+def _json_response(error: Any) -> tuple[str, list[tuple[str, str]], bytes]:
+    """``(status line, headers, body)`` of a waitress error as the JSON envelope."""
+    status = int(getattr(error, "code", 500))
+    inner = getattr(error, "error", None)
+    headers = [("Content-Type", "application/json")]
+    if isinstance(inner, VideogenError):
+        body = error_body(inner.code, inner.message, inner.details)
+    else:  # waitress's own: BadRequest, RequestEntityTooLarge, ServerNotImplemented...
+        body = error_body(code_for_status(status), f"{error.reason}: {error.body}", {})
+    if status == 401:
+        headers.append(("WWW-Authenticate", 'Bearer realm="videogen"'))
+    return (f"{status} {error.reason}", headers,
+            json.dumps(body, ensure_ascii=False).encode("utf-8"))
+
+
+def edge_channel(app: Flask, settings: Settings) -> type[Any]:
+    """A waitress channel class whose parser runs :func:`check_head` once the headers
+    of a request that announces a body are in, and whose error answers are JSON."""
+    from waitress.channel import HTTPChannel  # type: ignore[import-untyped]
+    from waitress.parser import HTTPRequestParser  # type: ignore[import-untyped]
+    from waitress.task import ErrorTask  # type: ignore[import-untyped]
+
+    refusal_class = _waitress_error_class()
+
+    class EdgeParser(HTTPRequestParser):  # type: ignore[misc]
+        def parse_header(self, header_plus: bytes) -> None:
+            super().parse_header(header_plus)
+            announced: int = getattr(self, "content_length", 0)
+            chunked: bool = getattr(self, "chunked", False)
+            if not (announced > 0 or chunked):
+                return  # no body to spare: the app answers as usual
+            length = None if chunked else announced
+            endpoint = endpoint_of(app, self.command, self.path)
+            try:
+                check_head(settings, endpoint, self.headers.get("AUTHORIZATION", ""), length)
+            except VideogenError as exc:
+                log.info("%s %s %d refused from its headers (%s)", self.command, self.path,
+                         status_for(exc), exc.code)
+                self.error = refusal_class(exc)
+                self.completed = True
+                self.expect_continue = False  # no "100 Continue": the body is not wanted
+                self.content_length = 0  # waitress must not read (or size-check) the body
+
+    class JsonErrorTask(ErrorTask):  # type: ignore[misc]
+        def execute(self) -> None:
+            status, headers, body = _json_response(self.request.error)
+            self.status = status
+            self.response_headers.extend(headers)
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
+
+    class EdgeChannel(HTTPChannel):  # type: ignore[misc]
+        parser_class = EdgeParser
+        error_task_class = JsonErrorTask
+
+    return EdgeChannel
+
+
+def make_server(app: Flask, settings: Settings) -> Any:
+    """A waitress server for ``app`` with the edge channel (not started)."""
+    from waitress.server import BaseWSGIServer, create_server  # type: ignore[import-untyped]
+
+    # waitress's own body limit sits above ours, so our JSON 413 is the one that answers
+    largest = max(body_limit(settings, "folders.upload_images"), body_limit(settings, None))
+    server = create_server(app, host=settings.host, port=settings.port,
+                           threads=settings.threads, ident="videogen", channel_timeout=300,
+                           max_request_body_size=largest + 65_536)
+    channel = edge_channel(app, settings)
+    servers = [server, *getattr(server, "map", {}).values()]
+    for each in servers:
+        if isinstance(each, BaseWSGIServer):
+            each.channel_class = channel
+    return server
 
 
 def serve(settings: Settings | None = None, host: str | None = None, port: int | None = None,
@@ -20,8 +125,6 @@ def serve(settings: Settings | None = None, host: str | None = None, port: int |
     """Serve until interrupted. ``host``/``port``/``threads`` win over
     ``VIDEOGEN_HOST``/``VIDEOGEN_PORT``/``VIDEOGEN_THREADS`` (defaults 127.0.0.1:8000, 8).
     Local storage URLs point at ``VIDEOGEN_PUBLIC_BASE_URL`` or ``http://host:port``."""
-    import waitress  # type: ignore[import-untyped]
-
     settings = settings or Settings.from_env()
     settings = attrs.evolve(settings, host=settings.host if host is None else host,
                             port=settings.port if port is None else port,
@@ -30,7 +133,7 @@ def serve(settings: Settings | None = None, host: str | None = None, port: int |
         logging.basicConfig(level=settings.log_level.upper(),
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings)
+    server = make_server(app, settings)
     log.info("videogen serving on http://%s:%d (%d threads, data in %s)", settings.host,
              settings.port, settings.threads, settings.data_dir)
-    waitress.serve(app, host=settings.host, port=settings.port, threads=settings.threads,
-                   ident="videogen", channel_timeout=300)
+    server.run()

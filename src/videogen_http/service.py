@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -15,6 +14,7 @@ from videogen_adapters.converter import result_to_response, structure_request
 from videogen_core import CancelToken, JobRecord, ProgressEvent
 
 from .containers import Container
+from .errors import scrub
 from .lock import DataDirLock
 from .presenters import job_to_dict
 from .runner import JobRunner
@@ -43,7 +43,7 @@ class Service:
         self.base_url = default_base_url(settings)
         self.lock: DataDirLock | None = None
         if settings.job_store == "sqlite":
-            self.lock = DataDirLock(Path(settings.data_dir))
+            self.lock = DataDirLock(settings.state_dir)
             self.lock.acquire()
         dispatcher = container.dispatcher()  # None: jobs run on this process's threads
         self.runner = JobRunner(container.job_store(), self.work, max_jobs=settings.max_jobs,
@@ -74,9 +74,14 @@ class Service:
 
     def job_dict(self, job: JobRecord, base_url: str | None = None) -> dict[str, Any]:
         """The job's JSON representation."""
-        return job_to_dict(job, base_url or self.base_url,
+        data = job_to_dict(job, base_url or self.base_url,
                            cancel_requested=job.cancel_requested
                            or self.runner.cancel_requested(job.id))
+        if data.get("error"):  # no server path, no 10 KB echo: as every error body
+            message, details = scrub(str(data["error"].get("message", "")),
+                                     data["error"].get("details") or {})
+            data["error"] = {**data["error"], "message": message, "details": details}
+        return data
 
     def close(self) -> None:
         """Stop the runner threads and the callback sender; free the data dir (tests)."""

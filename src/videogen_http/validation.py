@@ -16,10 +16,12 @@ from .errors import PayloadTooLarge, UnsupportedMediaType
 
 __all__ = [
     "ID_PATTERN",
+    "MAX_JSON_DEPTH",
     "check_callback_url",
     "check_id",
     "check_idempotency_key",
     "check_media_key",
+    "json_depth_exceeds",
     "read_json",
 ]
 
@@ -27,6 +29,10 @@ __all__ = [
 #: (nor any other name starting with a dot: those are the service's own, e.g. ``.cache``).
 ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 _KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
+#: Deepest nesting of arrays/objects a JSON body may have (the request needs 3);
+#: deeper bodies are refused before the parser recurses into them.
+MAX_JSON_DEPTH = 32
+_JSON_EVENTS = re.compile(rb'["\\\[\]{}]')
 
 
 def check_id(value: str, field: str) -> str:
@@ -84,9 +90,39 @@ def check_callback_url(url: str | None, *, allow_private: bool = False,
     return url
 
 
+def json_depth_exceeds(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the arrays/objects of ``raw`` (JSON text) nest deeper than ``limit``.
+
+    One linear pass over the quotes, backslashes and brackets (brackets inside
+    strings do not count), stopping as soon as the limit is passed — so a body
+    of 10,000 ``[`` costs 33 steps, and the parser never recurses into it."""
+    depth = 0
+    in_string = False
+    escaped_at = -1
+    for match in _JSON_EVENTS.finditer(raw):
+        at = match.start()
+        if at == escaped_at:
+            continue
+        char = raw[at]
+        if char == 0x5C:  # backslash: the next byte is escaped
+            escaped_at = at + 1
+        elif char == 0x22:  # quote
+            in_string = not in_string
+        elif in_string:
+            continue
+        elif char in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
 def read_json(request: Request, limit_bytes: int) -> Any:
     """The parsed JSON body; 415 unless it is JSON, 413 above ``limit_bytes``,
-    400 (field ``""``) when it does not parse."""
+    400 (field ``""``) when it does not parse or nests deeper than
+    :data:`MAX_JSON_DEPTH` levels."""
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise UnsupportedMediaType(
@@ -97,7 +133,13 @@ def read_json(request: Request, limit_bytes: int) -> Any:
     raw = request.stream.read(limit_bytes + 1)
     if len(raw) > limit_bytes:
         raise PayloadTooLarge(f"the body exceeds {limit_bytes} bytes", limit_bytes=limit_bytes)
+    too_deep = InvalidRequest("", f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels",
+                              max_depth=MAX_JSON_DEPTH)
+    if json_depth_exceeds(raw):
+        raise too_deep
     try:
         return json.loads(raw)
+    except RecursionError:  # pragma: no cover - the scan above refuses such bodies first
+        raise too_deep from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidRequest("", f"the body is not valid JSON: {exc}") from None

@@ -308,7 +308,8 @@ scene_lists = st.lists(
         Scene,
         scene_number=st.integers(0, 1_000_000),
         narration=texts,
-        duration=st.floats(min_value=0, max_value=1e6, exclude_min=True,
+        # above 10 s: at least one frame at any fps, and any fade (≤ 10 s) fits
+        duration=st.floats(min_value=10, max_value=1e6, exclude_min=True,
                            allow_nan=False, allow_infinity=False),
         clip_action=texts,
         music_mood=texts,

@@ -96,8 +96,25 @@ def record_from_row(row: Mapping[str, Any]) -> JobRecord:
     return JobRecord(**values)
 
 
+def _sqlite_path(settings: Any) -> Path:
+    """``<data_dir>/.videogen/jobs.sqlite3``; a database an older version kept at
+    ``<data_dir>/jobs.sqlite3`` (where a folder id could name it) is moved there first."""
+    from ..config import STATE_DIR_NAME
+
+    state = Path(settings.data_dir) / STATE_DIR_NAME
+    path = state / "jobs.sqlite3"
+    old = Path(settings.data_dir) / "jobs.sqlite3"
+    if old.is_file() and not path.exists():
+        state.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            if Path(f"{old}{suffix}").is_file():
+                Path(f"{old}{suffix}").replace(f"{path}{suffix}")
+    return path
+
+
 def build_job_store(settings: Any) -> JobStore:
-    """The job store ``settings.job_store`` names: ``sqlite`` → ``<data_dir>/jobs.sqlite3``,
+    """The job store ``settings.job_store`` names: ``sqlite`` →
+    ``<data_dir>/.videogen/jobs.sqlite3``,
     ``redis`` → ``VIDEOGEN_REDIS_URL`` (else ``VIDEOGEN_BROKER_URL``), ``memory``."""
     kind = settings.job_store
     if kind == "memory":
@@ -107,7 +124,7 @@ def build_job_store(settings: Any) -> JobStore:
     if kind == "sqlite":
         from .sqlite import SqliteJobStore
 
-        return SqliteJobStore(Path(settings.data_dir) / "jobs.sqlite3")
+        return SqliteJobStore(_sqlite_path(settings))
     if kind == "redis":
         from .redis import RedisJobStore
 

@@ -37,8 +37,10 @@ def _create(folder_id: str, body: Any, scenes: int, key: str | None) -> JobRecor
 
 
 def _accepted(job_id: str) -> Response:
-    """``202 {"job_id", "status_url"}`` with a Location header."""
-    status_url = f"{request.host_url.rstrip('/')}/jobs/{job_id}"
+    """``202 {"job_id", "status_url"}`` with a Location header. The URL starts with
+    ``VIDEOGEN_PUBLIC_BASE_URL`` (else the bind address), never the request's Host
+    header, which any client can forge."""
+    status_url = f"{current_service().base_url}/jobs/{job_id}"
     response = jsonify({"job_id": job_id, "status_url": status_url})
     response.status_code = 202
     response.headers["Location"] = status_url

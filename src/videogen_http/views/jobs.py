@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
 from ..runner import TERMINAL
 from ..service import Service, current_service
@@ -21,7 +21,8 @@ KEEPALIVE_SECONDS = 15.0
 
 
 def _base() -> str:
-    return request.host_url.rstrip("/")
+    # VIDEOGEN_PUBLIC_BASE_URL or the bind address: never the (forgeable) Host header
+    return current_service().base_url
 
 
 @bp.get("/jobs/<job_id>")

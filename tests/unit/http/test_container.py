@@ -31,7 +31,7 @@ def test_selectors_follow_the_settings(tmp_path: Path) -> None:
     assert storage.url("f/videos/a.mp4") == "http://example.test:9000/media/f/videos/a.mp4"
     assert storage is local.storage()  # a singleton per container
     assert isinstance(local.job_store(), SqliteJobStore)
-    assert local.job_store().path == tmp_path / "jobs.sqlite3"
+    assert local.job_store().path == tmp_path / ".videogen" / "jobs.sqlite3"
     memory = container(tmp_path, storage="memory", job_store="memory", music="none")
     assert isinstance(memory.storage(), InMemoryStorage)
     assert isinstance(memory.job_store(), InMemoryJobStore)
@@ -73,16 +73,18 @@ def test_importing_the_service_builds_nothing() -> None:
 
 
 def test_serve_flags_win_over_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import waitress
+    from types import SimpleNamespace
 
+    import videogen_http.server as server_module
     from videogen_http import serve
 
     seen: dict[str, Any] = {}
 
-    def fake_serve(app: Any, **kw: Any) -> None:
-        seen.update(kw, app=app)
+    def fake_make_server(app: Any, settings: Settings) -> Any:
+        seen.update(host=settings.host, port=settings.port, threads=settings.threads, app=app)
+        return SimpleNamespace(run=lambda: None)
 
-    monkeypatch.setattr(waitress, "serve", fake_serve)
+    monkeypatch.setattr(server_module, "make_server", fake_make_server)
     settings = Settings(data_dir=tmp_path, job_store="memory", host="127.0.0.1", port=8123,
                         threads=3)
     serve(settings, port=9999)

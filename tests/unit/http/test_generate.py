@@ -37,7 +37,7 @@ def test_async_with_prefer_header(client: Any) -> None:
     assert r.status_code == 202
     body = r.get_json()
     assert set(body) == {"job_id", "status_url"}
-    assert body["status_url"] == f"http://localhost/jobs/{body['job_id']}"
+    assert body["status_url"] == f"http://127.0.0.1:8000/jobs/{body['job_id']}"  # bind address
     assert r.headers["Location"] == body["status_url"]
     job = wait_for(client, body["job_id"])
     assert job["status"] == "succeeded"

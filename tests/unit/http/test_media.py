@@ -66,9 +66,10 @@ def test_other_storages_are_served_through_a_temp_copy(env: Any) -> None:
 
 
 def test_the_service_own_files_are_not_served(env: Any, client: Any) -> None:
-    client.post("/generateVideos/trip", json=SEED_BODY)  # creates jobs.sqlite3 in the data dir
-    assert (env.settings.data_dir / "jobs.sqlite3").is_file()
+    client.post("/generateVideos/trip", json=SEED_BODY)  # creates .videogen/jobs.sqlite3
+    assert (env.settings.data_dir / ".videogen" / "jobs.sqlite3").is_file()
     for path in ("/media/jobs.sqlite3", "/media/jobs.sqlite3-wal", "/media/.cache/clips/x.mp4",
+                 "/media/.videogen/jobs.sqlite3", "/media/.videogen/server.lock",
                  "/media/trip/.hidden.png"):
         r = client.get(path)
         assert r.status_code == 400, path
