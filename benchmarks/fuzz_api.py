@@ -189,8 +189,10 @@ def _record(report: FuzzReport, case: Any, response: Any) -> None:
 def _semantic_rule(case: Any, response: Any) -> str | None:
     """The field a schema-valid request was refused on, when the refusal is one of the
     rules the document describes in words but JSON Schema cannot state: the scene and
-    transition rules of generateVideos (400 naming a body field) and upload bytes that
-    are not an image (415). None for any other refusal (a real mismatch)."""
+    transition rules of generateVideos (400 naming a body field), upload bytes that
+    are not an image or do not decode whole (415, 422), two upload parts with one name
+    (400 naming the part), and a preview text with nothing to speak or an unknown
+    voice. None for any other refusal (a real mismatch)."""
     operation = case.operation.definition.raw.get("operationId")
     try:
         error = response.json()["error"]
@@ -200,8 +202,14 @@ def _semantic_rule(case: Any, response: Any) -> str | None:
     if (operation == "generateVideos" and response.status_code == 400
             and field_name.startswith(("sequence_data", "generation_params"))):
         return "generateVideos:" + re.sub(r"\[\d+\]", "[]", field_name)
-    if operation == "uploadImages" and response.status_code == 415:
+    if operation == "uploadImages" and response.status_code in (415, 422):
         return "uploadImages:" + error.get("code", "")
+    if (operation == "uploadImages" and response.status_code == 400
+            and field_name.startswith("files[")):
+        return "uploadImages:" + re.sub(r"\[\d+\]", "[]", field_name)
+    if (operation == "narrationPreview" and response.status_code == 400
+            and field_name in ("text", "voice")):
+        return "narrationPreview:" + field_name
     return None
 
 

@@ -442,7 +442,8 @@ _PATHS: dict[str, Any] = {
                 "video from photos through this API (no token needed to load it).",
                 "security": [],
                 "responses": {"200": {"description": "The page (strict CSP).",
-                                      "content": {"text/html": {}}}}},
+                                      "content": {"text/html": {}}},
+                              "404": _error("No such page (e.g. a doubled slash).")}},
     },
     "/studio/{name}": {
         "get": {"operationId": "studioAsset", "summary": "A script or style sheet of the "
