@@ -69,10 +69,12 @@ class _RichProgress:
         "render": "Render clips", "music": "Compose music", "mux": "Mix & join", "store": "Store",
     }
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, scenes: int = 0) -> None:
         self.enabled = enabled
+        self.scenes = scenes
         self.tasks: dict[str, Any] = {}
         self.progress: Any = None
+        self.fold: Any = None
 
     def __enter__(self) -> _RichProgress:
         if self.enabled:
@@ -97,16 +99,40 @@ class _RichProgress:
         if self.progress is not None:
             self.progress.__exit__(*exc)
 
+    def label(self, event: Any) -> str:
+        """The bar's label; the render bar names the scenes done, as the job API does
+        (``scenes_done``), while a streamed render's bar counts frames."""
+        label = self.LABELS.get(event.stage, event.stage)
+        if event.stage == "render" and self.fold is not None:
+            done = self.fold.scenes_done
+            label = f"Render {done}/{self.scenes} scenes"
+            if self.fold.frames_total:
+                label += " (frames)"
+        return label
+
     def __call__(self, event: Any) -> None:
         if self.progress is None:
             return
+        if self.fold is None:
+            from videogen_core import JobProgress
+
+            self.fold = JobProgress(self.scenes)
+        self.fold.fold(event)
         stage = event.stage
         if stage not in self.tasks:
-            self.tasks[stage] = self.progress.add_task(self.LABELS.get(stage, stage),
+            self.tasks[stage] = self.progress.add_task(self.label(event),
                                                        total=max(event.total, 1))
         self.progress.update(self.tasks[stage], completed=event.done,
-                             total=max(event.total, 1))
+                             total=max(event.total, 1), description=self.label(event))
         self.progress.update(self.overall, completed=event.percent)
+
+
+def _location(result: Any, storage: Any, output: Path | None) -> str:
+    """Where the finished video is: the ``-o`` copy, else its local file, else its URL."""
+    if output is not None:
+        return str(output.resolve())
+    path = _local_path(storage, result.video_key)
+    return str(path.resolve()) if path is not None else str(result.video_url)
 
 
 def _summary(result: Any, output: Path | None) -> None:
@@ -159,7 +185,9 @@ def _render(args: argparse.Namespace, sequence_data: dict[str, Any] | None = Non
         folder = folder_path.resolve().name
     try:
         pipeline = build_pipeline(settings, storage=storage)
-        with _RichProgress(not args.no_progress) as bars:
+        scenes = sequence_data.get("sequence_data") if isinstance(sequence_data, dict) else None
+        with _RichProgress(not args.no_progress,
+                           len(scenes) if isinstance(scenes, list) else 0) as bars:
             result = generate(folder, sequence_data, pipeline=pipeline, progress=bars)
     except VideogenError as exc:
         print(f"error [{exc.code}]: {exc.message}", file=sys.stderr)
@@ -180,11 +208,16 @@ def _render(args: argparse.Namespace, sequence_data: dict[str, Any] | None = Non
         print(json.dumps(result_to_response(result), indent=2))
     else:
         _summary(result, output)
+        # whole, on its own (last) line, whatever the terminal width: the table above
+        # is cut to the width of a pipe or a narrow terminal
+        args.location = _location(result, pipeline.storage, output)
+        if not getattr(args, "defer_location", False):
+            print(f"video: {args.location}", flush=True)
     return 0
 
 
 def _local_path(storage: Any, key: str) -> Path | None:
-    path_for = getattr(storage, "path_for", None)
+    path_for = getattr(storage, "path_for", None) or getattr(storage, "path", None)
     if path_for is None:
         return None
     try:
@@ -203,11 +236,12 @@ def _demo(args: argparse.Namespace) -> int:
     write_demo_folder(folder)
     args.folder = "demo"
     args.sequence = None
+    args.defer_location = True
     started = time.monotonic()
     code = _render(args, sequence_data=DEMO_SEQUENCE)
-    if code == 0:
-        print(f"demo finished in {time.monotonic() - started:.1f} s — play the video above "
-              "(the URL is a file path for local storage).")
+    if code == 0 and not args.json:
+        print(f"demo finished in {time.monotonic() - started:.1f} s; play the video:")
+        print(f"video: {args.location}", flush=True)
     return code
 
 

@@ -144,8 +144,17 @@ _SCHEMAS: dict[str, Any] = {
             "status": {"enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
             "stage": {"type": "string", "examples": ["render", "mux"]},
             "percent": {"type": "number", "minimum": 0, "maximum": 100},
-            "scenes_done": {"type": "integer", "minimum": 0},
+            "scenes_done": {"type": "integer", "minimum": 0,
+                            "description": "Scenes rendered (never more than scenes_total)."},
             "scenes_total": {"type": "integer", "minimum": 0},
+            "frames_done": {"type": "integer", "minimum": 0,
+                            "description": "Frames of the video encoded so far while a "
+                                           "streamed (Ken Burns) render runs; 0 otherwise."},
+            "frames_total": {"type": "integer", "minimum": 0,
+                             "description": "Frames of the whole video (0 until known)."},
+            "stale": {"type": "boolean",
+                      "description": "A running job whose worker stopped renewing its lease; "
+                                     "it is re-queued (or failed) shortly."},
             "eta_seconds": {"type": ["number", "null"]},
             "warnings": {"type": "array", "items": {"type": "string"}},
             "result": {"oneOf": [_ref("GenerateResponse"), {"type": "null"}],

@@ -27,8 +27,11 @@ def job_to_dict(job: JobRecord, base_url: str, *, cancel_requested: bool = False
         "status": job.status,
         "stage": job.stage,
         "percent": round(float(job.percent), 2),
-        "scenes_done": job.scenes_done,
+        "scenes_done": min(job.scenes_done, job.scenes_total) if job.scenes_total
+        else job.scenes_done,
         "scenes_total": job.scenes_total,
+        "frames_done": job.frames_done,
+        "frames_total": job.frames_total,
         "eta_seconds": job.eta_seconds,
         "warnings": list(job.warnings),
         "result": None if job.result is None else dict(job.result),

@@ -40,6 +40,7 @@ from videogen_core import (
     Busy,
     Cancelled,
     CancelToken,
+    JobProgress,
     JobRecord,
     JobStore,
     NotFound,
@@ -215,7 +216,8 @@ class JobRunner:
                 if policy == "resume":
                     note = f"resumed after a server restart (it was {was})"
                     job = self.store.update(job.id, status="queued", stage="", percent=0.0,
-                                            scenes_done=0, eta_seconds=None,
+                                            scenes_done=0, frames_done=0, frames_total=0,
+                                            eta_seconds=None,
                                             warnings=[*job.warnings, note])
                     self._enqueue(job.id)
                     log.info("job %s re-queued after restart (was %s)", job.id, was)
@@ -404,20 +406,14 @@ class _ProgressWriter:
     def __init__(self, runner: JobRunner, job: JobRecord) -> None:
         self.runner = runner
         self.job_id = job.id
-        self.last: tuple[Any, ...] = ()
-        self.scenes_done = 0
+        self.progress = JobProgress(job.scenes_total)
 
     def __call__(self, event: ProgressEvent) -> None:
-        if event.stage == "render":
-            self.scenes_done = int(event.done)
-        state = (event.stage, round(event.percent, 1), self.scenes_done)
-        if state == self.last:
+        changes = self.progress.fold(event)
+        if changes is None:
             return
-        self.last = state
         try:
-            self.runner.store.update(self.job_id, stage=event.stage, percent=event.percent,
-                                     scenes_done=self.scenes_done,
-                                     eta_seconds=event.eta_seconds)
+            self.runner.store.update(self.job_id, **changes)
         except VideogenError:
             log.warning("job %s: could not record progress", self.job_id)
         self.runner._notify()

@@ -68,6 +68,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from videogen_core import (
     Cancelled,
     CancelToken,
+    JobProgress,
     JobRecord,
     JobStore,
     NotFound,
@@ -333,7 +334,8 @@ class JobTaskRunner:
         if job.cancel_requested:
             return self._ended(self._finish_cancelled(job_id, Cancelled()))
         job = self.store.update(job_id, status="running", stage="validate", percent=0.0,
-                                scenes_done=0, eta_seconds=None,
+                                scenes_done=0, frames_done=0, frames_total=0,
+                                eta_seconds=None,
                                 warnings=[*job.warnings, *notes])
         log.info("job %s running: folder %s", job_id, job.folder_id)
         return self._ended(self._render(job))
@@ -361,7 +363,7 @@ class JobTaskRunner:
         token = CancelToken()
         if job.cancel_requested:
             token.cancel()
-        reporter = _Reporter(self.store, job.id, token, self.clock)
+        reporter = _Reporter(self.store, job, token, self.clock)
         stop = threading.Event()
         watcher = threading.Thread(target=self._watch, args=(job.id, token, reporter, stop),
                                    name=f"videogen-watch-{job.id[:8]}", daemon=True)
@@ -393,7 +395,7 @@ class JobTaskRunner:
         log.warning("job %s interrupted: the worker is exiting; queued again", job.id)
         try:
             self.store.update(job.id, status="queued", stage="", percent=0.0, scenes_done=0,
-                              eta_seconds=None, warnings=[
+                              frames_done=0, frames_total=0, eta_seconds=None, warnings=[
                                   *job.warnings, "interrupted by a worker shutdown; "
                                   "queued again"])
         except Exception:  # noqa: BLE001 - nothing more can be done while exiting
@@ -438,29 +440,23 @@ class JobTaskRunner:
 class _Reporter:
     """The progress callback: pipeline events → job-store updates (no-ops skipped)."""
 
-    def __init__(self, store: JobStore, job_id: str, token: CancelToken,
+    def __init__(self, store: JobStore, job: JobRecord, token: CancelToken,
                  clock: Callable[[], float]) -> None:
         self.store = store
-        self.job_id = job_id
+        self.job_id = job.id
         self.token = token
         self.clock = clock
-        self.last: tuple[Any, ...] = ()
-        self.scenes_done = 0
+        self.progress = JobProgress(job.scenes_total)
         self.last_write = clock()
         self._lock = threading.Lock()
 
     def __call__(self, event: ProgressEvent) -> None:
-        if event.stage == "render":
-            self.scenes_done = int(event.done)
-        state = (event.stage, round(event.percent, 1), self.scenes_done)
-        if state == self.last:
+        changes = self.progress.fold(event)
+        if changes is None:
             return
-        self.last = state
         try:
             with self._lock:
-                job = self.store.update(self.job_id, stage=event.stage, percent=event.percent,
-                                        scenes_done=self.scenes_done,
-                                        eta_seconds=event.eta_seconds)
+                job = self.store.update(self.job_id, **changes)
                 self.last_write = self.clock()
         except VideogenError as exc:
             log.warning("job %s: could not record progress: %s", self.job_id, exc)
