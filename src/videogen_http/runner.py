@@ -180,15 +180,24 @@ class JobRunner:
         self._start_threads()
 
     def _dispatch(self, job_id: str) -> None:
+        """Hand the stored job to the dispatcher; when it cannot take it (broker
+        down) the job is forgotten again — a refused submission stores nothing —
+        and ServiceUnavailable says when to retry (503 with Retry-After)."""
         assert self.dispatcher is not None
         try:
             self.dispatcher.submit(job_id)
         except ServiceUnavailable as exc:
             log.error("job %s could not be queued: %s", job_id, exc.message)
-            with contextlib.suppress(VideogenError):
-                self.store.update(job_id, status="failed", eta_seconds=None,
-                                  error=exc.to_dict())
-            raise
+            try:
+                self.store.delete(job_id)
+            except VideogenError:  # the store failing too: at least say why it ended
+                with contextlib.suppress(VideogenError):
+                    self.store.update(job_id, status="failed", eta_seconds=None,
+                                      error=exc.to_dict())
+            details = {k: v for k, v in exc.details.items() if k not in ("service", "reason")}
+            details["retry_after"] = self.retry_after
+            raise ServiceUnavailable(exc.service, str(exc.details.get("reason", exc.message)),
+                                     **details) from exc
 
     def _start_threads(self) -> None:
         if self._threads or self._closed:
@@ -384,10 +393,25 @@ class JobRunner:
             except Exception:  # noqa: BLE001
                 log.exception("job %s: completion hook failed", job.id)
 
-    def stats(self) -> dict[str, int]:
-        """Queued and running counts of this process."""
-        return {"queued": self._queue.qsize(), "running": self._running,
-                "max_jobs": self.max_jobs, "max_queue": self.max_queue}
+    def stats(self) -> dict[str, Any]:
+        """What runs the jobs and how many wait/run: this process's threads
+        (``executor: threads``, ``max_jobs`` of them), or in remote mode the
+        dispatcher's workers (``executor: celery``, the workers answering, and
+        the queued/running counts of the shared store — no local ``max_jobs``)."""
+        if self.dispatcher is None:
+            return {"executor": "threads", "queued": self._queue.qsize(),
+                    "running": self._running, "max_jobs": self.max_jobs,
+                    "max_queue": self.max_queue}
+        stats: dict[str, Any] = {"executor": getattr(self.dispatcher, "name", "remote"),
+                                 "queued": self.store.count("queued"),
+                                 "running": self.store.count("running"),
+                                 "max_queue": self.max_queue}
+        workers = getattr(self.dispatcher, "workers", None)
+        if workers is not None:
+            names = workers()
+            stats["workers"] = len(names)
+            stats["worker_names"] = names
+        return stats
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Cancel running jobs and stop the threads (tests; a server just exits)."""

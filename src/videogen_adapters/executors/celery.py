@@ -506,6 +506,16 @@ class CeleryJobDispatcher:
         """Release the app's broker connections."""
         self.app.close()
 
+    def workers(self, timeout: float = 0.3) -> list[str]:
+        """Names of the workers answering a ping within ``timeout`` s (empty when none
+        or the broker does not answer): what actually runs the jobs."""
+        try:
+            replies = self.app.control.ping(timeout=timeout)
+        except Exception as exc:  # noqa: BLE001 - reported as "no worker answers"
+            log.warning("worker ping failed: %s", exc)
+            return []
+        return sorted(name for reply in replies for name in reply)
+
     def check(self) -> None:
         """Raise ServiceUnavailable when the broker does not answer."""
         try:
