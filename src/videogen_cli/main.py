@@ -301,7 +301,8 @@ def _worker(args: argparse.Namespace) -> int:
               "(pip install 'videogen[celery]'); it is not available in this build.",
               file=sys.stderr)
         return 1
-    run_worker(_settings(args), concurrency=args.concurrency)  # pragma: no cover
+    run_worker(_settings(args), concurrency=args.concurrency, hostname=args.hostname,
+               queues=args.queues)
     return 0
 
 
@@ -371,6 +372,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a scale-out worker (Celery)",
                             description="Consume render jobs from VIDEOGEN_BROKER_URL.")
     worker.add_argument("--concurrency", type=int, default=1, help="jobs at once")
+    worker.add_argument("-n", "--hostname",
+                        help="the worker's node name, as Celery's --hostname (%%h = host "
+                             "name); default videogen-<pid>@<host>")
+    worker.add_argument("-Q", "--queues",
+                        help="comma-separated queues to consume (default: videogen, where "
+                             "the API servers publish render jobs)")
     worker.set_defaults(func=_worker)
     return parser
 

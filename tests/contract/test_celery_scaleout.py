@@ -97,11 +97,13 @@ class Worker:
         script = Path(sys.executable).with_name("videogen")
         argv = [str(script), "worker"] if script.exists() else [
             sys.executable, "-m", "videogen_cli", "worker"]
+        # a node name of our choosing (%h: Celery puts the host name there)
+        argv += [f"--hostname={name}-{cwd.name}@%h", "--queues=videogen"]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
                                             stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
-        self.nodename = f"videogen-{self.process.pid}@{socket.gethostname()}"
+        self.nodename = f"{name}-{cwd.name}@{socket.gethostname()}"
         self.killed = False
 
     def log(self) -> str:
@@ -252,6 +254,9 @@ def test_worker_renders_an_async_job_any_server_answers(cluster: Cluster) -> Non
     assert {"duration", "scenes", "timestamp"} <= set(result["metadata"])
     assert result["metadata"]["scenes"] == 2
     assert result["video_url"].endswith(".mp4")
+    # local storage, no VIDEOGEN_PUBLIC_BASE_URL on the worker: the URL is the
+    # accepting API server's (http://127.0.0.1:8000), as if it had rendered the job
+    assert result["video_url"].startswith(f"http://127.0.0.1:8000/media/{FOLDER}/videos/")
     [video] = videos(cluster.data_dir, FOLDER)
     assert result["video_url"].endswith(video.name)
     check_video(video, result["metadata"]["duration"])

@@ -201,10 +201,12 @@ def make_celery_app(settings: Settings, *, work: JobWork | None = None,
 
     @app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True,
               max_retries=None)
-    def render_job(task: Any, job_id: str) -> str:
-        """Render the stored job ``job_id``; returns its final status."""
+    def render_job(task: Any, job_id: str, base_url: str | None = None) -> str:
+        """Render the stored job ``job_id``; returns its final status. ``base_url``
+        is the accepting API server's public base URL (local storage's video URLs
+        and callback bodies use it, as that server would)."""
         try:
-            return runner.get().run(job_id)
+            return runner.get().run(job_id, base_url=base_url or None)
         except ServiceUnavailable as exc:
             # the job store is down before the job ended: try again later
             log.warning("job %s: %s; retrying in %d s", job_id, exc.message,
@@ -239,20 +241,36 @@ class _LazyRunner:
 
 
 def _pipeline_work(settings: Settings) -> JobWork:
-    """The real work: ``orchestrator.generate`` on a pipeline built once per process."""
-    pipeline: list[Any] = []
+    """The real work: ``orchestrator.generate`` on a pipeline built once per process
+    — and once more per API-server base URL a job brings (``base_url``: the same
+    adapters, only the storage's public URL differs), so a locally stored video
+    gets ``<base_url>/media/<key>`` whichever process stored it."""
+    pipelines: dict[str | None, Any] = {}
     lock = threading.Lock()
 
-    def work(job: JobRecord, progress: Callable[[ProgressEvent], None],
-             cancel: CancelToken) -> tuple[Mapping[str, Any], list[str]]:
-        from ..converter import result_to_response
-        from ..orchestrator import build_pipeline, generate
+    def pipeline_for(base_url: str | None) -> Any:
+        from ..orchestrator import build_pipeline
+        from ..storage import build_storage
 
         with lock:
-            if not pipeline:
-                pipeline.append(build_pipeline(settings))
-        result = generate(job.folder_id, job.request, pipeline=pipeline[0], progress=progress,
-                          cancel=cancel)
+            if None not in pipelines:
+                pipelines[None] = build_pipeline(settings)
+            if base_url not in pipelines:
+                first = pipelines[None]
+                pipelines[base_url] = build_pipeline(
+                    settings, storage=build_storage(settings, public_base_url=base_url),
+                    renderer=first.renderer, narrator=first.narrator, music=first.music,
+                    muxer=first.muxer, executor=first.executor)
+            return pipelines[base_url]
+
+    def work(job: JobRecord, progress: Callable[[ProgressEvent], None],
+             cancel: CancelToken, *, base_url: str | None = None
+             ) -> tuple[Mapping[str, Any], list[str]]:
+        from ..converter import result_to_response
+        from ..orchestrator import generate
+
+        result = generate(job.folder_id, job.request, pipeline=pipeline_for(base_url),
+                          progress=progress, cancel=cancel)
         return result_to_response(result), list(result.warnings)
 
     return work
@@ -270,7 +288,7 @@ def completion_callbacks(settings: Settings,
     senders: list[Any] = [] if sender is None else [sender]
     lock = threading.Lock()
 
-    def on_finish(job: JobRecord) -> None:
+    def on_finish(job: JobRecord, *, base_url: str | None = None) -> None:
         params = job.request.get("generation_params") or {}
         url = params.get("callback_url") if isinstance(params, Mapping) else None
         if not url:
@@ -283,7 +301,7 @@ def completion_callbacks(settings: Settings,
             if not senders:
                 senders.append(CallbackSender(
                     settings.callback_secret, allow_private=settings.callback_allow_private))
-        senders[0].submit(str(url), job_to_dict(job, base,
+        senders[0].submit(str(url), job_to_dict(job, base_url or base,
                                                  cancel_requested=job.cancel_requested))
 
     return on_finish
@@ -313,9 +331,12 @@ class JobTaskRunner:
         #: Called once with the final record of every job this runner ended.
         self.on_finish = on_finish
 
-    def run(self, job_id: str) -> str:
+    def run(self, job_id: str, *, base_url: str | None = None) -> str:
         """Render ``job_id`` unless it is finished, gone or held by a live worker;
-        returns the status it ends in (``missing`` for an unknown job)."""
+        returns the status it ends in (``missing`` for an unknown job).
+        ``base_url`` (the accepting API server's) goes to the work and the
+        completion hook as a keyword, when given."""
+        extra = {"base_url": base_url} if base_url else {}
         try:
             job = self.store.get(job_id)
         except NotFound:
@@ -332,18 +353,18 @@ class JobTaskRunner:
             log.info("job %s already %s; not rendered again", job_id, job.status)
             return job.status
         if job.cancel_requested:
-            return self._ended(self._finish_cancelled(job_id, Cancelled()))
+            return self._ended(self._finish_cancelled(job_id, Cancelled()), extra)
         job = self.store.update(job_id, status="running", stage="validate", percent=0.0,
                                 scenes_done=0, frames_done=0, frames_total=0,
                                 eta_seconds=None,
                                 warnings=[*job.warnings, *notes])
         log.info("job %s running: folder %s", job_id, job.folder_id)
-        return self._ended(self._render(job))
+        return self._ended(self._render(job, extra), extra)
 
-    def _ended(self, job: JobRecord) -> str:
+    def _ended(self, job: JobRecord, extra: Mapping[str, Any]) -> str:
         if self.on_finish is not None:
             try:
-                self.on_finish(job)
+                self.on_finish(job, **extra)
             except Exception:  # noqa: BLE001 - a failing hook must not fail the job
                 log.exception("job %s: completion hook failed", job.id)
         return job.status
@@ -359,7 +380,7 @@ class JobTaskRunner:
             job = self.store.get(job.id)
         return job
 
-    def _render(self, job: JobRecord) -> JobRecord:
+    def _render(self, job: JobRecord, extra: Mapping[str, Any]) -> JobRecord:
         token = CancelToken()
         if job.cancel_requested:
             token.cancel()
@@ -369,7 +390,7 @@ class JobTaskRunner:
                                    name=f"videogen-watch-{job.id[:8]}", daemon=True)
         watcher.start()
         try:
-            body, warnings = self.work(job, reporter, token)
+            body, warnings = self.work(job, reporter, token, **extra)
         except Exception as exc:
             final = self._failed(job, exc)
         except BaseException:
@@ -479,13 +500,17 @@ class CeleryJobDispatcher:
 
     name = "celery"
 
-    def __init__(self, app: Celery) -> None:
+    def __init__(self, app: Celery, base_url: str = "") -> None:
         self.app = app
+        #: This API server's public base URL; it travels with every job (see render_job).
+        self.base_url = base_url.rstrip("/")
 
     def submit(self, job_id: str) -> None:
         """Publish the job; ServiceUnavailable("broker", …) when the broker is down."""
+        kwargs = {"base_url": self.base_url} if self.base_url else {}
         try:
-            self.app.send_task(TASK_NAME, args=[job_id], task_id=job_id, queue=QUEUE,
+            self.app.send_task(TASK_NAME, args=[job_id], kwargs=kwargs, task_id=job_id,
+                               queue=QUEUE,
                                retry=True, retry_policy={"max_retries": 2,
                                                          "interval_start": 0.2,
                                                          "interval_step": 0.5,
@@ -527,7 +552,7 @@ class CeleryJobDispatcher:
 
 # ------------------------------------------------------------------ worker process
 def run_worker(settings: Settings, concurrency: int = 1, *,
-               hostname: str | None = None) -> None:
+               hostname: str | None = None, queues: str | None = None) -> None:
     """Consume render jobs until SIGTERM: warm shutdown, nothing new is taken and
     the running job finishes — unless the signal reached the pool child too, then
     the job is queued again (see the module docstring)."""
@@ -538,12 +563,13 @@ def run_worker(settings: Settings, concurrency: int = 1, *,
                              "(redis, or sqlite on one host)", "memory")
     app = make_celery_app(settings)
     name = hostname or f"videogen-{os.getpid()}@{socket.gethostname()}"
-    log.info("videogen worker %s: broker %s, job store %s, queue %s, concurrency %d",
+    queues = queues or QUEUE
+    log.info("videogen worker %s: broker %s, job store %s, queues %s, concurrency %d",
              name, _redact(split_broker_url(settings.broker_url)[0]), settings.job_store,
-             QUEUE, concurrency)
+             queues, concurrency)
     app.worker_main([
         "worker", f"--concurrency={max(1, concurrency)}", f"--hostname={name}",
-        f"--queues={QUEUE}", f"--loglevel={settings.log_level.upper()}",
+        f"--queues={queues}", f"--loglevel={settings.log_level.upper()}",
         "--without-gossip", "--without-mingle",
     ])
     log.info("videogen worker %s stopped", name)
