@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -289,6 +290,14 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"error: the HTTP service is not available: {exc}", file=sys.stderr)
         return 1
     settings = _settings(args)
+
+    def _terminate(signum: int, frame: object) -> None:
+        # SIGTERM (docker stop, systemd) as a clean exit: waitress stops, the exit
+        # hooks stop running jobs (queued again for the next start) and remove
+        # this process's work dir — the default action would skip all of that
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _terminate)
     serve(settings, host=args.host, port=args.port, threads=args.threads)
     return 0
 

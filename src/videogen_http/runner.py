@@ -110,6 +110,8 @@ class JobRunner:
         self._threads: list[threading.Thread] = []
         self._running = 0
         self._closed = False
+        self._requeue_interrupted = False  # shutdown(requeue=True): stopped jobs wait again
+        self._user_cancelled: set[str] = set()
         self._mean_seconds: float | None = None  # moving average of finished jobs' run time
 
     # ------------------------------------------------------------ creation
@@ -289,6 +291,7 @@ class JobRunner:
                                         error=Cancelled().to_dict())
                 log.info("job %s cancelled while queued", job_id)
             if token is not None:
+                self._user_cancelled.add(job_id)
                 token.cancel()
         self._notify()
         if job.status == "cancelled":
@@ -360,8 +363,18 @@ class JobRunner:
         try:
             body, warnings = self.work(job, progress, token)
         except Cancelled as exc:
-            final = self.store.update(job_id, status="cancelled", eta_seconds=None,
-                                      error=exc.to_dict())
+            if self._requeue_interrupted and job_id not in self._user_cancelled:
+                # the server is stopping (SIGTERM), not the user cancelling: the job
+                # waits for the next start, which resumes it
+                final = self.store.update(job_id, status="queued", stage="", percent=0.0,
+                                          scenes_done=0, frames_done=0, frames_total=0,
+                                          eta_seconds=None, warnings=[
+                                              *job.warnings, "interrupted by a server "
+                                              "shutdown; queued again"])
+                log.warning("job %s interrupted by the shutdown; queued again", job_id)
+            else:
+                final = self.store.update(job_id, status="cancelled", eta_seconds=None,
+                                          error=exc.to_dict())
         except VideogenError as exc:
             final = self.store.update(job_id, status="failed", eta_seconds=None,
                                       error=exc.to_dict())
@@ -379,6 +392,9 @@ class JobRunner:
         finally:
             with self._lock:
                 self._running -= 1
+        if final.status == "queued":  # interrupted by the shutdown: no callback, not ended
+            self._notify()
+            return
         if final.status == "failed" and final.error:
             log.info("job %s failed: %s", job_id, final.error.get("message"))
         else:
@@ -413,8 +429,12 @@ class JobRunner:
             stats["worker_names"] = names
         return stats
 
-    def shutdown(self, timeout: float = 5.0) -> None:
-        """Cancel running jobs and stop the threads (tests; a server just exits)."""
+    def shutdown(self, timeout: float = 5.0, *, requeue: bool = False) -> None:
+        """Stop the running jobs (their pipelines remove their work dirs) and the
+        threads, waiting up to ``timeout`` s for each. ``requeue``: the process is
+        exiting (SIGTERM), so the stopped jobs are stored ``queued`` again for the
+        next start to resume, not ``cancelled``."""
+        self._requeue_interrupted = requeue
         self._closed = True
         for token in list(self._tokens.values()):
             token.cancel()

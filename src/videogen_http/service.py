@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -12,6 +13,7 @@ from flask import current_app
 
 from videogen_adapters.config import Settings
 from videogen_adapters.converter import result_to_response, structure_request
+from videogen_adapters.workdirs import process_work_dir, sweep, work_root
 from videogen_core import CancelToken, JobRecord, ProgressEvent
 
 from .containers import Container
@@ -46,6 +48,13 @@ class Service:
             self.lock = DataDirLock(Path(settings.data_dir))
             self.lock.acquire()
         dispatcher = container.dispatcher()  # None: jobs run on this process's threads
+        # temporary files of jobs a killed process left behind go now; this process's
+        # own dir is made (and locked) before the exit hook below is registered, so at
+        # exit the jobs stop (removing their dirs) before the process dir is removed
+        root = work_root(settings)
+        sweep(root)
+        if dispatcher is None:
+            process_work_dir(root)
         self.runner = JobRunner(container.job_store(), self.work, max_jobs=settings.max_jobs,
                                 max_queue=settings.max_queue, on_finish=self.on_finish,
                                 dispatcher=dispatcher,
@@ -54,6 +63,13 @@ class Service:
         #: Synchronous requests hold a server thread while their job runs; keep two
         #: threads free for status, events and health checks.
         self.sync_slots = threading.BoundedSemaphore(max(1, settings.threads - 2))
+        atexit.register(self.stop_jobs)
+
+    def stop_jobs(self) -> None:
+        """At process exit (``videogen serve`` turns SIGTERM into one): stop the running
+        jobs, which remove their work dirs and are stored ``queued`` again, so the
+        next start resumes them."""
+        self.runner.shutdown(10.0, requeue=True)
 
     # ---------------------------------------------------------------- jobs
     def work(self, job: JobRecord, progress: Callable[[ProgressEvent], None],
@@ -80,6 +96,7 @@ class Service:
 
     def close(self) -> None:
         """Stop the runner threads and the callback sender; free the data dir (tests)."""
+        atexit.unregister(self.stop_jobs)
         self.runner.shutdown()
         close_dispatcher = getattr(self.runner.dispatcher, "close", None)
         if close_dispatcher is not None:

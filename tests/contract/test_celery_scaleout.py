@@ -328,9 +328,13 @@ def test_a_second_worker_takes_over_from_a_killed_one(
         first.kill()
         job = client.get(f"/jobs/{job_id}").get_json()
         assert job["status"] == "running", job  # killed mid-job, nobody finished it
-        assert list(first.tmp.glob("videogen-*"))  # SIGKILL: its work dir is left behind
+        work = cluster.data_dir / ".videogen" / "work"
+        left = [d for d in work.iterdir() if list(d.glob("videogen-*"))]
+        assert left  # SIGKILL: its job's work dir is left behind, under the work root ...
+        assert not list(first.tmp.glob("videogen-*"))  # ... not in /tmp
 
         second = cluster.worker()
+        assert not any(d.exists() for d in left)  # the next worker swept it at start
         job = poll(client, job_id, timeout=LEASE_SECONDS + 30, log=second.log,
                    until=lambda j: ended(j) or (j["stage"] in {"render", "mux"} and any(
                        "restarted on another worker" in w for w in j["warnings"])))
@@ -371,6 +375,9 @@ def test_sigterm_to_the_worker_group_requeues_the_running_job(
         assert "taking over" not in second.log()  # queued again: no lease to wait out
         [video] = videos(cluster.data_dir, FOLDER)
         check_video(video, job["result"]["metadata"]["duration"])
-        assert not list(first.tmp.glob("videogen-*"))  # the interrupted run cleaned up
+        # the interrupted run cleaned up: no job dir in the work root, nothing in /tmp
+        work = cluster.data_dir / ".videogen" / "work"
+        assert not list(work.glob("*/videogen-*"))
+        assert not list(first.tmp.glob("videogen-*"))
     finally:
         cluster.close()

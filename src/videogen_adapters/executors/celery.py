@@ -561,6 +561,14 @@ def run_worker(settings: Settings, concurrency: int = 1, *,
 
         raise InvalidRequest("VIDEOGEN_JOB_STORE", "a worker needs a shared job store "
                              "(redis, or sqlite on one host)", "memory")
+    from celery.signals import worker_process_shutdown
+
+    from ..workdirs import sweep, work_root
+
+    # what killed workers left in the work root goes now; a pool child removes its
+    # own process dir when it shuts down (billiard children skip atexit hooks)
+    sweep(work_root(settings))
+    worker_process_shutdown.connect(_release_work_dir, weak=False)
     app = make_celery_app(settings)
     name = hostname or f"videogen-{os.getpid()}@{socket.gethostname()}"
     queues = queues or QUEUE
@@ -573,6 +581,12 @@ def run_worker(settings: Settings, concurrency: int = 1, *,
         "--without-gossip", "--without-mingle",
     ])
     log.info("videogen worker %s stopped", name)
+
+
+def _release_work_dir(**_: Any) -> None:
+    from ..workdirs import release_process_work_dir
+
+    release_process_work_dir()
 
 
 def __getattr__(name: str) -> Any:
