@@ -292,13 +292,20 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     def _terminate(signum: int, frame: object) -> None:
-        # SIGTERM (docker stop, systemd) as a clean exit: waitress stops, the exit
-        # hooks stop running jobs (queued again for the next start) and remove
-        # this process's work dir — the default action would skip all of that
+        # SIGTERM (docker stop, systemd) as a clean exit: waitress stops, running
+        # jobs stop (queued again for the next start) and this process's work dir
+        # goes — the default action would skip all of that
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, _terminate)
-    serve(settings, host=args.host, port=args.port, threads=args.threads)
+    try:
+        serve(settings, host=args.host, port=args.port, threads=args.threads)
+    finally:
+        from videogen_adapters.workdirs import release_process_work_dir
+        from videogen_http.service import stop_all_jobs
+
+        stop_all_jobs()  # before interpreter shutdown: thread pools still take work
+        release_process_work_dir()
     return 0
 
 

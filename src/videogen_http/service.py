@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import atexit
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,8 @@ from .lock import DataDirLock
 from .presenters import job_to_dict
 from .runner import JobRunner
 
-__all__ = ["SYNC_TIMEOUT_SECONDS", "Service", "current_service", "default_base_url"]
+__all__ = ["SYNC_TIMEOUT_SECONDS", "Service", "current_service", "default_base_url",
+           "stop_all_jobs"]
 
 log = logging.getLogger("videogen.http")
 
@@ -48,9 +49,7 @@ class Service:
             self.lock = DataDirLock(Path(settings.data_dir))
             self.lock.acquire()
         dispatcher = container.dispatcher()  # None: jobs run on this process's threads
-        # temporary files of jobs a killed process left behind go now; this process's
-        # own dir is made (and locked) before the exit hook below is registered, so at
-        # exit the jobs stop (removing their dirs) before the process dir is removed
+        # temporary files of jobs a killed process left behind go now
         root = work_root(settings)
         sweep(root)
         if dispatcher is None:
@@ -63,12 +62,13 @@ class Service:
         #: Synchronous requests hold a server thread while their job runs; keep two
         #: threads free for status, events and health checks.
         self.sync_slots = threading.BoundedSemaphore(max(1, settings.threads - 2))
-        atexit.register(self.stop_jobs)
+        _LIVE.add(self)
 
     def stop_jobs(self) -> None:
-        """At process exit (``videogen serve`` turns SIGTERM into one): stop the running
+        """Before the process exits (``videogen serve`` on SIGTERM): stop the running
         jobs, which remove their work dirs and are stored ``queued`` again, so the
-        next start resumes them."""
+        next start resumes them. Must run before interpreter shutdown begins (the
+        thread pools refuse work from then on)."""
         self.runner.shutdown(10.0, requeue=True)
 
     # ---------------------------------------------------------------- jobs
@@ -96,7 +96,7 @@ class Service:
 
     def close(self) -> None:
         """Stop the runner threads and the callback sender; free the data dir (tests)."""
-        atexit.unregister(self.stop_jobs)
+        _LIVE.discard(self)
         self.runner.shutdown()
         close_dispatcher = getattr(self.runner.dispatcher, "close", None)
         if close_dispatcher is not None:
@@ -104,6 +104,17 @@ class Service:
         self.container.callbacks().close()
         if self.lock is not None:
             self.lock.release()
+
+
+#: Services of this process that were not closed (see :func:`stop_all_jobs`).
+_LIVE: weakref.WeakSet[Service] = weakref.WeakSet()
+
+
+def stop_all_jobs() -> None:
+    """Stop the running jobs of every live service, storing them ``queued`` again
+    (``videogen serve`` calls it when SIGTERM ended waitress)."""
+    for service in list(_LIVE):
+        service.stop_jobs()
 
 
 def current_service() -> Service:
