@@ -285,12 +285,18 @@ _PATHS: dict[str, Any] = {
             "summary": "Server-Sent Events of the job until it ends.",
             "description": "Each change is a `data:` line holding the Job JSON; idle "
                            "streams get `: keep-alive` comments; the last event is "
-                           "`event: end` with `{\"status\": ...}`.",
+                           "`event: end` with `{\"status\": ...}`. Streams and "
+                           "synchronous requests share VIDEOGEN_THREADS − 2 server "
+                           "threads; beyond that a stream is refused with 503 and "
+                           "Retry-After (poll `GET /jobs/{job_id}` instead).",
             "parameters": [_JOB],
-            "responses": {"200": {"description": "The event stream.", "content": {
-                "text/event-stream": {"schema": {"type": "string"}}}},
-                "400": _error("Malformed job id."),
-                "404": _error("Unknown job."), **_COMMON_ERRORS},
+            "responses": {**_COMMON_ERRORS,
+                          "200": {"description": "The event stream.", "content": {
+                              "text/event-stream": {"schema": {"type": "string"}}}},
+                          "400": _error("Malformed job id."),
+                          "404": _error("Unknown job."),
+                          "503": _error("Every stream slot is in use; `Retry-After` says "
+                                        "when to try again.")},
         },
     },
     "/folders/{folder_id}/images": {

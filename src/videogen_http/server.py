@@ -32,5 +32,7 @@ def serve(settings: Settings | None = None, host: str | None = None, port: int |
     app = create_app(settings)
     log.info("videogen serving on http://%s:%d (%d threads, data in %s)", settings.host,
              settings.port, settings.threads, settings.data_dir)
+    # channel_request_lookahead: waitress keeps reading a busy connection, so it
+    # notices a client that left (an event stream then frees its thread at once)
     waitress.serve(app, host=settings.host, port=settings.port, threads=settings.threads,
-                   ident="videogen", channel_timeout=300)
+                   ident="videogen", channel_timeout=300, channel_request_lookahead=1)

@@ -59,9 +59,11 @@ class Service:
                                 dispatcher=dispatcher,
                                 sync_timeout=None if dispatcher is None else SYNC_TIMEOUT_SECONDS)
         self.recovery = recovery
-        #: Synchronous requests hold a server thread while their job runs; keep two
-        #: threads free for status, events and health checks.
-        self.sync_slots = threading.BoundedSemaphore(max(1, settings.threads - 2))
+        #: Synchronous requests and event streams hold a server thread while their job
+        #: runs; they share these slots, so two threads stay free for status, new
+        #: jobs and health checks.
+        self.held_slots = max(1, settings.threads - 2)
+        self.sync_slots = threading.BoundedSemaphore(self.held_slots)
         _LIVE.add(self)
 
     def stop_jobs(self) -> None:
