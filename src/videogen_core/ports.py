@@ -380,6 +380,9 @@ class JobRecord:
     #: Frames of the video encoded so far / in all, while a streamed render runs.
     frames_done: int = 0
     frames_total: int = 0
+    #: The accepting API server's public base URL (local storage's video URLs and
+    #: callback bodies use it, whichever process renders the job).
+    base_url: str = ""
 
 
 class JobStore(Protocol):

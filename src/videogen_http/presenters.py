@@ -16,8 +16,8 @@ def iso(stamp: float) -> str:
     return text.replace("+00:00", "Z")
 
 
-def job_to_dict(job: JobRecord, base_url: str, *, cancel_requested: bool = False
-                ) -> dict[str, Any]:
+def job_to_dict(job: JobRecord, base_url: str, *, cancel_requested: bool = False,
+                stale: bool = False) -> dict[str, Any]:
     """The job as ``GET /jobs/<job_id>`` shows it; ``result`` is the seed's
     response body once the job succeeded, ``error`` the error object once it failed."""
     base = base_url.rstrip("/")
@@ -37,6 +37,7 @@ def job_to_dict(job: JobRecord, base_url: str, *, cancel_requested: bool = False
         "result": None if job.result is None else dict(job.result),
         "error": None if job.error is None else dict(job.error),
         "cancel_requested": cancel_requested,
+        "stale": stale,
         "created_at": iso(job.created_at),
         "updated_at": iso(job.updated_at),
         "status_url": f"{base}/jobs/{job.id}",

@@ -125,7 +125,8 @@ class JobRunner:
         (it is stored as failed with that error)."""
         job = JobRecord(id=uuid.uuid4().hex, folder_id=folder_id, request=dict(request),
                         scenes_total=scenes_total, idempotency_key=idempotency_key,
-                        created_at=time.time())
+                        created_at=time.time(),
+                        base_url=str(getattr(self.dispatcher, "base_url", "") or ""))
         with self._lock:
             known = self._by_key(idempotency_key)
             if known is not None:

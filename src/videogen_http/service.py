@@ -13,6 +13,7 @@ from flask import current_app
 
 from videogen_adapters.config import Settings
 from videogen_adapters.converter import result_to_response, structure_request
+from videogen_adapters.jobs.lease import LeaseKeeper, is_stale
 from videogen_adapters.workdirs import process_work_dir, sweep, work_root
 from videogen_core import CancelToken, JobRecord, ProgressEvent
 
@@ -59,6 +60,12 @@ class Service:
                                 dispatcher=dispatcher,
                                 sync_timeout=None if dispatcher is None else SYNC_TIMEOUT_SECONDS)
         self.recovery = recovery
+        #: Celery mode: this server re-queues jobs whose worker died (lease expired).
+        self.lease_keeper: LeaseKeeper | None = None
+        if dispatcher is not None:
+            self.lease_keeper = LeaseKeeper(self.runner.store, dispatcher.submit,
+                                            on_end=self.on_finish,
+                                            name="API server").start()
         #: Synchronous requests and event streams hold a server thread while their job
         #: runs; they share these slots, so two threads stay free for status, new
         #: jobs and health checks.
@@ -94,11 +101,15 @@ class Service:
         """The job's JSON representation."""
         return job_to_dict(job, base_url or self.base_url,
                            cancel_requested=job.cancel_requested
-                           or self.runner.cancel_requested(job.id))
+                           or self.runner.cancel_requested(job.id),
+                           # only workers renew leases; this process's own jobs are live
+                           stale=self.runner.dispatcher is not None and is_stale(job))
 
     def close(self) -> None:
         """Stop the runner threads and the callback sender; free the data dir (tests)."""
         _LIVE.discard(self)
+        if self.lease_keeper is not None:
+            self.lease_keeper.stop()
         self.runner.shutdown()
         close_dispatcher = getattr(self.runner.dispatcher, "close", None)
         if close_dispatcher is not None:

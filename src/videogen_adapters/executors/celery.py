@@ -18,12 +18,16 @@ Reliability, and what each setting buys:
   leaves it unacknowledged and the broker hands it out again after the
   transport's ``visibility_timeout``.
 - A lease on the job record: while a job runs, its worker touches the record
-  every :data:`HEARTBEAT_SECONDS`. A redelivered message for a job that is
-  ``running`` with a fresh record (another worker is still on it: the
-  visibility timeout passed during a long render) waits; once the record is
-  older than :data:`LEASE_SECONDS` the job is taken over and rendered from
-  the start (finished clips come from the clip cache). Hosts' clocks must
-  agree to well under the lease.
+  every :data:`HEARTBEAT_SECONDS`; a record older than :data:`LEASE_SECONDS`
+  is stale. A :class:`~videogen_adapters.jobs.lease.LeaseKeeper` in every API
+  server and every ``videogen worker`` re-queues a job stale for 15 s and
+  publishes it again (or fails it after repeated losses), so a killed
+  worker's job restarts within ~20 s whatever the broker's visibility
+  timeout. A message for a job ``running`` with a fresh lease is a duplicate
+  and is dropped; a redelivered message for a stale job takes it over at once.
+  Claims are compare-and-set on the record (``JobStore.update_if``): two
+  messages for one job never render it twice. Hosts' clocks must agree to
+  well under the lease.
 - Idempotent: a message for a finished job (or one cancelled meanwhile) is
   acknowledged without rendering anything.
 - Cancellation crosses processes through ``JobRecord.cancel_requested``:
@@ -78,6 +82,7 @@ from videogen_core import (
 )
 
 from ..config import Settings
+from ..jobs.lease import HEARTBEAT_SECONDS, LEASE_SECONDS, LeaseKeeper
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from celery import Celery
@@ -102,10 +107,6 @@ log = logging.getLogger("videogen.worker")
 TASK_NAME = "videogen.render_job"
 #: The queue render jobs travel on.
 QUEUE = "videogen"
-#: A running job's record is touched at least this often.
-HEARTBEAT_SECONDS = 2.0
-#: A running job whose record is older than this is presumed orphaned.
-LEASE_SECONDS = 10.0
 #: How often the watcher reads the job for a cancellation request.
 POLL_SECONDS = 0.5
 #: Seconds a task waits before trying again when the job store does not answer.
@@ -301,7 +302,7 @@ def completion_callbacks(settings: Settings,
             if not senders:
                 senders.append(CallbackSender(
                     settings.callback_secret, allow_private=settings.callback_allow_private))
-        senders[0].submit(str(url), job_to_dict(job, base_url or base,
+        senders[0].submit(str(url), job_to_dict(job, base_url or job.base_url or base,
                                                  cancel_requested=job.cancel_requested))
 
     return on_finish
@@ -336,30 +337,51 @@ class JobTaskRunner:
         returns the status it ends in (``missing`` for an unknown job).
         ``base_url`` (the accepting API server's) goes to the work and the
         completion hook as a keyword, when given."""
-        extra = {"base_url": base_url} if base_url else {}
-        try:
-            job = self.store.get(job_id)
-        except NotFound:
-            log.warning("job %s: not in the job store; message dropped", job_id)
-            return "missing"
-        notes: list[str] = []
-        if job.status == "running":
-            job = self._await_lease(job)
+        job: JobRecord | None = None
+        for _ in range(20):  # claims are compare-and-set: look again when beaten to it
+            try:
+                job = self.store.get(job_id)
+            except NotFound:
+                log.warning("job %s: not in the job store; message dropped", job_id)
+                return "missing"
+            if job.status in _TERMINAL:
+                log.info("job %s already %s; not rendered again", job_id, job.status)
+                return job.status
+            notes: list[str] = []
             if job.status == "running" and not job.cancel_requested:
+                age = self.clock() - job.updated_at
+                if age <= self.lease:
+                    # a duplicate (a redelivery, or a re-queue racing the old message):
+                    # the live worker keeps it; if that worker dies, a lease keeper
+                    # re-queues and publishes the job again
+                    log.info("job %s: running on a live worker (touched %.1f s ago); "
+                             "duplicate message dropped", job_id, age)
+                    return "running"
                 notes.append("restarted on another worker: the previous one stopped "
                              "answering")
+            base = base_url or job.base_url or None
+            extra = {"base_url": base} if base else {}
+            expected = {"status": job.status, "updated_at": job.updated_at}
+            if job.cancel_requested:
+                ended = self.store.update_if(job_id, expected, status="cancelled",
+                                             eta_seconds=None, error=Cancelled().to_dict())
+                if ended is None:
+                    continue
+                log.info("job %s cancelled", job_id)
+                return self._ended(ended, extra)
+            claimed = self.store.update_if(
+                job_id, expected, status="running", stage="validate", percent=0.0,
+                scenes_done=0, frames_done=0, frames_total=0, eta_seconds=None,
+                warnings=[*job.warnings, *notes])
+            if claimed is None:
+                self.sleep(0.05)
+                continue
+            if notes:
                 log.warning("job %s: taking over a job whose worker stopped answering", job_id)
-        if job.status in _TERMINAL:
-            log.info("job %s already %s; not rendered again", job_id, job.status)
-            return job.status
-        if job.cancel_requested:
-            return self._ended(self._finish_cancelled(job_id, Cancelled()), extra)
-        job = self.store.update(job_id, status="running", stage="validate", percent=0.0,
-                                scenes_done=0, frames_done=0, frames_total=0,
-                                eta_seconds=None,
-                                warnings=[*job.warnings, *notes])
-        log.info("job %s running: folder %s", job_id, job.folder_id)
-        return self._ended(self._render(job, extra), extra)
+            log.info("job %s running: folder %s", job_id, claimed.folder_id)
+            return self._ended(self._render(claimed, extra), extra)
+        log.warning("job %s: kept changing while being claimed; message dropped", job_id)
+        return job.status if job is not None else "missing"
 
     def _ended(self, job: JobRecord, extra: Mapping[str, Any]) -> str:
         if self.on_finish is not None:
@@ -368,17 +390,6 @@ class JobTaskRunner:
             except Exception:  # noqa: BLE001 - a failing hook must not fail the job
                 log.exception("job %s: completion hook failed", job.id)
         return job.status
-
-    def _await_lease(self, job: JobRecord) -> JobRecord:
-        """Wait while another worker's lease on the running ``job`` is fresh."""
-        while job.status == "running" and not job.cancel_requested:
-            age = self.clock() - job.updated_at
-            if age > self.lease:
-                break
-            log.info("job %s: running elsewhere (touched %.1f s ago); waiting", job.id, age)
-            self.sleep(max(self.poll, min(self.lease - age + self.poll, 2 * self.heartbeat)))
-            job = self.store.get(job.id)
-        return job
 
     def _render(self, job: JobRecord, extra: Mapping[str, Any]) -> JobRecord:
         token = CancelToken()
@@ -570,6 +581,12 @@ def run_worker(settings: Settings, concurrency: int = 1, *,
     sweep(work_root(settings))
     worker_process_shutdown.connect(_release_work_dir, weak=False)
     app = make_celery_app(settings)
+    # this worker also enforces leases: a job whose worker died is queued again
+    from ..jobs import build_job_store
+
+    keeper = LeaseKeeper(build_job_store(settings), CeleryJobDispatcher(app).submit,
+                         on_end=completion_callbacks(settings),
+                         name=f"worker {hostname or os.getpid()}").start()
     name = hostname or f"videogen-{os.getpid()}@{socket.gethostname()}"
     queues = queues or QUEUE
     log.info("videogen worker %s: broker %s, job store %s, queues %s, concurrency %d",
@@ -580,6 +597,7 @@ def run_worker(settings: Settings, concurrency: int = 1, *,
         f"--queues={queues}", f"--loglevel={settings.log_level.upper()}",
         "--without-gossip", "--without-mingle",
     ])
+    keeper.stop()
     log.info("videogen worker %s stopped", name)
 
 

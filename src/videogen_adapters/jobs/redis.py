@@ -214,7 +214,14 @@ class RedisJobStore:
         """Jobs (only those in ``statuses`` when given), oldest first."""
         wanted = set(statuses)
         with self._errors():
-            ids = [i.decode() for i in self.client.zrange(f"{self.prefix}jobs", 0, -1)]
+            if wanted:  # from the status sets: a lease check reads only running jobs
+                self._ensure_index()
+                scored = [(score, raw.decode()) for status in sorted(wanted)
+                          for raw, score in self.client.zrange(self._status_key(status), 0, -1,
+                                                               withscores=True)]
+                ids = [job_id for _, job_id in sorted(scored)]
+            else:
+                ids = [i.decode() for i in self.client.zrange(f"{self.prefix}jobs", 0, -1)]
             jobs: list[JobRecord] = []
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]

@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated_at REAL NOT NULL,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     frames_done INTEGER NOT NULL DEFAULT 0,
-    frames_total INTEGER NOT NULL DEFAULT 0
+    frames_total INTEGER NOT NULL DEFAULT 0,
+    base_url TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created_at);
 """
@@ -52,7 +53,8 @@ _COLUMNS = tuple(a.name for a in attrs.fields(JobRecord))
 #: Columns added after the first release, with their definitions (additive only).
 _ADDED_COLUMNS = {"cancel_requested": "INTEGER NOT NULL DEFAULT 0",
                   "frames_done": "INTEGER NOT NULL DEFAULT 0",
-                  "frames_total": "INTEGER NOT NULL DEFAULT 0"}
+                  "frames_total": "INTEGER NOT NULL DEFAULT 0",
+                  "base_url": "TEXT NOT NULL DEFAULT ''"}
 
 #: jobs in one status (answered from the ``jobs_status`` index)
 _COUNT_STATUS = "SELECT COUNT(*) FROM jobs WHERE status = ?"
