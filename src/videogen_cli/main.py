@@ -34,8 +34,20 @@ run `videogen doctor` to see every setting and check each backend.
 """
 
 
-def _setup_logging(verbose: int, quiet: bool) -> None:
+#: Long-running services log plain lines: cheap under load (rich rendering costs
+#: milliseconds a line) and one line per event in log files and journals.
+PLAIN_LOG_COMMANDS = frozenset({"serve", "worker"})
+
+
+def _setup_logging(verbose: int, quiet: bool, command: str | None = None) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    if command in PLAIN_LOG_COMMANDS:
+        logging.basicConfig(level=level, stream=sys.stderr, force=True,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if verbose < 2:
+            for noisy in ("httpx", "botocore", "urllib3", "waitress"):
+                logging.getLogger(noisy).setLevel(logging.WARNING)
+        return
     try:
         from rich.console import Console
         from rich.logging import RichHandler
@@ -405,7 +417,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    _setup_logging(args.verbose, args.quiet)
+    _setup_logging(args.verbose, args.quiet, args.command)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

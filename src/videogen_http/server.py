@@ -34,5 +34,10 @@ def serve(settings: Settings | None = None, host: str | None = None, port: int |
              settings.port, settings.threads, settings.data_dir)
     # channel_request_lookahead: waitress keeps reading a busy connection, so it
     # notices a client that left (an event stream then frees its thread at once)
+    from .dispatch import HealthFirstDispatcher
+
+    dispatcher = HealthFirstDispatcher()  # /healthz ahead of queued requests
+    dispatcher.set_thread_count(settings.threads)
     waitress.serve(app, host=settings.host, port=settings.port, threads=settings.threads,
-                   ident="videogen", channel_timeout=300, channel_request_lookahead=1)
+                   ident="videogen", channel_timeout=300, channel_request_lookahead=1,
+                   _dispatcher=dispatcher)
