@@ -26,6 +26,7 @@ log = logging.getLogger("videogen")
 EPILOG_CONFIG = """\
 configuration (environment or .env, prefix VIDEOGEN_):
   DATA_DIR   local storage root, images at <DATA_DIR>/<folder>/ (./videogen-data)
+  WORK_DIR   jobs' temporary files (<DATA_DIR>/.videogen/work; swept at start)
   STORAGE    local | s3 | gcs | firebase | memory
   RENDERER   kenburns | comfyui        NARRATOR  piper | espeak | http | chain | silent
   MUSIC      synth | library | none    EXECUTOR  threads | celery
