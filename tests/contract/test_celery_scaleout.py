@@ -354,7 +354,7 @@ def test_a_killed_workers_job_is_requeued_within_the_lease_not_the_visibility_ti
         [video] = videos(cluster.data_dir, FOLDER)
         check_video(video, job["result"]["metadata"]["duration"])
         assert all(d.exists() for d in left)  # the second worker started before the kill
-        cluster.app()  # a (re)starting API server or worker sweeps the work root
+        cluster.worker()  # a (re)starting worker (or API server) sweeps the work root
         assert not any(d.exists() for d in left)
         print(f"killed worker's job re-queued and running again after {requeued_after:.1f} s")
     finally:

@@ -572,7 +572,7 @@ def run_worker(settings: Settings, concurrency: int = 1, *,
 
         raise InvalidRequest("VIDEOGEN_JOB_STORE", "a worker needs a shared job store "
                              "(redis, or sqlite on one host)", "memory")
-    from celery.signals import worker_process_shutdown
+    from celery.signals import worker_process_shutdown, worker_ready
 
     from ..workdirs import sweep, work_root
 
@@ -581,12 +581,18 @@ def run_worker(settings: Settings, concurrency: int = 1, *,
     sweep(work_root(settings))
     worker_process_shutdown.connect(_release_work_dir, weak=False)
     app = make_celery_app(settings)
-    # this worker also enforces leases: a job whose worker died is queued again
+    # this worker also enforces leases: a job whose worker died is queued again. The
+    # keeper starts once the pool is up (no thread of ours is running at the fork)
     from ..jobs import build_job_store
 
     keeper = LeaseKeeper(build_job_store(settings), CeleryJobDispatcher(app).submit,
                          on_end=completion_callbacks(settings),
-                         name=f"worker {hostname or os.getpid()}").start()
+                         name=f"worker {hostname or os.getpid()}")
+
+    def start_keeper(**_: Any) -> None:
+        keeper.start()
+
+    worker_ready.connect(start_keeper, weak=False)
     name = hostname or f"videogen-{os.getpid()}@{socket.gethostname()}"
     queues = queues or QUEUE
     log.info("videogen worker %s: broker %s, job store %s, queues %s, concurrency %d",
