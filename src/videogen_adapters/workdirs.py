@@ -49,6 +49,9 @@ _lock = threading.Lock()
 #: This process's dirs: root -> (pid, path, locked owner file). A forked child sees
 #: its parent's entries under another pid and makes its own.
 _owned: dict[str, tuple[int, Path, IO[str]]] = {}
+#: Directories process_work_dir created on the way to a root (removed again at
+#: release when empty: a one-off ``videogen render`` leaves no empty dirs behind).
+_created: dict[str, list[Path]] = {}
 
 
 def work_root(settings: Any) -> Path:
@@ -78,7 +81,9 @@ def process_work_dir(root: Path) -> Path:
         known = _owned.get(str(root))
         if known is not None and known[0] == pid and known[1].is_dir():
             return known[1]
+        missing = [d for d in (root, *root.parents) if not d.exists()]
         root.mkdir(parents=True, exist_ok=True)
+        _created[str(root)] = missing  # deepest first
         host = socket.gethostname().split(".")[0] or "host"
         # made under a ".new-" name (swept only after a grace period), locked, then
         # renamed: a sweeper never sees a process dir whose lock is not yet held
@@ -105,10 +110,16 @@ def release_process_work_dir() -> None:
                 if owner == pid]
         for key, _, _ in mine:
             del _owned[key]
-    for _, path, handle in mine:
+        created = [_created.pop(key, []) for key, _, _ in mine]
+    for (_, path, handle), dirs in zip(mine, created, strict=True):
         shutil.rmtree(path, ignore_errors=True)
         with contextlib.suppress(OSError):
             handle.close()
+        for directory in dirs:  # made for this process and empty now: gone again
+            try:
+                directory.rmdir()
+            except OSError:
+                break
 
 
 def sweep(root: Path, *, now: float | None = None) -> list[Path]:

@@ -197,6 +197,9 @@ def _render(args: argparse.Namespace, sequence_data: dict[str, Any] | None = Non
         folder = folder_path.resolve().name
     elif folder_path.is_dir():
         folder = folder_path.resolve().name
+    from videogen_adapters.workdirs import sweep, work_root
+
+    sweep(work_root(settings))  # what killed runs left behind (live processes' dirs stay)
     try:
         pipeline = build_pipeline(settings, storage=storage)
         scenes = sequence_data.get("sequence_data") if isinstance(sequence_data, dict) else None

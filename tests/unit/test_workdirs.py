@@ -53,14 +53,16 @@ def test_the_root_is_a_dot_dir_of_the_data_dir_unless_configured(tmp_path: Path)
 
 
 def test_pipelines_work_under_this_process_dir(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, storage="memory", narrator="silent", music="none")
+    settings = Settings(data_dir=tmp_path / "data", storage="memory", narrator="silent",
+                        music="none")
     pipeline = build_pipeline(settings)
     assert pipeline.workdir is not None
-    assert pipeline.workdir.parent == tmp_path / ".videogen" / "work"
+    assert pipeline.workdir.parent == tmp_path / "data" / ".videogen" / "work"
     assert (pipeline.workdir / OWNER_FILE).is_file()
     assert build_pipeline(settings).workdir == pipeline.workdir  # one per process and root
     release_process_work_dir()
     assert not pipeline.workdir.exists()
+    assert list(tmp_path.iterdir()) == []  # the dirs made on the way went again
 
 
 def test_sweep_keeps_live_processes_dirs_and_removes_dead_ones(tmp_path: Path) -> None:
