@@ -262,6 +262,12 @@ def test_worker_renders_an_async_job_any_server_answers(cluster: Cluster) -> Non
     events = client.get(f"/jobs/{job_id}/events").get_data(as_text=True)
     assert '"status": "succeeded"' in events and "event: end" in events
 
+    # /readyz names what runs the jobs: the celery workers, not a local pool
+    ready = client.get("/readyz").get_json()
+    assert ready["backends"]["executor"]["adapter"] == "celery"
+    assert ready["jobs"]["executor"] == "celery" and "max_jobs" not in ready["jobs"]
+    assert cluster.workers[0].nodename in ready["jobs"]["worker_names"]
+
     # another API instance on the same store answers for the job
     other = cluster.app().test_client()
     assert other.get(f"/jobs/{job_id}").get_json()["result"] == result
