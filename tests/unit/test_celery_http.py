@@ -232,3 +232,32 @@ def test_the_queue_bound_counts_jobs_waiting_in_the_store(tmp_path: Path) -> Non
         assert len(dispatcher.submitted) == 4
     finally:
         env.close()
+
+
+def test_event_streams_beyond_the_held_slots_get_503_and_closed_ones_free_theirs(
+        tmp_path: Path) -> None:
+    env = Env(tmp_path, executor="celery", threads=4)  # 2 held slots
+    env.add_images()
+    try:
+        _, client = make_client(env, RecordingDispatcher())
+        job_id = client.post("/generateVideos/trip", json=SEED_BODY,
+                             headers=ASYNC).get_json()["job_id"]  # stays queued: no worker
+        streams = []
+        for _ in range(2):
+            stream = client.get(f"/jobs/{job_id}/events", buffered=False)
+            assert stream.status_code == 200
+            assert b"data: " in next(iter(stream.response))
+            streams.append(stream)
+        refused = client.get(f"/jobs/{job_id}/events")
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
+        assert refused.get_json()["error"]["details"]["retry_after"] == 5
+        assert client.get(f"/jobs/{job_id}").status_code == 200  # still answered
+        # a synchronous request shares the slots: refused too, not left waiting
+        assert client.post("/generateVideos/trip", json=SEED_BODY).status_code == 429
+        streams[0].close()  # the client left: the server closes its stream
+        again = client.get(f"/jobs/{job_id}/events", buffered=False)
+        assert again.status_code == 200
+        again.close()
+        streams[1].close()
+    finally:
+        env.close()
