@@ -121,3 +121,21 @@ def test_runner_and_worker_store_scenes_within_the_total(tmp_path: Path) -> None
         assert status == ("cancelled" if cancel_at else "succeeded")
         assert seen and all(0 <= s <= 3 for s, _, _ in seen), seen
         assert max(f for _, f, _ in seen) > 3  # frames were recorded as frames
+
+
+def test_cli_bars_show_the_scenes_the_job_api_shows(tmp_path: Path) -> None:
+    from videogen_cli.main import _RichProgress
+
+    events = streamed_events(tmp_path)
+    bars = _RichProgress(True, scenes=3)
+    with bars:
+        api = JobProgress(3)
+        for event in events:
+            bars(event)
+            api.fold(event)
+            if event.stage == "render":
+                label = bars.label(event)
+                assert label == f"Render {api.scenes_done}/3 scenes (frames)", label
+    render_task = bars.tasks["render"]
+    task = next(t for t in bars.progress.tasks if t.id == render_task)
+    assert task.total == api.frames_total and task.completed == api.frames_done
