@@ -72,3 +72,21 @@ def test_the_worker_hands_the_base_url_to_work_and_callback() -> None:
     assert seen == [("work", "http://api:8000"), ("callback", "http://api:8000")]
     assert store.get("j1").result == {"success": True,
                                       "video_url": "http://api:8000/media/x.mp4"}
+
+
+def test_a_republished_job_keeps_the_accepting_servers_base_url() -> None:
+    from videogen_adapters.executors.celery import JobTaskRunner
+    from videogen_adapters.jobs import InMemoryJobStore
+    from videogen_core import JobRecord
+
+    store = InMemoryJobStore()
+    store.create(JobRecord(id="j1", folder_id="f", request={}, base_url="http://first:8000"))
+    seen: list[Any] = []
+
+    def work(job: Any, progress: Any, cancel: Any, *, base_url: str | None = None) -> Any:
+        seen.append(base_url)
+        return {"success": True}, []
+
+    # a lease keeper on another API server published it again, with its own base URL
+    assert JobTaskRunner(store, work).run("j1", base_url="http://second:8000") == "succeeded"
+    assert seen == ["http://first:8000"]

@@ -359,7 +359,7 @@ class JobTaskRunner:
                     return "running"
                 notes.append("restarted on another worker: the previous one stopped "
                              "answering")
-            base = base_url or job.base_url or None
+            base = job.base_url or base_url or None  # the accepting server's, stored
             extra = {"base_url": base} if base else {}
             expected = {"status": job.status, "updated_at": job.updated_at}
             if job.cancel_requested:
