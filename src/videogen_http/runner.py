@@ -15,8 +15,9 @@ With a :class:`JobDispatcher` (``VIDEOGEN_EXECUTOR=celery``) the runner runs
 nothing itself: a new job is stored and handed to the dispatcher (Celery
 workers render it and write its progress into the shared store), waiting and
 events poll the store, cancelling a running job sets its ``cancel_requested``
-flag for the worker to see, and start-up recovery is left to the broker
-(unacknowledged messages are redelivered). The queue bound then counts the
+flag for the worker to see, and start-up recovery is left to the lease
+keepers (:mod:`videogen_adapters.jobs.lease`: a job whose worker died is
+re-queued and published again). The queue bound then counts the
 jobs waiting in the shared store (``JobStore.count("queued")``: every API
 server's jobs not yet taken by a worker), so clients cannot flood the broker;
 the store checks the count and stores the job in one transaction
@@ -121,8 +122,8 @@ class JobRunner:
         ``idempotency_key`` the existing job and False (also when the queue is
         full). Busy when the queue is full — ``max_queue`` jobs waiting in this
         process, or in remote mode in the store — nothing is stored then. In
-        remote mode ServiceUnavailable when the dispatcher cannot queue the job
-        (it is stored as failed with that error)."""
+        remote mode ServiceUnavailable (with ``retry_after``) when the dispatcher
+        cannot queue the job — it is deleted again, nothing is kept."""
         job = JobRecord(id=uuid.uuid4().hex, folder_id=folder_id, request=dict(request),
                         scenes_total=scenes_total, idempotency_key=idempotency_key,
                         created_at=time.time(),
@@ -216,7 +217,7 @@ class JobRunner:
         all (``resume``; they restart from the beginning, finished clips come from
         the render cache; the queue bound does not apply, they were accepted
         already) or mark them failed (``fail``) — with a warning or a reason.
-        In remote mode nothing: the broker redelivers unfinished jobs' messages."""
+        In remote mode nothing: the lease keepers re-queue jobs whose worker died."""
         if self.dispatcher is not None:
             return []
         handled = []
