@@ -52,6 +52,7 @@ class Settings:
 
     # where things live
     data_dir: Path = Path("videogen-data")
+    work_dir: str = ""  # jobs' temporary files; "" = <data_dir>/.videogen/work
     storage: str = "local"
     renderer: str = "kenburns"
     narrator: str = "piper"

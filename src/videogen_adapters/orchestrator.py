@@ -101,6 +101,8 @@ def build_pipeline(
         from .music import build_music_source
 
         music = build_music_source(settings)
+    from .workdirs import process_work_dir, work_root
+
     return VideoPipeline(
         storage=storage,
         renderer=renderer or build_renderer(settings),
@@ -112,6 +114,8 @@ def build_pipeline(
         animation=settings.animation(),
         audio=settings.audio(),
         cache_dir=settings.data_dir / ".cache" / "clips",
+        # job work dirs under this process's own dir of the work root (swept at start)
+        workdir=process_work_dir(work_root(settings)),
         soft_subtitles=settings.soft_subtitles,
         burn_subtitles=settings.burn_subtitles,
         stream_clips=settings.stream_clips,

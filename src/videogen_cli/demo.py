@@ -137,7 +137,7 @@ def make_demo_images(size: tuple[int, int] = (1600, 900), seed: int = 7) -> list
         pixels = np.clip(paint(rng, h, w), 0, 255).astype(np.uint8)
         grain = rng.normal(0, 3, pixels.shape)
         pixels = np.clip(pixels + grain, 0, 255).astype(np.uint8)
-        images.append(Image.fromarray(pixels, "RGB").filter(ImageFilter.SMOOTH))
+        images.append(Image.fromarray(pixels).filter(ImageFilter.SMOOTH))
     return images
 
 

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ log = logging.getLogger("videogen")
 EPILOG_CONFIG = """\
 configuration (environment or .env, prefix VIDEOGEN_):
   DATA_DIR   local storage root, images at <DATA_DIR>/<folder>/ (./videogen-data)
+  WORK_DIR   jobs' temporary files (<DATA_DIR>/.videogen/work; swept at start)
   STORAGE    local | s3 | gcs | firebase | memory
   RENDERER   kenburns | comfyui        NARRATOR  piper | espeak | http | chain | silent
   MUSIC      synth | library | none    EXECUTOR  threads | celery
@@ -33,8 +35,20 @@ run `videogen doctor` to see every setting and check each backend.
 """
 
 
-def _setup_logging(verbose: int, quiet: bool) -> None:
+#: Long-running services log plain lines: cheap under load (rich rendering costs
+#: milliseconds a line) and one line per event in log files and journals.
+PLAIN_LOG_COMMANDS = frozenset({"serve", "worker"})
+
+
+def _setup_logging(verbose: int, quiet: bool, command: str | None = None) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    if command in PLAIN_LOG_COMMANDS:
+        logging.basicConfig(level=level, stream=sys.stderr, force=True,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if verbose < 2:
+            for noisy in ("httpx", "botocore", "urllib3", "waitress"):
+                logging.getLogger(noisy).setLevel(logging.WARNING)
+        return
     try:
         from rich.console import Console
         from rich.logging import RichHandler
@@ -69,10 +83,12 @@ class _RichProgress:
         "render": "Render clips", "music": "Compose music", "mux": "Mix & join", "store": "Store",
     }
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, scenes: int = 0) -> None:
         self.enabled = enabled
+        self.scenes = scenes
         self.tasks: dict[str, Any] = {}
         self.progress: Any = None
+        self.fold: Any = None
 
     def __enter__(self) -> _RichProgress:
         if self.enabled:
@@ -97,16 +113,40 @@ class _RichProgress:
         if self.progress is not None:
             self.progress.__exit__(*exc)
 
+    def label(self, event: Any) -> str:
+        """The bar's label; the render bar names the scenes done, as the job API does
+        (``scenes_done``), while a streamed render's bar counts frames."""
+        label = self.LABELS.get(event.stage, event.stage)
+        if event.stage == "render" and self.fold is not None:
+            done = self.fold.scenes_done
+            label = f"Render {done}/{self.scenes} scenes"
+            if self.fold.frames_total:
+                label += " (frames)"
+        return label
+
     def __call__(self, event: Any) -> None:
         if self.progress is None:
             return
+        if self.fold is None:
+            from videogen_core import JobProgress
+
+            self.fold = JobProgress(self.scenes)
+        self.fold.fold(event)
         stage = event.stage
         if stage not in self.tasks:
-            self.tasks[stage] = self.progress.add_task(self.LABELS.get(stage, stage),
+            self.tasks[stage] = self.progress.add_task(self.label(event),
                                                        total=max(event.total, 1))
         self.progress.update(self.tasks[stage], completed=event.done,
-                             total=max(event.total, 1))
+                             total=max(event.total, 1), description=self.label(event))
         self.progress.update(self.overall, completed=event.percent)
+
+
+def _location(result: Any, storage: Any, output: Path | None) -> str:
+    """Where the finished video is: the ``-o`` copy, else its local file, else its URL."""
+    if output is not None:
+        return str(output.resolve())
+    path = _local_path(storage, result.video_key)
+    return str(path.resolve()) if path is not None else str(result.video_url)
 
 
 def _summary(result: Any, output: Path | None) -> None:
@@ -148,13 +188,18 @@ def _render(args: argparse.Namespace, sequence_data: dict[str, Any] | None = Non
                   file=sys.stderr)
             return 2
     storage = None
+    from videogen_adapters.workdirs import sweep, work_root
+
+    sweep(work_root(settings))  # what killed runs left behind (live processes' dirs stay)
     try:
         # a folder path outside the data dir: its parent becomes the storage root
         root, folder = locate_folder(args.folder, settings.data_dir)
         if root is not None and settings.storage == "local":
             storage = LocalDiskStorage(root)
         pipeline = build_pipeline(settings, storage=storage)
-        with _RichProgress(not args.no_progress) as bars:
+        scenes = sequence_data.get("sequence_data") if isinstance(sequence_data, dict) else None
+        with _RichProgress(not args.no_progress,
+                           len(scenes) if isinstance(scenes, list) else 0) as bars:
             result = generate(folder, sequence_data, pipeline=pipeline, progress=bars)
     except VideogenError as exc:
         print(f"error [{exc.code}]: {exc.message}", file=sys.stderr)
@@ -180,11 +225,16 @@ def _render(args: argparse.Namespace, sequence_data: dict[str, Any] | None = Non
         print(json.dumps(result_to_response(result), indent=2))
     else:
         _summary(result, output)
+        # whole, on its own (last) line, whatever the terminal width: the table above
+        # is cut to the width of a pipe or a narrow terminal
+        args.location = _location(result, pipeline.storage, output)
+        if not getattr(args, "defer_location", False):
+            print(f"video: {args.location}", flush=True)
     return 0
 
 
 def _local_path(storage: Any, key: str) -> Path | None:
-    path_for = getattr(storage, "path_for", None)
+    path_for = getattr(storage, "path_for", None) or getattr(storage, "path", None)
     if path_for is None:
         return None
     try:
@@ -203,11 +253,12 @@ def _demo(args: argparse.Namespace) -> int:
     write_demo_folder(folder)
     args.folder = "demo"
     args.sequence = None
+    args.defer_location = True
     started = time.monotonic()
     code = _render(args, sequence_data=DEMO_SEQUENCE)
-    if code == 0:
-        print(f"demo finished in {time.monotonic() - started:.1f} s — play the video above "
-              "(the URL is a file path for local storage).")
+    if code == 0 and not args.json:
+        print(f"demo finished in {time.monotonic() - started:.1f} s; play the video:")
+        print(f"video: {args.location}", flush=True)
     return code
 
 
@@ -255,7 +306,22 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"error: the HTTP service is not available: {exc}", file=sys.stderr)
         return 1
     settings = _settings(args)
-    serve(settings, host=args.host, port=args.port, threads=args.threads)
+
+    def _terminate(signum: int, frame: object) -> None:
+        # SIGTERM (docker stop, systemd) as a clean exit: waitress stops, running
+        # jobs stop (queued again for the next start) and this process's work dir
+        # goes — the default action would skip all of that
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        serve(settings, host=args.host, port=args.port, threads=args.threads)
+    finally:
+        from videogen_adapters.workdirs import release_process_work_dir
+        from videogen_http.service import stop_all_jobs
+
+        stop_all_jobs()  # before interpreter shutdown: thread pools still take work
+        release_process_work_dir()
     return 0
 
 
@@ -267,7 +333,8 @@ def _worker(args: argparse.Namespace) -> int:
               "(pip install 'videogen[celery]'); it is not available in this build.",
               file=sys.stderr)
         return 1
-    run_worker(_settings(args), concurrency=args.concurrency)  # pragma: no cover
+    run_worker(_settings(args), concurrency=args.concurrency, hostname=args.hostname,
+               queues=args.queues)
     return 0
 
 
@@ -337,6 +404,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a scale-out worker (Celery)",
                             description="Consume render jobs from VIDEOGEN_BROKER_URL.")
     worker.add_argument("--concurrency", type=int, default=1, help="jobs at once")
+    worker.add_argument("-n", "--hostname",
+                        help="the worker's node name, as Celery's --hostname (%%h = host "
+                             "name); default videogen-<pid>@<host>")
+    worker.add_argument("-Q", "--queues",
+                        help="comma-separated queues to consume (default: videogen, where "
+                             "the API servers publish render jobs)")
     worker.set_defaults(func=_worker)
     return parser
 
@@ -348,7 +421,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    _setup_logging(args.verbose, args.quiet)
+    _setup_logging(args.verbose, args.quiet, args.command)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

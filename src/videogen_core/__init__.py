@@ -60,7 +60,7 @@ from .ports import (
     Storage,
     StoredObject,
 )
-from .progress import STAGES, CancelToken, ProgressEvent, ProgressTracker
+from .progress import STAGES, CancelToken, JobProgress, ProgressEvent, ProgressTracker
 from .timeline import NarrationFit, Timeline, fit_narration
 
 __all__ = [
@@ -79,6 +79,7 @@ __all__ = [
     "GenerationParams",
     "InvalidImage",
     "InvalidRequest",
+    "JobProgress",
     "JobRecord",
     "JobStore",
     "MissingImage",

@@ -241,6 +241,7 @@ class _Run:
         self.image_scenes: dict[str, int] = {}  # name of a fetched copy → its scene
         self.video = attrs.evolve(p.video, fps=sequence.params.fps)
         self._stream_frames = 1  # frames of the video, once the timeline is known
+        self._scene_ends: list[int] = []  # frame index where each scene ends (streamed)
         self._stream_music = 0  # music beds composed before a streamed mux
         self._stream_done = False  # render (and music) reported complete
 
@@ -286,7 +287,9 @@ class _Run:
                     done_count += 1
                     label = labels[futures.index(future)] if labels else None
                     if stage is not None:
-                        self.tracker.report(stage, done_count, total, scene_number=label)
+                        self.tracker.report(stage, done_count, total, scene_number=label,
+                                            scenes_done=done_count if stage == "render"
+                                            else None)
         except BaseException:
             for future in pending:
                 future.cancel()
@@ -448,6 +451,7 @@ class _Run:
                        burn_subtitles=p.burn_subtitles)
         final = self.work / "final.mp4"
         self._stream_frames = timeline.total_frames(fps)
+        self._scene_ends = [min(round(end * fps), self._stream_frames) for end in timeline.ends]
         self._stream_music = len(music_jobs)
         if not streaming:
             self.tracker.report("mux", 0, 1)
@@ -505,7 +509,9 @@ class _Run:
         (in frames of the video)."""
         if fraction < STREAM_ENCODE_SHARE:
             total = self._stream_frames
-            self.tracker.report("render", round(fraction / STREAM_ENCODE_SHARE * total), total)
+            frames = round(fraction / STREAM_ENCODE_SHARE * total)
+            self.tracker.report("render", frames, total, scenes_done=self._scenes_at(frames),
+                                frames_done=frames, frames_total=total)
         else:
             self._stream_rendered()
             self.tracker.report("mux", (fraction - STREAM_ENCODE_SHARE) /
@@ -517,9 +523,15 @@ class _Run:
         if self._stream_done:
             return
         self._stream_done = True
-        self.tracker.report("render", self._stream_frames, self._stream_frames)
+        total = self._stream_frames
+        self.tracker.report("render", total, total, scenes_done=len(self.sequence.scenes),
+                            frames_done=total, frames_total=total)
         if self._stream_music:
             self.tracker.report("music", self._stream_music, self._stream_music)
+
+    def _scenes_at(self, frames: int) -> int:
+        """Scenes of a streamed encode whole once ``frames`` frames are encoded."""
+        return sum(1 for end in self._scene_ends if end <= frames)
 
     def _render(self, request: ClipRequest, output: Path) -> RenderedClip:
         """Render one clip, from the content-hash cache when an identical one exists."""

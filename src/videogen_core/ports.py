@@ -365,7 +365,7 @@ class JobRecord:
     status: str = "queued"  # queued | running | succeeded | failed | cancelled
     stage: str = ""
     percent: float = 0.0
-    scenes_done: int = 0
+    scenes_done: int = 0  # scenes rendered, never more than scenes_total
     scenes_total: int = 0
     eta_seconds: float | None = None
     warnings: tuple[str, ...] = ()
@@ -377,6 +377,12 @@ class JobRecord:
     #: Set by ``DELETE /jobs/<id>`` for a job running in another process (a Celery
     #: worker); the process running it polls the store and stops the job.
     cancel_requested: bool = False
+    #: Frames of the video encoded so far / in all, while a streamed render runs.
+    frames_done: int = 0
+    frames_total: int = 0
+    #: The accepting API server's public base URL (local storage's video URLs and
+    #: callback bodies use it, whichever process renders the job).
+    base_url: str = ""
 
 
 class JobStore(Protocol):
@@ -406,4 +412,14 @@ class JobStore(Protocol):
     def count(self, status: str) -> int:
         """How many jobs are in ``status`` now (``count("queued")``: jobs waiting),
         without loading them: the remote-mode queue bound asks it on every new job."""
+        ...
+
+    def update_if(self, job_id: str, expected: Mapping[str, Any], **changes: Any
+                  ) -> JobRecord | None:
+        """Apply ``changes`` only if the job's fields still equal ``expected``
+        (compare-and-set, atomic also between processes); None when they do not."""
+        ...
+
+    def delete(self, job_id: str) -> None:
+        """Forget a job (a submission that could not be queued); no error when unknown."""
         ...

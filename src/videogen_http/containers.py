@@ -67,10 +67,10 @@ def _executor(settings: Settings) -> Any:
     return build_executor(settings)
 
 
-def _celery_dispatcher(settings: Settings) -> Any:
+def _celery_dispatcher(settings: Settings, public_base_url: str = "") -> Any:
     from videogen_adapters.executors.celery import CeleryJobDispatcher, make_celery_app
 
-    return CeleryJobDispatcher(make_celery_app(settings))
+    return CeleryJobDispatcher(make_celery_app(settings), base_url=public_base_url)
 
 
 def _job_store(settings: Settings) -> Any:
@@ -133,7 +133,7 @@ class Container(containers.DeclarativeContainer):
     dispatcher = providers.Selector(
         settings.provided.executor,
         threads=providers.Object(None),
-        celery=providers.Singleton(_celery_dispatcher, settings),
+        celery=providers.Singleton(_celery_dispatcher, settings, public_base_url),
     )
     job_store = providers.Selector(
         settings.provided.job_store,

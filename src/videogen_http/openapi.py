@@ -162,8 +162,17 @@ _SCHEMAS: dict[str, Any] = {
             "status": {"enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
             "stage": {"type": "string", "examples": ["render", "mux"]},
             "percent": {"type": "number", "minimum": 0, "maximum": 100},
-            "scenes_done": {"type": "integer", "minimum": 0},
+            "scenes_done": {"type": "integer", "minimum": 0,
+                            "description": "Scenes rendered (never more than scenes_total)."},
             "scenes_total": {"type": "integer", "minimum": 0},
+            "frames_done": {"type": "integer", "minimum": 0,
+                            "description": "Frames of the video encoded so far while a "
+                                           "streamed (Ken Burns) render runs; 0 otherwise."},
+            "frames_total": {"type": "integer", "minimum": 0,
+                             "description": "Frames of the whole video (0 until known)."},
+            "stale": {"type": "boolean",
+                      "description": "A running job whose worker stopped renewing its lease; "
+                                     "it is re-queued (or failed) shortly."},
             "eta_seconds": {"type": ["number", "null"]},
             "warnings": {"type": "array", "items": {"type": "string"}},
             "result": {"oneOf": [_ref("GenerateResponse"), {"type": "null"}],
@@ -367,12 +376,18 @@ _PATHS: dict[str, Any] = {
             "summary": "Server-Sent Events of the job until it ends.",
             "description": "Each change is a `data:` line holding the Job JSON; idle "
                            "streams get `: keep-alive` comments; the last event is "
-                           "`event: end` with `{\"status\": ...}`.",
+                           "`event: end` with `{\"status\": ...}`. Streams and "
+                           "synchronous requests share VIDEOGEN_THREADS − 2 server "
+                           "threads; beyond that a stream is refused with 503 and "
+                           "Retry-After (poll `GET /jobs/{job_id}` instead).",
             "parameters": [_JOB],
-            "responses": {"200": {"description": "The event stream.", "content": {
-                "text/event-stream": {"schema": {"type": "string"}}}},
-                "400": _error("Malformed job id."),
-                "404": _error("Unknown job."), **_COMMON_ERRORS},
+            "responses": {**_COMMON_ERRORS,
+                          "200": {"description": "The event stream.", "content": {
+                              "text/event-stream": {"schema": {"type": "string"}}}},
+                          "400": _error("Malformed job id."),
+                          "404": _error("Unknown job."),
+                          "503": _error("Every stream slot is in use; `Retry-After` says "
+                                        "when to try again.")},
         },
     },
     "/folders/{folder_id}/images": {

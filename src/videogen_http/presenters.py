@@ -16,8 +16,8 @@ def iso(stamp: float) -> str:
     return text.replace("+00:00", "Z")
 
 
-def job_to_dict(job: JobRecord, base_url: str, *, cancel_requested: bool = False
-                ) -> dict[str, Any]:
+def job_to_dict(job: JobRecord, base_url: str, *, cancel_requested: bool = False,
+                stale: bool = False) -> dict[str, Any]:
     """The job as ``GET /jobs/<job_id>`` shows it; ``result`` is the seed's
     response body once the job succeeded, ``error`` the error object once it failed."""
     base = base_url.rstrip("/")
@@ -27,13 +27,17 @@ def job_to_dict(job: JobRecord, base_url: str, *, cancel_requested: bool = False
         "status": job.status,
         "stage": job.stage,
         "percent": round(float(job.percent), 2),
-        "scenes_done": job.scenes_done,
+        "scenes_done": min(job.scenes_done, job.scenes_total) if job.scenes_total
+        else job.scenes_done,
         "scenes_total": job.scenes_total,
+        "frames_done": job.frames_done,
+        "frames_total": job.frames_total,
         "eta_seconds": job.eta_seconds,
         "warnings": list(job.warnings),
         "result": None if job.result is None else dict(job.result),
         "error": None if job.error is None else dict(job.error),
         "cancel_requested": cancel_requested,
+        "stale": stale,
         "created_at": iso(job.created_at),
         "updated_at": iso(job.updated_at),
         "status_url": f"{base}/jobs/{job.id}",

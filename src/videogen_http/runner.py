@@ -15,8 +15,9 @@ With a :class:`JobDispatcher` (``VIDEOGEN_EXECUTOR=celery``) the runner runs
 nothing itself: a new job is stored and handed to the dispatcher (Celery
 workers render it and write its progress into the shared store), waiting and
 events poll the store, cancelling a running job sets its ``cancel_requested``
-flag for the worker to see, and start-up recovery is left to the broker
-(unacknowledged messages are redelivered). The queue bound then counts the
+flag for the worker to see, and start-up recovery is left to the lease
+keepers (:mod:`videogen_adapters.jobs.lease`: a job whose worker died is
+re-queued and published again). The queue bound then counts the
 jobs waiting in the shared store (``JobStore.count("queued")``: every API
 server's jobs not yet taken by a worker), so clients cannot flood the broker;
 the store checks the count and stores the job in one transaction
@@ -40,6 +41,7 @@ from videogen_core import (
     Busy,
     Cancelled,
     CancelToken,
+    JobProgress,
     JobRecord,
     JobStore,
     NotFound,
@@ -109,6 +111,8 @@ class JobRunner:
         self._threads: list[threading.Thread] = []
         self._running = 0
         self._closed = False
+        self._requeue_interrupted = False  # shutdown(requeue=True): stopped jobs wait again
+        self._user_cancelled: set[str] = set()
         self._mean_seconds: float | None = None  # moving average of finished jobs' run time
 
     # ------------------------------------------------------------ creation
@@ -118,11 +122,12 @@ class JobRunner:
         ``idempotency_key`` the existing job and False (also when the queue is
         full). Busy when the queue is full — ``max_queue`` jobs waiting in this
         process, or in remote mode in the store — nothing is stored then. In
-        remote mode ServiceUnavailable when the dispatcher cannot queue the job
-        (it is stored as failed with that error)."""
+        remote mode ServiceUnavailable (with ``retry_after``) when the dispatcher
+        cannot queue the job — it is deleted again, nothing is kept."""
         job = JobRecord(id=uuid.uuid4().hex, folder_id=folder_id, request=dict(request),
                         scenes_total=scenes_total, idempotency_key=idempotency_key,
-                        created_at=time.time())
+                        created_at=time.time(),
+                        base_url=str(getattr(self.dispatcher, "base_url", "") or ""))
         with self._lock:
             known = self._by_key(idempotency_key)
             if known is not None:
@@ -179,15 +184,24 @@ class JobRunner:
         self._start_threads()
 
     def _dispatch(self, job_id: str) -> None:
+        """Hand the stored job to the dispatcher; when it cannot take it (broker
+        down) the job is forgotten again — a refused submission stores nothing —
+        and ServiceUnavailable says when to retry (503 with Retry-After)."""
         assert self.dispatcher is not None
         try:
             self.dispatcher.submit(job_id)
         except ServiceUnavailable as exc:
             log.error("job %s could not be queued: %s", job_id, exc.message)
-            with contextlib.suppress(VideogenError):
-                self.store.update(job_id, status="failed", eta_seconds=None,
-                                  error=exc.to_dict())
-            raise
+            try:
+                self.store.delete(job_id)
+            except VideogenError:  # the store failing too: at least say why it ended
+                with contextlib.suppress(VideogenError):
+                    self.store.update(job_id, status="failed", eta_seconds=None,
+                                      error=exc.to_dict())
+            details = {k: v for k, v in exc.details.items() if k not in ("service", "reason")}
+            details["retry_after"] = self.retry_after
+            raise ServiceUnavailable(exc.service, str(exc.details.get("reason", exc.message)),
+                                     **details) from exc
 
     def _start_threads(self) -> None:
         if self._threads or self._closed:
@@ -203,7 +217,7 @@ class JobRunner:
         all (``resume``; they restart from the beginning, finished clips come from
         the render cache; the queue bound does not apply, they were accepted
         already) or mark them failed (``fail``) — with a warning or a reason.
-        In remote mode nothing: the broker redelivers unfinished jobs' messages."""
+        In remote mode nothing: the lease keepers re-queue jobs whose worker died."""
         if self.dispatcher is not None:
             return []
         handled = []
@@ -215,7 +229,8 @@ class JobRunner:
                 if policy == "resume":
                     note = f"resumed after a server restart (it was {was})"
                     job = self.store.update(job.id, status="queued", stage="", percent=0.0,
-                                            scenes_done=0, eta_seconds=None,
+                                            scenes_done=0, frames_done=0, frames_total=0,
+                                            eta_seconds=None,
                                             warnings=[*job.warnings, note])
                     self._enqueue(job.id)
                     log.info("job %s re-queued after restart (was %s)", job.id, was)
@@ -278,6 +293,7 @@ class JobRunner:
                                         error=Cancelled().to_dict())
                 log.info("job %s cancelled while queued", job_id)
             if token is not None:
+                self._user_cancelled.add(job_id)
                 token.cancel()
         self._notify()
         if job.status == "cancelled":
@@ -349,8 +365,18 @@ class JobRunner:
         try:
             body, warnings = self.work(job, progress, token)
         except Cancelled as exc:
-            final = self.store.update(job_id, status="cancelled", eta_seconds=None,
-                                      error=exc.to_dict())
+            if self._requeue_interrupted and job_id not in self._user_cancelled:
+                # the server is stopping (SIGTERM), not the user cancelling: the job
+                # waits for the next start, which resumes it
+                final = self.store.update(job_id, status="queued", stage="", percent=0.0,
+                                          scenes_done=0, frames_done=0, frames_total=0,
+                                          eta_seconds=None, warnings=[
+                                              *job.warnings, "interrupted by a server "
+                                              "shutdown; queued again"])
+                log.warning("job %s interrupted by the shutdown; queued again", job_id)
+            else:
+                final = self.store.update(job_id, status="cancelled", eta_seconds=None,
+                                          error=exc.to_dict())
         except VideogenError as exc:
             final = self.store.update(job_id, status="failed", eta_seconds=None,
                                       error=exc.to_dict())
@@ -368,6 +394,9 @@ class JobRunner:
         finally:
             with self._lock:
                 self._running -= 1
+        if final.status == "queued":  # interrupted by the shutdown: no callback, not ended
+            self._notify()
+            return
         if final.status == "failed" and final.error:
             log.info("job %s failed: %s", job_id, final.error.get("message"))
         else:
@@ -382,13 +411,32 @@ class JobRunner:
             except Exception:  # noqa: BLE001
                 log.exception("job %s: completion hook failed", job.id)
 
-    def stats(self) -> dict[str, int]:
-        """Queued and running counts of this process."""
-        return {"queued": self._queue.qsize(), "running": self._running,
-                "max_jobs": self.max_jobs, "max_queue": self.max_queue}
+    def stats(self) -> dict[str, Any]:
+        """What runs the jobs and how many wait/run: this process's threads
+        (``executor: threads``, ``max_jobs`` of them), or in remote mode the
+        dispatcher's workers (``executor: celery``, the workers answering, and
+        the queued/running counts of the shared store — no local ``max_jobs``)."""
+        if self.dispatcher is None:
+            return {"executor": "threads", "queued": self._queue.qsize(),
+                    "running": self._running, "max_jobs": self.max_jobs,
+                    "max_queue": self.max_queue}
+        stats: dict[str, Any] = {"executor": getattr(self.dispatcher, "name", "remote"),
+                                 "queued": self.store.count("queued"),
+                                 "running": self.store.count("running"),
+                                 "max_queue": self.max_queue}
+        workers = getattr(self.dispatcher, "workers", None)
+        if workers is not None:
+            names = workers()
+            stats["workers"] = len(names)
+            stats["worker_names"] = names
+        return stats
 
-    def shutdown(self, timeout: float = 5.0) -> None:
-        """Cancel running jobs and stop the threads (tests; a server just exits)."""
+    def shutdown(self, timeout: float = 5.0, *, requeue: bool = False) -> None:
+        """Stop the running jobs (their pipelines remove their work dirs) and the
+        threads, waiting up to ``timeout`` s for each. ``requeue``: the process is
+        exiting (SIGTERM), so the stopped jobs are stored ``queued`` again for the
+        next start to resume, not ``cancelled``."""
+        self._requeue_interrupted = requeue
         self._closed = True
         for token in list(self._tokens.values()):
             token.cancel()
@@ -404,20 +452,14 @@ class _ProgressWriter:
     def __init__(self, runner: JobRunner, job: JobRecord) -> None:
         self.runner = runner
         self.job_id = job.id
-        self.last: tuple[Any, ...] = ()
-        self.scenes_done = 0
+        self.progress = JobProgress(job.scenes_total)
 
     def __call__(self, event: ProgressEvent) -> None:
-        if event.stage == "render":
-            self.scenes_done = int(event.done)
-        state = (event.stage, round(event.percent, 1), self.scenes_done)
-        if state == self.last:
+        changes = self.progress.fold(event)
+        if changes is None:
             return
-        self.last = state
         try:
-            self.runner.store.update(self.job_id, stage=event.stage, percent=event.percent,
-                                     scenes_done=self.scenes_done,
-                                     eta_seconds=event.eta_seconds)
+            self.runner.store.update(self.job_id, **changes)
         except VideogenError:
             log.warning("job %s: could not record progress", self.job_id)
         self.runner._notify()

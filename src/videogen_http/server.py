@@ -109,8 +109,15 @@ def make_server(app: Flask, settings: Settings) -> Any:
 
     # waitress's own body limit sits above ours, so our JSON 413 is the one that answers
     largest = max(body_limit(settings, "folders.upload_images"), body_limit(settings, None))
+    from .dispatch import HealthFirstDispatcher
+
+    dispatcher = HealthFirstDispatcher()  # /healthz ahead of queued requests
+    dispatcher.set_thread_count(settings.threads)
+    # channel_request_lookahead: waitress keeps reading a busy connection, so it
+    # notices a client that left (an event stream then frees its thread at once)
     server = create_server(app, host=settings.host, port=settings.port,
                            threads=settings.threads, ident="videogen", channel_timeout=300,
+                           channel_request_lookahead=1, _dispatcher=dispatcher,
                            max_request_body_size=largest + 65_536)
     channel = edge_channel(app, settings)
     servers = [server, *getattr(server, "map", {}).values()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -11,6 +12,8 @@ from flask import current_app
 
 from videogen_adapters.config import Settings
 from videogen_adapters.converter import result_to_response, structure_request
+from videogen_adapters.jobs.lease import LeaseKeeper, is_stale
+from videogen_adapters.workdirs import process_work_dir, sweep, work_root
 from videogen_core import CancelToken, JobRecord, ProgressEvent
 
 from .containers import Container
@@ -19,7 +22,8 @@ from .lock import DataDirLock
 from .presenters import job_to_dict
 from .runner import JobRunner
 
-__all__ = ["SYNC_TIMEOUT_SECONDS", "Service", "current_service", "default_base_url"]
+__all__ = ["SYNC_TIMEOUT_SECONDS", "Service", "current_service", "default_base_url",
+           "stop_all_jobs"]
 
 log = logging.getLogger("videogen.http")
 
@@ -46,14 +50,35 @@ class Service:
             self.lock = DataDirLock(settings.state_dir)
             self.lock.acquire()
         dispatcher = container.dispatcher()  # None: jobs run on this process's threads
+        # temporary files of jobs a killed process left behind go now
+        root = work_root(settings)
+        sweep(root)
+        if dispatcher is None:
+            process_work_dir(root)
         self.runner = JobRunner(container.job_store(), self.work, max_jobs=settings.max_jobs,
                                 max_queue=settings.max_queue, on_finish=self.on_finish,
                                 dispatcher=dispatcher,
                                 sync_timeout=None if dispatcher is None else SYNC_TIMEOUT_SECONDS)
         self.recovery = recovery
-        #: Synchronous requests hold a server thread while their job runs; keep two
-        #: threads free for status, events and health checks.
-        self.sync_slots = threading.BoundedSemaphore(max(1, settings.threads - 2))
+        #: Celery mode: this server re-queues jobs whose worker died (lease expired).
+        self.lease_keeper: LeaseKeeper | None = None
+        if dispatcher is not None:
+            self.lease_keeper = LeaseKeeper(self.runner.store, dispatcher.submit,
+                                            on_end=self.on_finish,
+                                            name="API server").start()
+        #: Synchronous requests and event streams hold a server thread while their job
+        #: runs; they share these slots, so two threads stay free for status, new
+        #: jobs and health checks.
+        self.held_slots = max(1, settings.threads - 2)
+        self.sync_slots = threading.BoundedSemaphore(self.held_slots)
+        _LIVE.add(self)
+
+    def stop_jobs(self) -> None:
+        """Before the process exits (``videogen serve`` on SIGTERM): stop the running
+        jobs, which remove their work dirs and are stored ``queued`` again, so the
+        next start resumes them. Must run before interpreter shutdown begins (the
+        thread pools refuse work from then on)."""
+        self.runner.shutdown(10.0, requeue=True)
 
     # ---------------------------------------------------------------- jobs
     def work(self, job: JobRecord, progress: Callable[[ProgressEvent], None],
@@ -76,7 +101,9 @@ class Service:
         """The job's JSON representation."""
         data = job_to_dict(job, base_url or self.base_url,
                            cancel_requested=job.cancel_requested
-                           or self.runner.cancel_requested(job.id))
+                           or self.runner.cancel_requested(job.id),
+                           # only workers renew leases; this process's own jobs are live
+                           stale=self.runner.dispatcher is not None and is_stale(job))
         if data.get("error"):  # no server path, no 10 KB echo: as every error body
             message, details = scrub(str(data["error"].get("message", "")),
                                      data["error"].get("details") or {})
@@ -85,6 +112,9 @@ class Service:
 
     def close(self) -> None:
         """Stop the runner threads and the callback sender; free the data dir (tests)."""
+        _LIVE.discard(self)
+        if self.lease_keeper is not None:
+            self.lease_keeper.stop()
         self.runner.shutdown()
         close_dispatcher = getattr(self.runner.dispatcher, "close", None)
         if close_dispatcher is not None:
@@ -92,6 +122,17 @@ class Service:
         self.container.callbacks().close()
         if self.lock is not None:
             self.lock.release()
+
+
+#: Services of this process that were not closed (see :func:`stop_all_jobs`).
+_LIVE: weakref.WeakSet[Service] = weakref.WeakSet()
+
+
+def stop_all_jobs() -> None:
+    """Stop the running jobs of every live service, storing them ``queued`` again
+    (``videogen serve`` calls it when SIGTERM ended waitress)."""
+    for service in list(_LIVE):
+        service.stop_jobs()
 
 
 def current_service() -> Service:

@@ -5,9 +5,9 @@
    the result is the seed's shape, a second API instance answers for the job,
    and a redelivered message does not render it again.
 2. ``DELETE /jobs/<id>`` stops a job running in a worker: ``cancelled``, no video.
-3. A worker SIGKILLed mid-job: the unacknowledged message comes back (short
-   ``visibility_timeout`` in the broker URL), a second worker waits for the
-   dead worker's lease to expire and renders the job — and, sent SIGTERM
+3. A worker SIGKILLed mid-job, with the broker's default visibility timeout
+   (1 h): the job shows ``stale`` once its lease expires, a lease keeper
+   re-queues it and the idle second worker renders it — and, sent SIGTERM
    meanwhile, finishes it before it exits cleanly.
 4. SIGTERM to a worker's whole process group mid-job: the worker exits 0, the
    interrupted run removes its work dir, the job is queued again and another
@@ -38,11 +38,8 @@ from PIL import Image
 from tests.servers import RunningServer, valkey_server
 
 from videogen_adapters.config import Settings
-from videogen_adapters.executors.celery import (
-    LEASE_SECONDS,
-    CeleryJobDispatcher,
-    make_celery_app,
-)
+from videogen_adapters.executors.celery import CeleryJobDispatcher, make_celery_app
+from videogen_adapters.jobs.lease import REQUEUED_NOTE
 from videogen_http import create_app
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -97,11 +94,13 @@ class Worker:
         script = Path(sys.executable).with_name("videogen")
         argv = [str(script), "worker"] if script.exists() else [
             sys.executable, "-m", "videogen_cli", "worker"]
+        # a node name of our choosing (%h: Celery puts the host name there)
+        argv += [f"--hostname={name}-{cwd.name}@%h", "--queues=videogen"]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
                                             stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
-        self.nodename = f"videogen-{self.process.pid}@{socket.gethostname()}"
+        self.nodename = f"{name}-{cwd.name}@{socket.gethostname()}"
         self.killed = False
 
     def log(self) -> str:
@@ -252,6 +251,9 @@ def test_worker_renders_an_async_job_any_server_answers(cluster: Cluster) -> Non
     assert {"duration", "scenes", "timestamp"} <= set(result["metadata"])
     assert result["metadata"]["scenes"] == 2
     assert result["video_url"].endswith(".mp4")
+    # local storage, no VIDEOGEN_PUBLIC_BASE_URL on the worker: the URL is the
+    # accepting API server's (http://127.0.0.1:8000), as if it had rendered the job
+    assert result["video_url"].startswith(f"http://127.0.0.1:8000/media/{FOLDER}/videos/")
     [video] = videos(cluster.data_dir, FOLDER)
     assert result["video_url"].endswith(video.name)
     check_video(video, result["metadata"]["duration"])
@@ -259,6 +261,12 @@ def test_worker_renders_an_async_job_any_server_answers(cluster: Cluster) -> Non
 
     events = client.get(f"/jobs/{job_id}/events").get_data(as_text=True)
     assert '"status": "succeeded"' in events and "event: end" in events
+
+    # /readyz names what runs the jobs: the celery workers, not a local pool
+    ready = client.get("/readyz").get_json()
+    assert ready["backends"]["executor"]["adapter"] == "celery"
+    assert ready["jobs"]["executor"] == "celery" and "max_jobs" not in ready["jobs"]
+    assert cluster.workers[0].nodename in ready["jobs"]["worker_names"]
 
     # another API instance on the same store answers for the job
     other = cluster.app().test_client()
@@ -313,35 +321,48 @@ def rendering_job(cluster: Cluster, scene_seconds: float, seed: int) -> tuple[Wo
     return worker, client, job_id
 
 
-def test_a_second_worker_takes_over_from_a_killed_one(
+def test_a_killed_workers_job_is_requeued_within_the_lease_not_the_visibility_timeout(
         valkey: RunningServer, tmp_path: Path) -> None:
-    # a short visibility timeout so the killed worker's message comes back soon
-    cluster = Cluster(valkey, tmp_path, db=1,
-                      broker_query="?visibility_timeout=2&unacked_restore_interval=1")
+    # the broker's default visibility timeout (1 h): its redelivery never comes here
+    cluster = Cluster(valkey, tmp_path, db=1)
     try:
         first, client, job_id = rendering_job(cluster, 15.0, seed=9)
+        second = cluster.worker()  # idle (prefetch 1): the job stays with the first
         first.kill()
+        killed_at = time.monotonic()
         job = client.get(f"/jobs/{job_id}").get_json()
         assert job["status"] == "running", job  # killed mid-job, nobody finished it
-        assert list(first.tmp.glob("videogen-*"))  # SIGKILL: its work dir is left behind
+        work = cluster.data_dir / ".videogen" / "work"
+        left = [d for d in work.iterdir() if list(d.glob("videogen-*"))]
+        assert left  # SIGKILL: its job's work dir is left behind, under the work root ...
+        assert not list(first.tmp.glob("videogen-*"))  # ... not in /tmp
 
-        second = cluster.worker()
-        job = poll(client, job_id, timeout=LEASE_SECONDS + 30, log=second.log,
-                   until=lambda j: ended(j) or (j["stage"] in {"render", "mux"} and any(
-                       "restarted on another worker" in w for w in j["warnings"])))
-        assert job["status"] == "running", job  # the second worker is rendering it
-        assert "taking over" in second.log()
+        # no renewal: GET /jobs shows it stale, then a lease keeper (this API server's
+        # or the second worker's) re-queues it and the second worker renders it
+        stale = poll(client, job_id, timeout=60, log=second.log,
+                     until=lambda j: j["stale"] or j["status"] != "running")
+        assert stale["stale"] is True and stale["status"] == "running", stale
+        job = poll(client, job_id, timeout=60, log=second.log,
+                   until=lambda j: ended(j) or (j["status"] == "running" and any(
+                       w.startswith(REQUEUED_NOTE) for w in j["warnings"])))
+        assert job["status"] == "running" and not job["stale"], job
+        requeued_after = time.monotonic() - killed_at
+        assert f"job {job_id} running" in second.log()
 
         # SIGTERM to the worker's main process (docker stop, systemd's main PID):
         # warm shutdown — no new job is taken, the running one is finished first
         os.kill(second.process.pid, signal.SIGTERM)
-        job = poll(client, job_id, until=ended, timeout=30, log=second.log)
+        job = poll(client, job_id, until=ended, timeout=60, log=second.log)
         assert job["status"] == "succeeded", job
-        assert any("restarted on another worker" in w for w in job["warnings"]), job
+        assert sum(w.startswith(REQUEUED_NOTE) for w in job["warnings"]) == 1, job
         assert second.process.wait(15) == 0
         assert "Warm shutdown" in second.log()
         [video] = videos(cluster.data_dir, FOLDER)
         check_video(video, job["result"]["metadata"]["duration"])
+        assert all(d.exists() for d in left)  # the second worker started before the kill
+        cluster.worker()  # a (re)starting worker (or API server) sweeps the work root
+        assert not any(d.exists() for d in left)
+        print(f"killed worker's job re-queued and running again after {requeued_after:.1f} s")
     finally:
         cluster.close()
 
@@ -366,6 +387,9 @@ def test_sigterm_to_the_worker_group_requeues_the_running_job(
         assert "taking over" not in second.log()  # queued again: no lease to wait out
         [video] = videos(cluster.data_dir, FOLDER)
         check_video(video, job["result"]["metadata"]["duration"])
-        assert not list(first.tmp.glob("videogen-*"))  # the interrupted run cleaned up
+        # the interrupted run cleaned up: no job dir in the work root, nothing in /tmp
+        work = cluster.data_dir / ".videogen" / "work"
+        assert not list(work.glob("*/videogen-*"))
+        assert not list(first.tmp.glob("videogen-*"))
     finally:
         cluster.close()

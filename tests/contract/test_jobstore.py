@@ -204,6 +204,56 @@ class JobStoreContract:
         with pytest.raises(Busy):
             store.create(_job("e"), limit=0)
 
+    def test_frame_counts_round_trip(self, store) -> None:
+        store.create(_job("a", scenes_total=2))
+        after = store.update("a", frames_done=173, frames_total=504, scenes_done=0)
+        assert store.get("a") == after
+        assert (after.frames_done, after.frames_total, after.scenes_done) == (173, 504, 0)
+
+    def test_update_if_applies_only_while_expected_holds(self, store) -> None:
+        job = store.create(_job("a"))
+        running = store.update("a", status="running")
+        assert store.update_if("a", {"status": "queued"}, status="failed") is None
+        assert store.get("a") == running
+        taken = store.update_if("a", {"status": "running", "updated_at": running.updated_at},
+                                status="queued", warnings=["re-queued"])
+        assert taken is not None and taken.status == "queued" and taken == store.get("a")
+        assert store.count("queued") == 1 and store.count("running") == 0
+        # a second claimer holding the old stamp loses
+        assert store.update_if("a", {"updated_at": running.updated_at}, status="failed") is None
+        assert job.id == "a"
+        with pytest.raises(NotFound):
+            store.update_if("nope", {}, status="failed")
+
+    def test_concurrent_update_if_has_one_winner(self, store) -> None:
+        stamp = store.create(_job("a")).updated_at
+        wins: list[str] = []
+        barrier = threading.Barrier(6)
+
+        def claim(n: int) -> None:
+            barrier.wait()
+            if store.update_if("a", {"updated_at": stamp, "status": "queued"},
+                               status="running", stage=f"w{n}") is not None:
+                wins.append(f"w{n}")
+
+        threads = [threading.Thread(target=claim, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(wins) == 1 and store.get("a").stage == wins[0]
+
+    def test_delete_forgets_the_job_and_its_key(self, store) -> None:
+        store.create(_job("a", key="k1"))
+        store.create(_job("b"))
+        store.delete("a")
+        store.delete("a")  # unknown: no error
+        with pytest.raises(NotFound):
+            store.get("a")
+        assert [j.id for j in store.list()] == ["b"] and store.count("queued") == 1
+        again = store.create(_job("c", key="k1"))  # the key is free again
+        assert again.id == "c"
+
     def test_concurrent_creates_never_pass_the_limit(self, store) -> None:
         self._race_to_the_limit([store] * 8, limit=10, store=store)
 

@@ -36,6 +36,11 @@ class RecordingDispatcher:
         if self.down:
             raise ServiceUnavailable("broker", "Error 111 connecting to 127.0.0.1:6379")
 
+    name = "celery"
+
+    def workers(self) -> list[str]:
+        return [] if self.down else ["w1@a", "w2@b"]
+
 
 @pytest.fixture
 def env(tmp_path: Path) -> Any:
@@ -74,18 +79,27 @@ def test_an_idempotent_retry_is_not_dispatched_twice(env: Env) -> None:
     assert dispatcher.submitted == [first["job_id"]]
 
 
-def test_broker_down_is_503_json_and_the_job_is_failed(env: Env) -> None:
+def test_broker_down_is_503_with_retry_after_and_stores_nothing(env: Env) -> None:
     dispatcher = RecordingDispatcher()
     dispatcher.down = True
     app, client = make_client(env, dispatcher)
-    response = client.post("/generateVideos/trip", json=SEED_BODY, headers=ASYNC)
-    assert response.status_code == 503
-    assert response.get_json()["success"] is False
-    error = response.get_json()["error"]
-    assert error["code"] == "service_unavailable"
-    assert error["details"]["service"] == "broker"
-    [job] = app.extensions["videogen"].runner.store.list()
-    assert job.status == "failed" and job.error["details"]["service"] == "broker"
+    keyed = {**ASYNC, "Idempotency-Key": "k-down"}
+    for headers in (ASYNC, keyed, {}):  # async, keyed, sync
+        response = client.post("/generateVideos/trip", json=SEED_BODY, headers=headers)
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
+        assert response.get_json()["success"] is False
+        error = response.get_json()["error"]
+        assert error["code"] == "service_unavailable"
+        assert error["details"]["service"] == "broker"
+        assert error["details"]["retry_after"] == 5
+    store = app.extensions["videogen"].runner.store
+    assert store.list() == []  # a refused submission leaves no job record
+    # the broker back: the same Idempotency-Key makes a new job (the key was not kept)
+    dispatcher.down = False
+    again = client.post("/generateVideos/trip", json=SEED_BODY, headers=keyed)
+    assert again.status_code == 202
+    assert [j.id for j in store.list()] == [again.get_json()["job_id"]]
 
 
 def test_cancel_queued_job_revokes_it(env: Env) -> None:
@@ -166,6 +180,14 @@ def test_readyz_asks_the_broker(env: Env) -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.get_json()["backends"]["dispatcher"]["ok"] is True
+    # what runs the jobs: the workers behind the broker, not a local thread pool
+    assert ready.get_json()["backends"]["executor"]["adapter"] != "ThreadPoolExecutorAdapter"
+    jobs = ready.get_json()["jobs"]
+    assert jobs["executor"] == dispatcher.name and "max_jobs" not in jobs
+    assert jobs["workers"] == 2 and jobs["worker_names"] == ["w1@a", "w2@b"]
+    assert (jobs["queued"], jobs["running"]) == (0, 0)
+    client.post("/generateVideos/trip", json=SEED_BODY, headers=ASYNC)
+    assert client.get("/readyz").get_json()["jobs"]["queued"] == 1  # the shared store's count
     dispatcher.down = True
     response = client.get("/readyz")
     assert response.status_code == 503
@@ -208,5 +230,34 @@ def test_the_queue_bound_counts_jobs_waiting_in_the_store(tmp_path: Path) -> Non
         assert client.post("/generateVideos/trip", json=SEED_BODY, headers=ASYNC
                            ).status_code == 202
         assert len(dispatcher.submitted) == 4
+    finally:
+        env.close()
+
+
+def test_event_streams_beyond_the_held_slots_get_503_and_closed_ones_free_theirs(
+        tmp_path: Path) -> None:
+    env = Env(tmp_path, executor="celery", threads=4)  # 2 held slots
+    env.add_images()
+    try:
+        _, client = make_client(env, RecordingDispatcher())
+        job_id = client.post("/generateVideos/trip", json=SEED_BODY,
+                             headers=ASYNC).get_json()["job_id"]  # stays queued: no worker
+        streams = []
+        for _ in range(2):
+            stream = client.get(f"/jobs/{job_id}/events", buffered=False)
+            assert stream.status_code == 200
+            assert b"data: " in next(iter(stream.response))
+            streams.append(stream)
+        refused = client.get(f"/jobs/{job_id}/events")
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
+        assert refused.get_json()["error"]["details"]["retry_after"] == 5
+        assert client.get(f"/jobs/{job_id}").status_code == 200  # still answered
+        # a synchronous request shares the slots: refused too, not left waiting
+        assert client.post("/generateVideos/trip", json=SEED_BODY).status_code == 429
+        streams[0].close()  # the client left: the server closes its stream
+        again = client.get(f"/jobs/{job_id}/events", buffered=False)
+        assert again.status_code == 200
+        again.close()
+        streams[1].close()
     finally:
         env.close()

@@ -18,12 +18,16 @@ Reliability, and what each setting buys:
   leaves it unacknowledged and the broker hands it out again after the
   transport's ``visibility_timeout``.
 - A lease on the job record: while a job runs, its worker touches the record
-  every :data:`HEARTBEAT_SECONDS`. A redelivered message for a job that is
-  ``running`` with a fresh record (another worker is still on it: the
-  visibility timeout passed during a long render) waits; once the record is
-  older than :data:`LEASE_SECONDS` the job is taken over and rendered from
-  the start (finished clips come from the clip cache). Hosts' clocks must
-  agree to well under the lease.
+  every :data:`HEARTBEAT_SECONDS`; a record older than :data:`LEASE_SECONDS`
+  is stale. A :class:`~videogen_adapters.jobs.lease.LeaseKeeper` in every API
+  server and every ``videogen worker`` re-queues a job stale for 15 s and
+  publishes it again (or fails it after repeated losses), so a killed
+  worker's job restarts within ~20 s whatever the broker's visibility
+  timeout. A message for a job ``running`` with a fresh lease is a duplicate
+  and is dropped; a redelivered message for a stale job takes it over at once.
+  Claims are compare-and-set on the record (``JobStore.update_if``): two
+  messages for one job never render it twice. Hosts' clocks must agree to
+  well under the lease.
 - Idempotent: a message for a finished job (or one cancelled meanwhile) is
   acknowledged without rendering anything.
 - Cancellation crosses processes through ``JobRecord.cancel_requested``:
@@ -68,6 +72,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from videogen_core import (
     Cancelled,
     CancelToken,
+    JobProgress,
     JobRecord,
     JobStore,
     NotFound,
@@ -77,6 +82,7 @@ from videogen_core import (
 )
 
 from ..config import Settings
+from ..jobs.lease import HEARTBEAT_SECONDS, LEASE_SECONDS, LeaseKeeper
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from celery import Celery
@@ -101,10 +107,6 @@ log = logging.getLogger("videogen.worker")
 TASK_NAME = "videogen.render_job"
 #: The queue render jobs travel on.
 QUEUE = "videogen"
-#: A running job's record is touched at least this often.
-HEARTBEAT_SECONDS = 2.0
-#: A running job whose record is older than this is presumed orphaned.
-LEASE_SECONDS = 10.0
 #: How often the watcher reads the job for a cancellation request.
 POLL_SECONDS = 0.5
 #: Seconds a task waits before trying again when the job store does not answer.
@@ -200,10 +202,12 @@ def make_celery_app(settings: Settings, *, work: JobWork | None = None,
 
     @app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True,
               max_retries=None)
-    def render_job(task: Any, job_id: str) -> str:
-        """Render the stored job ``job_id``; returns its final status."""
+    def render_job(task: Any, job_id: str, base_url: str | None = None) -> str:
+        """Render the stored job ``job_id``; returns its final status. ``base_url``
+        is the accepting API server's public base URL (local storage's video URLs
+        and callback bodies use it, as that server would)."""
         try:
-            return runner.get().run(job_id)
+            return runner.get().run(job_id, base_url=base_url or None)
         except ServiceUnavailable as exc:
             # the job store is down before the job ended: try again later
             log.warning("job %s: %s; retrying in %d s", job_id, exc.message,
@@ -238,20 +242,36 @@ class _LazyRunner:
 
 
 def _pipeline_work(settings: Settings) -> JobWork:
-    """The real work: ``orchestrator.generate`` on a pipeline built once per process."""
-    pipeline: list[Any] = []
+    """The real work: ``orchestrator.generate`` on a pipeline built once per process
+    — and once more per API-server base URL a job brings (``base_url``: the same
+    adapters, only the storage's public URL differs), so a locally stored video
+    gets ``<base_url>/media/<key>`` whichever process stored it."""
+    pipelines: dict[str | None, Any] = {}
     lock = threading.Lock()
 
-    def work(job: JobRecord, progress: Callable[[ProgressEvent], None],
-             cancel: CancelToken) -> tuple[Mapping[str, Any], list[str]]:
-        from ..converter import result_to_response
-        from ..orchestrator import build_pipeline, generate
+    def pipeline_for(base_url: str | None) -> Any:
+        from ..orchestrator import build_pipeline
+        from ..storage import build_storage
 
         with lock:
-            if not pipeline:
-                pipeline.append(build_pipeline(settings))
-        result = generate(job.folder_id, job.request, pipeline=pipeline[0], progress=progress,
-                          cancel=cancel)
+            if None not in pipelines:
+                pipelines[None] = build_pipeline(settings)
+            if base_url not in pipelines:
+                first = pipelines[None]
+                pipelines[base_url] = build_pipeline(
+                    settings, storage=build_storage(settings, public_base_url=base_url),
+                    renderer=first.renderer, narrator=first.narrator, music=first.music,
+                    muxer=first.muxer, executor=first.executor)
+            return pipelines[base_url]
+
+    def work(job: JobRecord, progress: Callable[[ProgressEvent], None],
+             cancel: CancelToken, *, base_url: str | None = None
+             ) -> tuple[Mapping[str, Any], list[str]]:
+        from ..converter import result_to_response
+        from ..orchestrator import generate
+
+        result = generate(job.folder_id, job.request, pipeline=pipeline_for(base_url),
+                          progress=progress, cancel=cancel)
         return result_to_response(result), list(result.warnings)
 
     return work
@@ -269,7 +289,7 @@ def completion_callbacks(settings: Settings,
     senders: list[Any] = [] if sender is None else [sender]
     lock = threading.Lock()
 
-    def on_finish(job: JobRecord) -> None:
+    def on_finish(job: JobRecord, *, base_url: str | None = None) -> None:
         params = job.request.get("generation_params") or {}
         url = params.get("callback_url") if isinstance(params, Mapping) else None
         if not url:
@@ -282,7 +302,7 @@ def completion_callbacks(settings: Settings,
             if not senders:
                 senders.append(CallbackSender(
                     settings.callback_secret, allow_private=settings.callback_allow_private))
-        senders[0].submit(str(url), job_to_dict(job, base,
+        senders[0].submit(str(url), job_to_dict(job, base_url or job.base_url or base,
                                                  cancel_requested=job.cancel_requested))
 
     return on_finish
@@ -312,62 +332,76 @@ class JobTaskRunner:
         #: Called once with the final record of every job this runner ended.
         self.on_finish = on_finish
 
-    def run(self, job_id: str) -> str:
+    def run(self, job_id: str, *, base_url: str | None = None) -> str:
         """Render ``job_id`` unless it is finished, gone or held by a live worker;
-        returns the status it ends in (``missing`` for an unknown job)."""
-        try:
-            job = self.store.get(job_id)
-        except NotFound:
-            log.warning("job %s: not in the job store; message dropped", job_id)
-            return "missing"
-        notes: list[str] = []
-        if job.status == "running":
-            job = self._await_lease(job)
+        returns the status it ends in (``missing`` for an unknown job).
+        ``base_url`` (the accepting API server's) goes to the work and the
+        completion hook as a keyword, when given."""
+        job: JobRecord | None = None
+        for _ in range(20):  # claims are compare-and-set: look again when beaten to it
+            try:
+                job = self.store.get(job_id)
+            except NotFound:
+                log.warning("job %s: not in the job store; message dropped", job_id)
+                return "missing"
+            if job.status in _TERMINAL:
+                log.info("job %s already %s; not rendered again", job_id, job.status)
+                return job.status
+            notes: list[str] = []
             if job.status == "running" and not job.cancel_requested:
+                age = self.clock() - job.updated_at
+                if age <= self.lease:
+                    # a duplicate (a redelivery, or a re-queue racing the old message):
+                    # the live worker keeps it; if that worker dies, a lease keeper
+                    # re-queues and publishes the job again
+                    log.info("job %s: running on a live worker (touched %.1f s ago); "
+                             "duplicate message dropped", job_id, age)
+                    return "running"
                 notes.append("restarted on another worker: the previous one stopped "
                              "answering")
+            base = job.base_url or base_url or None  # the accepting server's, stored
+            extra = {"base_url": base} if base else {}
+            expected = {"status": job.status, "updated_at": job.updated_at}
+            if job.cancel_requested:
+                ended = self.store.update_if(job_id, expected, status="cancelled",
+                                             eta_seconds=None, error=Cancelled().to_dict())
+                if ended is None:
+                    continue
+                log.info("job %s cancelled", job_id)
+                return self._ended(ended, extra)
+            claimed = self.store.update_if(
+                job_id, expected, status="running", stage="validate", percent=0.0,
+                scenes_done=0, frames_done=0, frames_total=0, eta_seconds=None,
+                warnings=[*job.warnings, *notes])
+            if claimed is None:
+                self.sleep(0.05)
+                continue
+            if notes:
                 log.warning("job %s: taking over a job whose worker stopped answering", job_id)
-        if job.status in _TERMINAL:
-            log.info("job %s already %s; not rendered again", job_id, job.status)
-            return job.status
-        if job.cancel_requested:
-            return self._ended(self._finish_cancelled(job_id, Cancelled()))
-        job = self.store.update(job_id, status="running", stage="validate", percent=0.0,
-                                scenes_done=0, eta_seconds=None,
-                                warnings=[*job.warnings, *notes])
-        log.info("job %s running: folder %s", job_id, job.folder_id)
-        return self._ended(self._render(job))
+            log.info("job %s running: folder %s", job_id, claimed.folder_id)
+            return self._ended(self._render(claimed, extra), extra)
+        log.warning("job %s: kept changing while being claimed; message dropped", job_id)
+        return job.status if job is not None else "missing"
 
-    def _ended(self, job: JobRecord) -> str:
+    def _ended(self, job: JobRecord, extra: Mapping[str, Any]) -> str:
         if self.on_finish is not None:
             try:
-                self.on_finish(job)
+                self.on_finish(job, **extra)
             except Exception:  # noqa: BLE001 - a failing hook must not fail the job
                 log.exception("job %s: completion hook failed", job.id)
         return job.status
 
-    def _await_lease(self, job: JobRecord) -> JobRecord:
-        """Wait while another worker's lease on the running ``job`` is fresh."""
-        while job.status == "running" and not job.cancel_requested:
-            age = self.clock() - job.updated_at
-            if age > self.lease:
-                break
-            log.info("job %s: running elsewhere (touched %.1f s ago); waiting", job.id, age)
-            self.sleep(max(self.poll, min(self.lease - age + self.poll, 2 * self.heartbeat)))
-            job = self.store.get(job.id)
-        return job
-
-    def _render(self, job: JobRecord) -> JobRecord:
+    def _render(self, job: JobRecord, extra: Mapping[str, Any]) -> JobRecord:
         token = CancelToken()
         if job.cancel_requested:
             token.cancel()
-        reporter = _Reporter(self.store, job.id, token, self.clock)
+        reporter = _Reporter(self.store, job, token, self.clock)
         stop = threading.Event()
         watcher = threading.Thread(target=self._watch, args=(job.id, token, reporter, stop),
                                    name=f"videogen-watch-{job.id[:8]}", daemon=True)
         watcher.start()
         try:
-            body, warnings = self.work(job, reporter, token)
+            body, warnings = self.work(job, reporter, token, **extra)
         except Exception as exc:
             final = self._failed(job, exc)
         except BaseException:
@@ -393,7 +427,7 @@ class JobTaskRunner:
         log.warning("job %s interrupted: the worker is exiting; queued again", job.id)
         try:
             self.store.update(job.id, status="queued", stage="", percent=0.0, scenes_done=0,
-                              eta_seconds=None, warnings=[
+                              frames_done=0, frames_total=0, eta_seconds=None, warnings=[
                                   *job.warnings, "interrupted by a worker shutdown; "
                                   "queued again"])
         except Exception:  # noqa: BLE001 - nothing more can be done while exiting
@@ -438,29 +472,23 @@ class JobTaskRunner:
 class _Reporter:
     """The progress callback: pipeline events → job-store updates (no-ops skipped)."""
 
-    def __init__(self, store: JobStore, job_id: str, token: CancelToken,
+    def __init__(self, store: JobStore, job: JobRecord, token: CancelToken,
                  clock: Callable[[], float]) -> None:
         self.store = store
-        self.job_id = job_id
+        self.job_id = job.id
         self.token = token
         self.clock = clock
-        self.last: tuple[Any, ...] = ()
-        self.scenes_done = 0
+        self.progress = JobProgress(job.scenes_total)
         self.last_write = clock()
         self._lock = threading.Lock()
 
     def __call__(self, event: ProgressEvent) -> None:
-        if event.stage == "render":
-            self.scenes_done = int(event.done)
-        state = (event.stage, round(event.percent, 1), self.scenes_done)
-        if state == self.last:
+        changes = self.progress.fold(event)
+        if changes is None:
             return
-        self.last = state
         try:
             with self._lock:
-                job = self.store.update(self.job_id, stage=event.stage, percent=event.percent,
-                                        scenes_done=self.scenes_done,
-                                        eta_seconds=event.eta_seconds)
+                job = self.store.update(self.job_id, **changes)
                 self.last_write = self.clock()
         except VideogenError as exc:
             log.warning("job %s: could not record progress: %s", self.job_id, exc)
@@ -483,13 +511,17 @@ class CeleryJobDispatcher:
 
     name = "celery"
 
-    def __init__(self, app: Celery) -> None:
+    def __init__(self, app: Celery, base_url: str = "") -> None:
         self.app = app
+        #: This API server's public base URL; it travels with every job (see render_job).
+        self.base_url = base_url.rstrip("/")
 
     def submit(self, job_id: str) -> None:
         """Publish the job; ServiceUnavailable("broker", …) when the broker is down."""
+        kwargs = {"base_url": self.base_url} if self.base_url else {}
         try:
-            self.app.send_task(TASK_NAME, args=[job_id], task_id=job_id, queue=QUEUE,
+            self.app.send_task(TASK_NAME, args=[job_id], kwargs=kwargs, task_id=job_id,
+                               queue=QUEUE,
                                retry=True, retry_policy={"max_retries": 2,
                                                          "interval_start": 0.2,
                                                          "interval_step": 0.5,
@@ -510,6 +542,16 @@ class CeleryJobDispatcher:
         """Release the app's broker connections."""
         self.app.close()
 
+    def workers(self, timeout: float = 0.3) -> list[str]:
+        """Names of the workers answering a ping within ``timeout`` s (empty when none
+        or the broker does not answer): what actually runs the jobs."""
+        try:
+            replies = self.app.control.ping(timeout=timeout)
+        except Exception as exc:  # noqa: BLE001 - reported as "no worker answers"
+            log.warning("worker ping failed: %s", exc)
+            return []
+        return sorted(name for reply in replies for name in reply)
+
     def check(self) -> None:
         """Raise ServiceUnavailable when the broker does not answer."""
         try:
@@ -521,7 +563,7 @@ class CeleryJobDispatcher:
 
 # ------------------------------------------------------------------ worker process
 def run_worker(settings: Settings, concurrency: int = 1, *,
-               hostname: str | None = None) -> None:
+               hostname: str | None = None, queues: str | None = None) -> None:
     """Consume render jobs until SIGTERM: warm shutdown, nothing new is taken and
     the running job finishes — unless the signal reached the pool child too, then
     the job is queued again (see the module docstring)."""
@@ -530,17 +572,45 @@ def run_worker(settings: Settings, concurrency: int = 1, *,
 
         raise InvalidRequest("VIDEOGEN_JOB_STORE", "a worker needs a shared job store "
                              "(redis, or sqlite on one host)", "memory")
+    from celery.signals import worker_process_shutdown, worker_ready
+
+    from ..workdirs import sweep, work_root
+
+    # what killed workers left in the work root goes now; a pool child removes its
+    # own process dir when it shuts down (billiard children skip atexit hooks)
+    sweep(work_root(settings))
+    worker_process_shutdown.connect(_release_work_dir, weak=False)
     app = make_celery_app(settings)
+    # this worker also enforces leases: a job whose worker died is queued again. The
+    # keeper starts once the pool is up (no thread of ours is running at the fork)
+    from ..jobs import build_job_store
+
+    keeper = LeaseKeeper(build_job_store(settings), CeleryJobDispatcher(app).submit,
+                         on_end=completion_callbacks(settings),
+                         name=f"worker {hostname or os.getpid()}")
+
+    def start_keeper(**_: Any) -> None:
+        keeper.start()
+
+    worker_ready.connect(start_keeper, weak=False)
     name = hostname or f"videogen-{os.getpid()}@{socket.gethostname()}"
-    log.info("videogen worker %s: broker %s, job store %s, queue %s, concurrency %d",
+    queues = queues or QUEUE
+    log.info("videogen worker %s: broker %s, job store %s, queues %s, concurrency %d",
              name, _redact(split_broker_url(settings.broker_url)[0]), settings.job_store,
-             QUEUE, concurrency)
+             queues, concurrency)
     app.worker_main([
         "worker", f"--concurrency={max(1, concurrency)}", f"--hostname={name}",
-        f"--queues={QUEUE}", f"--loglevel={settings.log_level.upper()}",
+        f"--queues={queues}", f"--loglevel={settings.log_level.upper()}",
         "--without-gossip", "--without-mingle",
     ])
+    keeper.stop()
     log.info("videogen worker %s stopped", name)
+
+
+def _release_work_dir(**_: Any) -> None:
+    from ..workdirs import release_process_work_dir
+
+    release_process_work_dir()
 
 
 def __getattr__(name: str) -> Any:

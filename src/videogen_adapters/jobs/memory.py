@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from videogen_core import InvalidRequest, JobRecord, NotFound
 
-from .records import apply_changes, check_limit, check_new
+from .records import apply_changes, check_limit, check_new, matches
 
 __all__ = ["InMemoryJobStore"]
 
@@ -62,6 +62,25 @@ class InMemoryJobStore:
             job = apply_changes(self._jobs[job_id], changes)
             self._jobs[job_id] = job
             return job
+
+    def update_if(self, job_id: str, expected: Mapping[str, Any], **changes: Any
+                  ) -> JobRecord | None:
+        """Apply ``changes`` only while the job's fields equal ``expected``; else None."""
+        with self._lock:
+            if job_id not in self._jobs:
+                raise NotFound(f"job {job_id!r} does not exist", job_id=job_id)
+            if not matches(self._jobs[job_id], expected):
+                return None
+            job = apply_changes(self._jobs[job_id], changes)
+            self._jobs[job_id] = job
+            return job
+
+    def delete(self, job_id: str) -> None:
+        """Forget the job (and its idempotency key)."""
+        with self._lock:
+            job = self._jobs.pop(job_id, None)
+            if job is not None and job.idempotency_key is not None:
+                self._keys.pop(job.idempotency_key, None)
 
     def list(self, statuses: Iterable[str] = ()) -> list[JobRecord]:
         """Jobs (only those in ``statuses`` when given), oldest first."""

@@ -20,6 +20,7 @@ __all__ = [
     "build_job_store",
     "check_limit",
     "check_new",
+    "matches",
     "record_from_row",
     "record_to_row",
 ]
@@ -51,6 +52,12 @@ def apply_changes(job: JobRecord, changes: Mapping[str, Any], now: float | None 
         values["warnings"] = tuple(values["warnings"])
     stamp = time.time() if now is None else now
     return attrs.evolve(job, **values, updated_at=max(stamp, job.updated_at))
+
+
+def matches(job: JobRecord, expected: Mapping[str, Any]) -> bool:
+    """Whether every field named in ``expected`` has that value in ``job``
+    (``update_if``'s condition)."""
+    return all(getattr(job, name) == value for name, value in expected.items())
 
 
 def check_limit(count: int, limit: int, status: str) -> None:

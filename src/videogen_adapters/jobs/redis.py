@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -32,6 +32,7 @@ from .records import (
     apply_changes,
     check_limit,
     check_new,
+    matches,
     record_from_row,
     record_to_row,
 )
@@ -161,14 +162,25 @@ class RedisJobStore:
 
     def update(self, job_id: str, **changes: Any) -> JobRecord:
         """Apply ``changes`` atomically (optimistic WATCH/MULTI) and return the new record."""
+        job = self.update_if(job_id, {}, **changes)
+        assert job is not None  # nothing expected: always applied
+        return job
+
+    def update_if(self, job_id: str, expected: Mapping[str, Any], **changes: Any
+                  ) -> JobRecord | None:
+        """Apply ``changes`` atomically while the job's fields equal ``expected``
+        (checked inside the WATCH/MULTI transaction); None when they do not."""
         key = self._job_key(job_id)
-        result: list[JobRecord] = []
+        result: list[JobRecord | None] = []
 
         def apply(pipe: Any) -> None:
             raw = pipe.get(key)
             if raw is None:
                 raise NotFound(f"job {job_id!r} does not exist", job_id=job_id)
             old = _decode(raw)
+            if not matches(old, expected):
+                result[:] = [None]
+                return
             new = apply_changes(old, changes)
             pipe.multi()
             pipe.set(key, _encode(new))
@@ -181,11 +193,35 @@ class RedisJobStore:
             self.client.transaction(apply, key)
         return result[0]
 
+    def delete(self, job_id: str) -> None:
+        """Forget the job: its record, its places in the indexes, its idempotency key."""
+        key = self._job_key(job_id)
+        with self._errors():
+            raw = self.client.get(key)
+            if raw is None:
+                return
+            job = _decode(raw)
+            pipe = self.client.pipeline()
+            pipe.delete(key)
+            pipe.zrem(f"{self.prefix}jobs", job_id)
+            for status in JOB_STATUSES:
+                pipe.zrem(self._status_key(status), job_id)
+            if job.idempotency_key is not None:
+                pipe.delete(self._idem_key(job.idempotency_key))
+            pipe.execute()
+
     def list(self, statuses: Iterable[str] = ()) -> list[JobRecord]:
         """Jobs (only those in ``statuses`` when given), oldest first."""
         wanted = set(statuses)
         with self._errors():
-            ids = [i.decode() for i in self.client.zrange(f"{self.prefix}jobs", 0, -1)]
+            if wanted:  # from the status sets: a lease check reads only running jobs
+                self._ensure_index()
+                scored = [(score, raw.decode()) for status in sorted(wanted)
+                          for raw, score in self.client.zrange(self._status_key(status), 0, -1,
+                                                               withscores=True)]
+                ids = [job_id for _, job_id in sorted(scored)]
+            else:
+                ids = [i.decode() for i in self.client.zrange(f"{self.prefix}jobs", 0, -1)]
             jobs: list[JobRecord] = []
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,14 @@ import attrs
 
 from videogen_core import InvalidRequest, JobRecord, NotFound, ServiceUnavailable
 
-from .records import apply_changes, check_limit, check_new, record_from_row, record_to_row
+from .records import (
+    apply_changes,
+    check_limit,
+    check_new,
+    matches,
+    record_from_row,
+    record_to_row,
+)
 
 __all__ = ["SqliteJobStore"]
 
@@ -34,14 +41,20 @@ CREATE TABLE IF NOT EXISTS jobs (
     idempotency_key TEXT UNIQUE,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
-    cancel_requested INTEGER NOT NULL DEFAULT 0
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    frames_done INTEGER NOT NULL DEFAULT 0,
+    frames_total INTEGER NOT NULL DEFAULT 0,
+    base_url TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created_at);
 """
 
 _COLUMNS = tuple(a.name for a in attrs.fields(JobRecord))
 #: Columns added after the first release, with their definitions (additive only).
-_ADDED_COLUMNS = {"cancel_requested": "INTEGER NOT NULL DEFAULT 0"}
+_ADDED_COLUMNS = {"cancel_requested": "INTEGER NOT NULL DEFAULT 0",
+                  "frames_done": "INTEGER NOT NULL DEFAULT 0",
+                  "frames_total": "INTEGER NOT NULL DEFAULT 0",
+                  "base_url": "TEXT NOT NULL DEFAULT ''"}
 
 #: jobs in one status (answered from the ``jobs_status`` index)
 _COUNT_STATUS = "SELECT COUNT(*) FROM jobs WHERE status = ?"
@@ -164,6 +177,29 @@ class SqliteJobStore:
             conn.execute(f"UPDATE jobs SET {assignments} WHERE id = :id",  # noqa: S608
                          {n: row[n] for n in [*names, "id"]})
         return new
+
+    def update_if(self, job_id: str, expected: Mapping[str, Any], **changes: Any
+                  ) -> JobRecord | None:
+        """Apply ``changes`` in one transaction only while the job's fields equal
+        ``expected``; None when they do not."""
+        with self._transaction() as conn:
+            job = self._select(conn, job_id)
+            if job is None:
+                raise NotFound(f"job {job_id!r} does not exist", job_id=job_id)
+            if not matches(job, expected):
+                return None
+            new = apply_changes(job, changes)
+            row = record_to_row(new)
+            names = sorted(set(changes) | {"updated_at"})
+            assignments = ", ".join(f"{n} = :{n}" for n in names)
+            conn.execute(f"UPDATE jobs SET {assignments} WHERE id = :id",  # noqa: S608
+                         {n: row[n] for n in [*names, "id"]})
+        return new
+
+    def delete(self, job_id: str) -> None:
+        """Forget the job (its idempotency key goes with the row)."""
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
     def list(self, statuses: Iterable[str] = ()) -> list[JobRecord]:
         """Jobs (only those in ``statuses`` when given), oldest first."""

@@ -42,9 +42,14 @@ def probe(name: str, adapter: Any) -> None:
 def readiness(service: Service) -> dict[str, dict[str, Any]]:
     """``{backend: {"ok": bool, "adapter": name, "error": ...}}`` for every backend."""
     report: dict[str, dict[str, Any]] = {}
-    remote = ("dispatcher",) if service.runner.dispatcher is not None else ()
+    dispatcher = service.runner.dispatcher
+    remote = ("dispatcher",) if dispatcher is not None else ()
     for name in (*BACKENDS, *remote):
         entry: dict[str, Any] = {"ok": True}
+        if name == "executor" and dispatcher is not None:
+            # jobs run on the dispatcher's workers, not on this process's pool
+            report[name] = {"ok": True, "adapter": getattr(dispatcher, "name", "remote")}
+            continue
         try:
             adapter = getattr(service.container, name)()
             entry["adapter"] = getattr(adapter, "name", type(adapter).__name__)

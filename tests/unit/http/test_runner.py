@@ -162,3 +162,32 @@ def test_remote_mode_bound_holds_when_servers_accept_at_the_same_instant() -> No
         assert stores[0].count("queued") == 5
         for s in stores:
             s.close()
+
+
+def test_shutdown_for_exit_queues_running_jobs_again_but_keeps_user_cancels() -> None:
+    started = threading.Event()
+
+    def until_cancelled(job: JobRecord, progress: Any, cancel: CancelToken) -> Any:
+        started.set()
+        while not cancel.wait(0.01):
+            pass
+        from videogen_core import Cancelled
+
+        raise Cancelled()
+
+    store = InMemoryJobStore()
+    finished: list[JobRecord] = []
+    runner = JobRunner(store, until_cancelled, max_jobs=2, on_finish=finished.append)
+    interrupted, _ = runner.create("f", {"a": 1})
+    assert started.wait(10)
+    started.clear()
+    cancelled, _ = runner.create("f", {"a": 2})
+    assert started.wait(10)
+    runner.cancel(cancelled.id)  # the user's cancel ...
+    runner.wait(cancelled.id, timeout=10)
+    runner.shutdown(10.0, requeue=True)  # ... then SIGTERM
+    job = store.get(interrupted.id)
+    assert job.status == "queued" and job.stage == "" and job.percent == 0.0
+    assert job.warnings[-1] == "interrupted by a server shutdown; queued again"
+    assert store.get(cancelled.id).status == "cancelled"
+    assert [j.id for j in finished] == [cancelled.id]  # no callback for the re-queued job
