@@ -187,10 +187,15 @@ class Narrator(Protocol):
         ...
 
     def synthesize(
-        self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0
+        self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0,
+        seed: int | None = None, cancel: CancelToken | None = None,
     ) -> Narration:
         """Speak ``text`` into a WAV at ``output_path``; ``speed`` > 1 speaks faster,
-        pitch preserved. Unknown voice → UnknownVoice; engine down → ServiceUnavailable."""
+        pitch preserved. Unknown voice → UnknownVoice; engine down → ServiceUnavailable.
+
+        The same text, voice, speed and ``seed`` give the same audio where the
+        engine allows (None: a seed derived from the text). Long text is spoken
+        piece by piece; ``cancel`` is checked between pieces (Cancelled, no file)."""
         ...
 
 
