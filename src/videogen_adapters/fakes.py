@@ -99,9 +99,12 @@ class FakeNarrator:
         return list(self._voices)
 
     def synthesize(self, text: str, output_path: Path, *, voice: str | None = None,
-                   speed: float = 1.0) -> Narration:
+                   speed: float = 1.0, seed: int | None = None,
+                   cancel: CancelToken | None = None) -> Narration:
         """A fake narration of ``len(text)·seconds_per_char / speed`` seconds."""
         self.calls.append((text, voice, speed))
+        if cancel is not None:
+            cancel.raise_if_cancelled()
         if voice is not None and voice not in self._voices:
             raise UnknownVoice(voice, self._voices, field="generation_params.voice")
         if self.fail is not None:

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 
 from videogen_core import (
+    Cancelled,
+    CancelToken,
     Cue,
     InvalidRequest,
     Narration,
@@ -104,6 +106,7 @@ class _Engine:
             raise ServiceUnavailable("espeak", f"espeak_Initialize failed ({self.sample_rate})")
         self._pcm: list[np.ndarray] = []
         self._words: list[tuple[int, int]] = []
+        self._cancel: CancelToken | None = None
         self._callback = _Callback(self._collect)  # kept alive as long as the engine
         lib.espeak_SetSynthCallback(self._callback)
         self.languages = self._list_languages()
@@ -124,7 +127,7 @@ class _Engine:
             if event.type == _EVENT_WORD:
                 self._words.append((event.text_position - 1, event.audio_position))
             k += 1
-        return 0
+        return 1 if self._cancel is not None and self._cancel.cancelled else 0  # 1: abort
 
     def _list_languages(self) -> dict[str, str]:
         """Language code (lower case) → voice name, from espeak_ListVoices."""
@@ -145,16 +148,24 @@ class _Engine:
         folder = self.data_path / "voices" / "!v"
         return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
-    def speak(self, text: str, voice: str, wpm: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
-        """PCM (int16) and WORD events (char index, ms) for ``text`` in ``voice``."""
+    def speak(self, text: str, voice: str, wpm: int, cancel: CancelToken | None = None
+              ) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        """PCM (int16) and WORD events (char index, ms) for ``text`` in ``voice``;
+        Cancelled when ``cancel`` fires (checked at every audio block eSpeak hands over)."""
         if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
             raise RenderFailed("narration", f"eSpeak could not select voice {voice!r}",
                                provider="espeak")
         self.lib.espeak_SetParameter(_PARAM_RATE, wpm, 0)
         self._pcm, self._words = [], []
+        self._cancel = cancel
         data = text.encode("utf-8")
-        err = self.lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _CHARS_UTF8, None, None)
-        self.lib.espeak_Synchronize()
+        try:
+            err = self.lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _CHARS_UTF8, None, None)
+            self.lib.espeak_Synchronize()
+        finally:
+            self._cancel = None
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled()
         if err != 0:
             raise RenderFailed("narration", f"espeak_Synth returned {err}", provider="espeak")
         pcm = np.concatenate(self._pcm) if self._pcm else np.zeros(0, dtype=np.int16)
@@ -200,9 +211,12 @@ class EspeakNarrator:
         return code + suffix, engine.languages[code] + suffix
 
     def synthesize(
-        self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0
+        self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0,
+        seed: int | None = None, cancel: CancelToken | None = None,
     ) -> Narration:
-        """Speak ``text`` into a 16-bit mono WAV at 22,050 Hz with sentence cues."""
+        """Speak ``text`` into a 16-bit mono WAV at 22,050 Hz with sentence cues.
+        eSpeak is rule-based (no ``seed`` needed: the same text gives the same
+        bytes); ``cancel`` aborts synthesis from eSpeak's audio callback."""
         if not speed > 0:
             raise InvalidRequest("speed", "must be > 0", speed)
         clean = " ".join(text.split())
@@ -213,7 +227,7 @@ class EspeakNarrator:
             if not clean:
                 return Narration(path=None, duration=0.0, sample_rate=engine.sample_rate,
                                  voice=name, provider=self.name)
-            pcm, words = engine.speak(clean, espeak_name, wpm)
+            pcm, words = engine.speak(clean, espeak_name, wpm, cancel)
             rate = engine.sample_rate
         audio = pcm.astype(np.float32) / 32767.0
         if speech_bounds(audio, rate) is None:
