@@ -4,6 +4,13 @@ The shared library and its ``espeak-ng-data`` come from the ``espeakng-loader``
 wheel, so no system package is needed. eSpeak keeps global state and is not
 thread-safe: one process-wide lock guards initialisation and every synthesis.
 
+eSpeak is rule-based, but its wave generator keeps state from one synthesis
+to the next (a function-static pitch "flutter" index that nothing resets), so
+the same text came out a few samples longer or shorter depending on what was
+spoken before. Each synthesis therefore runs on a freshly loaded library
+(``espeak_Terminate`` + ``dlclose`` after it, ~10 ms): the same text and voice
+give the same bytes, in any process, after any history.
+
 Synthesis runs in synchronous mode with a callback that collects 22,050 Hz
 PCM and WORD events (character position, audio milliseconds). The words are
 grouped into the sentences of ``split_sentences`` (long sentences into
@@ -13,6 +20,7 @@ its span, so they sit on the speech itself.
 
 from __future__ import annotations
 
+import _ctypes
 import bisect
 import ctypes
 import threading
@@ -117,6 +125,20 @@ class _Engine:
         if cls._instance is None:
             cls._instance = cls()
         return cls._instance
+
+    @classmethod
+    def discard(cls) -> None:
+        """Unload the engine (caller holds ``LOCK``): the next :meth:`get` loads the
+        library afresh, with none of the state the last synthesis left behind."""
+        engine, cls._instance = cls._instance, None
+        if engine is None:
+            return
+        try:
+            engine.lib.espeak_Terminate()
+        finally:
+            handle = engine.lib._handle
+            del engine
+            _ctypes.dlclose(handle)  # type: ignore[attr-defined]
 
     def _collect(self, wav: Any, count: int, events: Any) -> int:
         if count > 0:
@@ -227,8 +249,12 @@ class EspeakNarrator:
             if not clean:
                 return Narration(path=None, duration=0.0, sample_rate=engine.sample_rate,
                                  voice=name, provider=self.name)
-            pcm, words = engine.speak(clean, espeak_name, wpm, cancel)
-            rate = engine.sample_rate
+            try:
+                pcm, words = engine.speak(clean, espeak_name, wpm, cancel)
+                rate = engine.sample_rate
+            finally:
+                del engine
+                _Engine.discard()
         audio = pcm.astype(np.float32) / 32767.0
         if speech_bounds(audio, rate) is None:
             raise RenderFailed("narration", "eSpeak produced no sound", provider=self.name)
