@@ -83,7 +83,7 @@ def test_a_megabyte_narration_is_refused_at_the_http_edge(make_env: Any) -> None
     env = make_env(max_narration_chars=1000)
     env.add_images()
     client = env.app().test_client()
-    response = client.post("/generateVideos/trip?mode=async",
+    response = client.post("/generateVideos/trip?async=true",
                            json=body_with("word " * 200_000))
     assert response.status_code == 400
     assert response.get_json()["error"]["details"]["field"] == "sequence_data[1].narration"
