@@ -154,7 +154,8 @@ class FfmpegRunner:
         if proc.returncode != 0:
             tail = stderr[-STDERR_TAIL:].strip()
             last = tail.splitlines()[-1] if tail else "no output"
-            how = (f"was killed by signal {signal.Signals(-proc.returncode).name}"
+            how = (f"was killed by signal {signal.Signals(-proc.returncode).name} "
+                   f"({signal.strsignal(-proc.returncode)})"
                    if proc.returncode < 0 and -proc.returncode in signal.valid_signals()
                    else f"exited with code {proc.returncode}")
             raise RenderFailed(stage, f"ffmpeg {how}: {last}",
