@@ -58,8 +58,8 @@ def test_espeak_speaks_the_same_bytes_every_time(tmp_path: Path) -> None:
 @pytest.mark.parametrize("mood", ["calm", "epic"])
 def test_synthesised_music_is_a_function_of_mood_length_and_seed(tmp_path: Path,
                                                                   mood: str) -> None:
-    from videogen_adapters.music import build_music_source
     from videogen_adapters.config import Settings
+    from videogen_adapters.music import build_music_source
 
     source = build_music_source(Settings())
     source.compose("happy", 3.0, tmp_path / "w.wav", seed=99)

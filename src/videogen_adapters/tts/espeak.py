@@ -138,7 +138,7 @@ class _Engine:
         finally:
             handle = engine.lib._handle
             del engine
-            _ctypes.dlclose(handle)  # type: ignore[attr-defined]
+            _ctypes.dlclose(handle)
 
     def _collect(self, wav: Any, count: int, events: Any) -> int:
         if count > 0:
