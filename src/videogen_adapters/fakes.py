@@ -132,9 +132,12 @@ class FakeMusicSource:
         """Known moods."""
         return list(self.MOODS)
 
-    def compose(self, mood: str, duration: float, output_path: Path, *, seed: int) -> MusicBed:
+    def compose(self, mood: str, duration: float, output_path: Path, *, seed: int,
+                cancel: CancelToken | None = None) -> MusicBed:
         """A bed description for ``mood``."""
         self.calls.append((mood, duration, seed))
+        if cancel is not None:
+            cancel.raise_if_cancelled()
         if self.fail is not None:
             raise self.fail
         used = mood if mood in self.MOODS else "calm"

@@ -392,7 +392,7 @@ class _Run:
             for k, (mood, start, end) in enumerate(spans):
                 music_jobs.append(self.executor.submit(
                     p.music.compose, mood, end - start, music_dir / f"{k:03d}.wav",
-                    seed=derive_seed(seed, "music", k)))
+                    seed=derive_seed(seed, "music", k), cancel=cancel))
         ordered = [clip_jobs[i] for i in range(len(scenes))]
         plan_clips: tuple[Path | FrameSource, ...]
         if streaming:

@@ -219,9 +219,11 @@ class MusicSource(Protocol):
         """Moods this source knows."""
         ...
 
-    def compose(self, mood: str, duration: float, output_path: Path, *, seed: int) -> MusicBed:
+    def compose(self, mood: str, duration: float, output_path: Path, *, seed: int,
+                cancel: CancelToken | None = None) -> MusicBed:
         """Write a bed of at least ``duration`` seconds (WAV) for ``mood``.
-        An unknown mood maps to the nearest known one, with a warning."""
+        An unknown mood maps to the nearest known one, with a warning.
+        ``cancel`` is checked between blocks of audio (Cancelled)."""
         ...
 
 
