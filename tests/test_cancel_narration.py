@@ -80,3 +80,44 @@ def test_cancel_in_the_narrate_stage_stops_piper_between_pieces(tmp_path: Path) 
     assert stopped - narrator.cancelled_at < 5  # liveness only (was ~30 s)
     assert list(storage.list("f/videos")) == []
     assert not any((tmp_path / "work").iterdir())
+
+
+@pytest.mark.timeout(300)
+def test_cancelled_jobs_free_the_server_for_the_next_one(tmp_path: Path) -> None:
+    """The issue's scenario over HTTP: two jobs with long narrations are cancelled in
+    the narrate stage; both read ``cancelled`` and their Piper work stops, so a
+    small job submitted next finishes (it used to wait 3+ minutes)."""
+    from tests.unit.http.conftest import Env, wait_for
+
+    narrator = CountingPiper(CancelToken(), cancel_after=-1)  # counts only
+    env = Env(tmp_path, max_jobs=2)
+    env.add_images(count=2)
+    env.pipeline = VideoPipeline(storage=env.storage, renderer=FakeClipRenderer(),
+                                 narrator=narrator, music=FakeMusicSource(), muxer=FakeMuxer(),
+                                 executor=env.executor, workdir=env.workdir)
+    client = env.app().test_client()
+    long_text = " ".join(f"Sentence number {i} of a very long narration." for i in range(80))
+
+    def body(text: str) -> dict[str, Any]:
+        return {"sequence_data": [{"scene_number": n, "narration": text, "duration": 3,
+                                   "clip_action": "", "music_mood": ""} for n in (1, 2)],
+                "generation_params": {"transition_type": "none", "seed": 1, "fps": 24}}
+
+    try:
+        heavy = [client.post("/generateVideos/trip?async=true", json=body(long_text))
+                 .get_json()["job_id"] for _ in range(2)]
+        for job_id in heavy:
+            wait_for(client, job_id, ("running",), stage="narrate", timeout=60)
+        for job_id in heavy:
+            assert client.delete(f"/jobs/{job_id}").status_code in (200, 202)
+        for job_id in heavy:
+            assert wait_for(client, job_id, timeout=30)["status"] == "cancelled"
+        runs_when_cancelled = narrator.runs
+        small = client.post("/generateVideos/trip?async=true", json=body("Short."))
+        done = wait_for(client, small.get_json()["job_id"], timeout=60)
+    finally:
+        env.close()
+    assert done["status"] == "succeeded"
+    # the small job's two one-sentence scenes are the only runs after the cancels
+    assert narrator.runs == runs_when_cancelled + 2
+    assert runs_when_cancelled < 4 * 80 // 2  # far from the heavy jobs' 320 runs

@@ -347,7 +347,11 @@ class Storage(Protocol):
 
 # ----------------------------------------------------------------- execution
 class Executor(Protocol):
-    """Runs independent work in parallel (thread pool by default)."""
+    """Runs independent work in parallel (thread pool by default).
+
+    An executor shared by several jobs may also offer ``lane(key) -> Executor``:
+    the pipeline then submits each run's work through its own lane, and the
+    executor takes turns between lanes so that no job starves the others."""
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         """Schedule ``fn(*args, **kwargs)``."""
