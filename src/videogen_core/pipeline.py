@@ -12,9 +12,10 @@ frame in one encoder (the render progress is that encode's).
 Every stage reports progress through one sink; cancellation is checked
 between steps and handed to adapters (the narrator and music source check it
 between pieces); narration is seeded per scene from the job seed; a run submits
-its work through its own lane when the executor offers lanes (fair sharing); the working directory is always
-removed, also on failure; nothing is stored unless the whole video is done
-(subtitles first, the video last, subtitles removed again if the video fails).
+its work through its own lane when the executor offers lanes (fair sharing);
+the working directory is always removed, also on failure; nothing is stored
+unless the whole video is done (subtitles first, the video last, subtitles
+removed again if the video fails).
 """
 
 from __future__ import annotations
