@@ -40,7 +40,10 @@ def main() -> None:
         from videogen_adapters.tts import PiperNarrator
 
         narrator = PiperNarrator()
+        started = time.perf_counter()
         narrator.synthesize("Warm up.", Path(tmp) / "w.wav")
+        print(f"voice load (graph rewritten for seeded noise) + first words: "
+              f"{time.perf_counter() - started:.2f} s")
         runs = 0
         original = narrator._infer
 
