@@ -83,7 +83,7 @@ def test_a_small_job_is_served_while_two_heavy_jobs_run(tmp_path: Path) -> None:
             with lock:
                 events.append(("started", text.split()[0]))
             if not text.startswith("small"):
-                time.sleep(0.03)  # heavy work: 40 of these keep both workers busy a while
+                time.sleep(0.05)  # heavy work: 40 of these keep both workers busy ~1 s
             return super().synthesize(text, output_path, **kw)
 
     storage = InMemoryStorage({f"f/scene_{n}.png": b"img" for n in range(1, 21)})
