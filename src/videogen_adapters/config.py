@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from videogen_core import AnimationSettings, AudioSettings, InvalidRequest, VideoSettings
+from videogen_core.model import MAX_NARRATION_CHARS
 
 __all__ = ["ENV_PREFIX", "STATE_DIR_NAME", "Settings"]
 
@@ -42,6 +43,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "url_expiry": (1, 604_800), "comfyui_timeout": (1, 86_400), "comfyui_concurrency": (1, 64),
     "port": (0, 65_535), "threads": (1, 256), "max_jobs": (1, 256), "max_queue": (0, 100_000),
     "max_upload_mb": (1, 100_000), "max_body_kb": (1, 1_000_000), "tts_timeout": (0.1, 3600),
+    "max_narration_chars": (1, 1_000_000),
 }
 _KIND_NAMES = {"int": "an integer", "float": "a number", "bool": "true or false"}
 
@@ -74,6 +76,7 @@ class Settings:
     max_scene_duration: float = 300.0
     transition_duration: float = 0.5
     max_speedup: float = 1.25
+    max_narration_chars: int = MAX_NARRATION_CHARS
     # audio
     loudness_lufs: float = -14.0
     true_peak_db: float = -1.0
@@ -84,7 +87,6 @@ class Settings:
     # narration
     voice: str = ""
     piper_voice_path: str = ""
-    tts_deterministic: bool = False
     narrator_chain: str = "piper,espeak"
     espeak_voice: str = "en-us"
     tts_url: str = ""
@@ -205,7 +207,8 @@ class Settings:
         return AnimationSettings(max_duration=self.max_duration,
                                  transition_duration=self.transition_duration,
                                  max_scene_duration=self.max_scene_duration,
-                                 max_speedup=self.max_speedup)
+                                 max_speedup=self.max_speedup,
+                                 max_narration_chars=self.max_narration_chars)
 
     def audio(self) -> AudioSettings:
         """Mix targets for the muxer."""

@@ -99,9 +99,12 @@ class FakeNarrator:
         return list(self._voices)
 
     def synthesize(self, text: str, output_path: Path, *, voice: str | None = None,
-                   speed: float = 1.0) -> Narration:
+                   speed: float = 1.0, seed: int | None = None,
+                   cancel: CancelToken | None = None) -> Narration:
         """A fake narration of ``len(text)·seconds_per_char / speed`` seconds."""
         self.calls.append((text, voice, speed))
+        if cancel is not None:
+            cancel.raise_if_cancelled()
         if voice is not None and voice not in self._voices:
             raise UnknownVoice(voice, self._voices, field="generation_params.voice")
         if self.fail is not None:
@@ -129,9 +132,12 @@ class FakeMusicSource:
         """Known moods."""
         return list(self.MOODS)
 
-    def compose(self, mood: str, duration: float, output_path: Path, *, seed: int) -> MusicBed:
+    def compose(self, mood: str, duration: float, output_path: Path, *, seed: int,
+                cancel: CancelToken | None = None) -> MusicBed:
         """A bed description for ``mood``."""
         self.calls.append((mood, duration, seed))
+        if cancel is not None:
+            cancel.raise_if_cancelled()
         if self.fail is not None:
             raise self.fail
         used = mood if mood in self.MOODS else "calm"

@@ -10,6 +10,7 @@ length) are checked by :func:`validate_sequence`.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ import attrs
 from .errors import InvalidRequest
 
 __all__ = [
+    "MAX_NARRATION_CHARS",
     "MAX_SEED",
     "TRANSITION_TYPES",
     "AnimationSettings",
@@ -26,12 +28,15 @@ __all__ = [
     "Scene",
     "Sequence",
     "VideoSettings",
+    "clean_text",
     "derive_seed",
     "transition_length",
     "validate_sequence",
 ]
 
 MAX_SEED = 2**32 - 1
+#: Default cap on one scene's narration (characters): about four minutes of speech.
+MAX_NARRATION_CHARS = 4000
 TRANSITION_TYPES = ("none", "fade", "crossfade")
 FPS_RANGE = (1, 120)
 
@@ -60,6 +65,26 @@ def _check_str(field: str, value: object) -> None:
         raise InvalidRequest(field, "must be a string", value)
     if "\x00" in value:
         raise InvalidRequest(field, "must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800") is not text
+        raise InvalidRequest(
+            field, f"must be valid Unicode text: lone surrogate U+{ord(value[exc.start]):04X} "
+            f"at index {exc.start}") from None
+
+
+def clean_text(value: Any) -> Any:
+    """Narration as the narrators get it: NFC-normalised, control characters
+    (other than NUL, tab and newlines) replaced by spaces. Values that are not
+    valid text (not a string, a lone surrogate) are left for the validator."""
+    if not isinstance(value, str):
+        return value
+    try:
+        text = unicodedata.normalize("NFC", value)
+    except UnicodeError:  # pragma: no cover - normalize accepts surrogates today
+        return value
+    return "".join(" " if unicodedata.category(c) == "Cc" and c not in "\x00\t\n\r" else c
+                   for c in text)
 
 
 def _scene_number(_: Any, a: attrs.Attribute[int], value: int) -> None:
@@ -80,7 +105,7 @@ class Scene:
     """One scene: an image shown for ``duration`` seconds while ``narration`` is spoken."""
 
     scene_number: int = attrs.field(validator=_scene_number)
-    narration: str = attrs.field(default="", validator=_text)
+    narration: str = attrs.field(default="", converter=clean_text, validator=_text)
     duration: float = attrs.field(default=5.0, validator=_positive_duration)
     clip_action: str = attrs.field(default="", validator=_text)
     music_mood: str = attrs.field(default="", validator=_text)
@@ -222,6 +247,8 @@ class AnimationSettings:
     narration_lead_in: float = 0.25
     narration_gap: float = 0.2
     max_speedup: float = 1.25
+    #: longest narration of one scene, in characters (``VIDEOGEN_MAX_NARRATION_CHARS``)
+    max_narration_chars: int = MAX_NARRATION_CHARS
 
     def movement_limit(self, duration: float) -> int:
         """Movements allowed for ``duration``: the value of the smallest key ≥ it,
@@ -245,6 +272,13 @@ def validate_sequence(sequence: Sequence, settings: AnimationSettings) -> None:
                 f"sequence_data[{index}].duration",
                 f"must be at most {settings.max_scene_duration:g} seconds",
                 scene.duration,
+            )
+        if len(scene.narration) > settings.max_narration_chars:
+            raise InvalidRequest(
+                f"sequence_data[{index}].narration",
+                f"must be at most {settings.max_narration_chars} characters "
+                "(VIDEOGEN_MAX_NARRATION_CHARS)",
+                len(scene.narration),
             )
     params = sequence.params
     if params.transition_type not in settings.transition_types:

@@ -10,9 +10,12 @@ When the renderer can stream (Ken Burns) and the muxer takes frame sources,
 frame in one encoder (the render progress is that encode's).
 
 Every stage reports progress through one sink; cancellation is checked
-between steps and handed to adapters; the working directory is always
-removed, also on failure; nothing is stored unless the whole video is done
-(subtitles first, the video last, subtitles removed again if the video fails).
+between steps and handed to adapters (the narrator and music source check it
+between pieces); narration is seeded per scene from the job seed; a run submits
+its work through its own lane when the executor offers lanes (fair sharing);
+the working directory is always removed, also on failure; nothing is stored
+unless the whole video is done (subtitles first, the video last, subtitles
+removed again if the video fails).
 """
 
 from __future__ import annotations
@@ -240,6 +243,10 @@ class _Run:
         self.image_keys: dict[str, str] = {}  # name of a fetched copy → the user's key
         self.image_scenes: dict[str, int] = {}  # name of a fetched copy → its scene
         self.video = attrs.evolve(p.video, fps=sequence.params.fps)
+        # this run's own lane of a shared, fair executor: its queued work takes turns
+        # with other jobs' instead of queueing ahead of it
+        lane = getattr(p.executor, "lane", None)
+        self.executor: Executor = lane(object()) if callable(lane) else p.executor
         self._stream_frames = 1  # frames of the video, once the timeline is known
         self._scene_ends: list[int] = []  # frame index where each scene ends (streamed)
         self._stream_music = 0  # music beds composed before a streamed mux
@@ -335,7 +342,7 @@ class _Run:
             self.image_keys[f"{i:04d}_{Path(mapping[n]).name}"] = mapping[n]
             self.image_scenes[f"{i:04d}_{Path(mapping[n]).name}"] = n
         fetches = [
-            p.executor.submit(p.storage.fetch, mapping[n],
+            self.executor.submit(p.storage.fetch, mapping[n],
                               image_dir / f"{i:04d}_{Path(mapping[n]).name}")
             for i, n in enumerate(numbers)
         ]
@@ -350,8 +357,13 @@ class _Run:
                               transition_length(seq, p.animation),
                               lead_in=p.animation.narration_lead_in,
                               gap=p.animation.narration_gap)
-        jobs = [p.executor.submit(p.narrator.synthesize, s.narration,
-                                  narr_dir / f"{i:04d}.wav", voice=voice)
+        # seeded per scene: the same inputs + seed give the same narration (and timing);
+        # the token reaches the narrator, which stops between pieces of speech
+        narration_seeds = [derive_seed(seq.params.seed, "narration", s.scene_number)
+                           for s in scenes]
+        jobs = [self.executor.submit(p.narrator.synthesize, s.narration,
+                                     narr_dir / f"{i:04d}.wav", voice=voice,
+                                     seed=narration_seeds[i], cancel=cancel)
                 for i, s in enumerate(scenes)]
         narrations: list[Narration] = self._gather("narrate", jobs, list(numbers))
         durations: list[float] = []
@@ -364,7 +376,8 @@ class _Run:
             if fit.speed > 1.0 + 1e-3:
                 cancel.raise_if_cancelled()
                 narration = p.narrator.synthesize(
-                    scene.narration, narr_dir / f"{i:04d}_fit.wav", voice=voice, speed=fit.speed)
+                    scene.narration, narr_dir / f"{i:04d}_fit.wav", voice=voice, speed=fit.speed,
+                    seed=narration_seeds[i], cancel=cancel)
                 narrations[i] = narration
                 # the engine's speed-up is not exact: make sure it still fits
                 if narration.duration > scene.duration - loss + 1e-3:
@@ -404,19 +417,19 @@ class _Run:
                 cut_frames=timeline.cut_frames(i, fps), frame_count=frame_counts[i])
             if streamer is not None:
                 # frames are made while the muxer encodes; a bad image fails here, early
-                clip_jobs[i] = p.executor.submit(streamer.stream, request)
+                clip_jobs[i] = self.executor.submit(streamer.stream, request)
             else:
-                clip_jobs[i] = p.executor.submit(self._render, request,
-                                                 clip_dir / f"{i:04d}.mp4")
+                clip_jobs[i] = self.executor.submit(self._render, request,
+                                                    clip_dir / f"{i:04d}.mp4")
         music_jobs: list[Future[Any]] = []
         spans = music_spans([s.music_mood for s in scenes], timeline, p.audio.music_crossfade)
         if p.music is not None:
             music_dir = self.work / "music"
             music_dir.mkdir()
             for k, (mood, start, end) in enumerate(spans):
-                music_jobs.append(p.executor.submit(
+                music_jobs.append(self.executor.submit(
                     p.music.compose, mood, end - start, music_dir / f"{k:03d}.wav",
-                    seed=derive_seed(seed, "music", k)))
+                    seed=derive_seed(seed, "music", k), cancel=cancel))
         ordered = [clip_jobs[i] for i in range(len(scenes))]
         plan_clips: tuple[Path | FrameSource, ...]
         if streaming:
@@ -455,7 +468,7 @@ class _Run:
         self._stream_music = len(music_jobs)
         if not streaming:
             self.tracker.report("mux", 0, 1)
-        muxed = p.muxer.mux(plan, final, executor=p.executor,
+        muxed = p.muxer.mux(plan, final, executor=self.executor,
                             progress=self._stream_progress if streaming else self._mux_progress,
                             cancel=cancel)
         if streaming:

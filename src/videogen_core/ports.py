@@ -187,10 +187,15 @@ class Narrator(Protocol):
         ...
 
     def synthesize(
-        self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0
+        self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0,
+        seed: int | None = None, cancel: CancelToken | None = None,
     ) -> Narration:
         """Speak ``text`` into a WAV at ``output_path``; ``speed`` > 1 speaks faster,
-        pitch preserved. Unknown voice → UnknownVoice; engine down → ServiceUnavailable."""
+        pitch preserved. Unknown voice → UnknownVoice; engine down → ServiceUnavailable.
+
+        The same text, voice, speed and ``seed`` give the same audio where the
+        engine allows (None: a seed derived from the text). Long text is spoken
+        piece by piece; ``cancel`` is checked between pieces (Cancelled, no file)."""
         ...
 
 
@@ -214,9 +219,11 @@ class MusicSource(Protocol):
         """Moods this source knows."""
         ...
 
-    def compose(self, mood: str, duration: float, output_path: Path, *, seed: int) -> MusicBed:
+    def compose(self, mood: str, duration: float, output_path: Path, *, seed: int,
+                cancel: CancelToken | None = None) -> MusicBed:
         """Write a bed of at least ``duration`` seconds (WAV) for ``mood``.
-        An unknown mood maps to the nearest known one, with a warning."""
+        An unknown mood maps to the nearest known one, with a warning.
+        ``cancel`` is checked between blocks of audio (Cancelled)."""
         ...
 
 
@@ -340,7 +347,11 @@ class Storage(Protocol):
 
 # ----------------------------------------------------------------- execution
 class Executor(Protocol):
-    """Runs independent work in parallel (thread pool by default)."""
+    """Runs independent work in parallel (thread pool by default).
+
+    An executor shared by several jobs may also offer ``lane(key) -> Executor``:
+    the pipeline then submits each run's work through its own lane, and the
+    executor takes turns between lanes so that no job starves the others."""
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         """Schedule ``fn(*args, **kwargs)``."""

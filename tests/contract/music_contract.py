@@ -127,3 +127,22 @@ class MusicSourceContract:
 
     def test_no_temporary_files_left(self, bed: MusicBed) -> None:
         assert [p.name for p in bed.path.parent.iterdir()] == [bed.path.name]
+
+    def test_cancel_is_checked_while_composing(self, source: Any, mood: str,
+                                               tmp_path: Path) -> None:
+        """A long bed stops between blocks once the job's token fires."""
+        from videogen_core import Cancelled, CancelToken
+
+        class FiresOnSecondCheck(CancelToken):
+            checks = 0
+
+            def raise_if_cancelled(self) -> None:
+                self.checks += 1
+                if self.checks == 2:
+                    self.cancel()
+                super().raise_if_cancelled()
+
+        token = FiresOnSecondCheck()
+        with pytest.raises(Cancelled):
+            source.compose(mood, 60.0, tmp_path / "long.wav", seed=1, cancel=token)
+        assert token.checks == 2  # checked again between blocks, not only at the start

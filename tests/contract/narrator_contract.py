@@ -138,3 +138,14 @@ class NarratorContract:
         fast = narrator.synthesize(TEXT, tmp_path / "fast.wav", speed=1.5)
         assert fast.duration < spoken.duration * 0.85
         assert len(fast.cues) == len(spoken.cues)
+
+    def test_a_cancelled_token_stops_it_and_writes_nothing(
+        self, narrator: Any, tmp_path: Path
+    ) -> None:
+        from videogen_core import Cancelled, CancelToken
+
+        token = CancelToken()
+        token.cancel()
+        with pytest.raises(Cancelled):
+            narrator.synthesize(TEXT, tmp_path / "cancelled.wav", seed=3, cancel=token)
+        assert not (tmp_path / "cancelled.wav").exists()

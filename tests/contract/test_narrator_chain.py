@@ -34,7 +34,7 @@ class Broken:
         return ["en_US-joe-medium"]
 
     def synthesize(self, text: str, output_path: Path, *, voice: str | None = None,
-                   speed: float = 1.0) -> Narration:
+                   speed: float = 1.0, **_: object) -> Narration:
         raise self.error
 
 

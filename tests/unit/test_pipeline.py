@@ -690,9 +690,9 @@ def test_scene_extended_when_the_engine_speeds_up_less_than_asked(tmp_path: Path
         """Real engines do not hit the asked speed exactly: this one falls 10 % short."""
 
         def synthesize(self, text: str, output_path: Path, *, voice: str | None = None,
-                       speed: float = 1.0) -> Any:
+                       speed: float = 1.0, **kwargs: Any) -> Any:
             effective = 1.0 + (speed - 1.0) * 0.9 if speed > 1.0 else speed
-            return super().synthesize(text, output_path, voice=voice, speed=effective)
+            return super().synthesize(text, output_path, voice=voice, speed=effective, **kwargs)
 
     h = Harness(tmp_path, inline, narrator=Imprecise())
     text = "x" * 60  # 4 s of speech, window 3.55 s: asks for ×1.127, gets ×1.114

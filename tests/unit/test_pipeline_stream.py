@@ -150,7 +150,7 @@ class ToneNarrator:
         return ["tone"]
 
     def synthesize(self, text: str, output_path: Path, *, voice: str | None = None,
-                   speed: float = 1.0) -> Narration:
+                   speed: float = 1.0, **_: Any) -> Narration:
         spoken = " ".join(text.split())
         if not spoken:
             return Narration(None, 0.0, provider=self.name)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import threading
 import uuid
@@ -153,7 +154,11 @@ class FfmpegRunner:
         if proc.returncode != 0:
             tail = stderr[-STDERR_TAIL:].strip()
             last = tail.splitlines()[-1] if tail else "no output"
-            raise RenderFailed(stage, f"ffmpeg exited with code {proc.returncode}: {last}",
+            how = (f"was killed by signal {signal.Signals(-proc.returncode).name} "
+                   f"({signal.strsignal(-proc.returncode)})"
+                   if proc.returncode < 0 and -proc.returncode in signal.valid_signals()
+                   else f"exited with code {proc.returncode}")
+            raise RenderFailed(stage, f"ffmpeg {how}: {last}",
                                stderr_tail=tail, command=list(argv),
                                returncode=proc.returncode)
         return stderr

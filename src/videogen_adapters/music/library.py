@@ -22,7 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from videogen_core import InvalidRequest, MusicBed, RenderFailed, ServiceUnavailable
+from videogen_core import (
+    CancelToken,
+    InvalidRequest,
+    MusicBed,
+    RenderFailed,
+    ServiceUnavailable,
+)
 
 from ..tts.decode import decode_audio
 from ..tts.wav import WavWriter, speech_bounds
@@ -100,7 +106,8 @@ class LibraryMusicSource:
         return f"library: {count} track(s) in {self.folder}, moods {', '.join(index)}"
 
     # ---------------------------------------------------------------- compose
-    def compose(self, mood: str, duration: float, output_path: Path, *, seed: int) -> MusicBed:
+    def compose(self, mood: str, duration: float, output_path: Path, *, seed: int,
+                cancel: CancelToken | None = None) -> MusicBed:
         """Write ``duration`` seconds of a track for ``mood`` (looped or cut, faded)."""
         _check_duration(duration)
         index = self._tracks()
@@ -115,12 +122,14 @@ class LibraryMusicSource:
                                     & 0xFFFFFFFF)
         order = [candidates[int(i)] for i in rng.permutation(len(candidates))]
         for track in order:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
             try:
                 audio = self._load(track)
             except RenderFailed as exc:
                 warnings.append(f"music track {track.name} skipped: {exc.message}")
                 continue
-            self._write(audio, duration, Path(output_path))
+            self._write(audio, duration, Path(output_path), cancel)
             return MusicBed(Path(output_path), round(duration * self.sample_rate)
                             / self.sample_rate, used, tuple(warnings))
         raise RenderFailed("music", f"no track for mood {used!r} could be decoded",
@@ -138,7 +147,8 @@ class LibraryMusicSource:
         lo, hi = (round(b * self.sample_rate) for b in bounds)
         return np.asarray(audio[lo:hi], dtype=np.float32)
 
-    def _write(self, audio: np.ndarray, duration: float, path: Path) -> None:
+    def _write(self, audio: np.ndarray, duration: float, path: Path,
+               cancel: CancelToken | None = None) -> None:
         sr = self.sample_rate
         total = round(duration * sr)
         xf = min(round(self.crossfade * sr), len(audio) // 3)
@@ -150,6 +160,8 @@ class LibraryMusicSource:
         with WavWriter(path, sr, 2) as out:
             written, tail = 0, None
             while written < total:
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
                 if tail is None:  # first pass: the track's own start
                     piece = audio if len(audio) >= total else audio[: len(audio) - xf]
                 else:  # loop: crossfade the previous end into the start
@@ -213,7 +225,8 @@ class SilenceMusicSource:
         """Always works."""
         return "none: silent music beds"
 
-    def compose(self, mood: str, duration: float, output_path: Path, *, seed: int) -> MusicBed:
+    def compose(self, mood: str, duration: float, output_path: Path, *, seed: int,
+                cancel: CancelToken | None = None) -> MusicBed:
         """Write ``duration`` seconds of silence."""
         _check_duration(duration)
         used, warning = resolve_mood(mood, MOODS, DEFAULT_MOOD)
@@ -221,6 +234,8 @@ class SilenceMusicSource:
         block = np.zeros((min(total, self.sample_rate * 10), 2), dtype=np.int16)
         with WavWriter(Path(output_path), self.sample_rate, 2) as out:
             for start in range(0, total, len(block)):
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
                 out.write(block[: total - start])
         return MusicBed(Path(output_path), total / self.sample_rate, used,
                         (warning,) if warning else ())

@@ -18,7 +18,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from videogen_core import InvalidRequest, MusicBed
+from videogen_core import CancelToken, InvalidRequest, MusicBed
 
 from ..tts.wav import WavWriter  # shared PCM helpers live with the narrators
 from . import instruments as ins
@@ -131,7 +131,8 @@ class SynthMusicSource:
         """Always works (numpy only)."""
         return f"synth: procedural, moods {', '.join(MOODS)}"
 
-    def compose(self, mood: str, duration: float, output_path: Path, *, seed: int) -> MusicBed:
+    def compose(self, mood: str, duration: float, output_path: Path, *, seed: int,
+                cancel: CancelToken | None = None) -> MusicBed:
         """Write ``duration`` seconds of music for ``mood`` (stereo 48 kHz WAV)."""
         if not (math.isfinite(duration) and 0 < duration <= _MAX_DURATION):
             raise InvalidRequest("duration", f"must be > 0 and at most {_MAX_DURATION:g} s",
@@ -141,13 +142,13 @@ class SynthMusicSource:
         bed_seed = (int(seed) * 1_000_003 + zlib.crc32(used.encode())) & 0xFFFFFFFF
         events, _bar = compose_score(style, duration, bed_seed)
         with WavWriter(Path(output_path), self.sample_rate, 2) as out:
-            self._render(style, events, duration, bed_seed, out)
+            self._render(style, events, duration, bed_seed, out, cancel or CancelToken())
             written = out.duration
         return MusicBed(Path(output_path), written, used, (warning,) if warning else ())
 
     # ------------------------------------------------------------------ mixing
     def _render(self, style: Style, events: list[Event], duration: float, seed: int,
-                out: WavWriter) -> None:
+                out: WavWriter, cancel: CancelToken) -> None:
         sr = self.sample_rate
         total = round(duration * sr)
         sounds = _Sounds(style, sr, seed, events)
@@ -161,6 +162,7 @@ class SynthMusicSource:
         gain = 0.55 * style.level
         k = 0
         for start in range(0, total, chunk):
+            cancel.raise_if_cancelled()  # between 10 s blocks (~0.1-0.3 s of work each)
             n = min(chunk, total - start)
             batch = []
             while k < len(events) and round(events[k].time * sr) < start + n:

@@ -30,8 +30,7 @@ __all__ = [
 def _single(kind: str, settings: Any) -> Narrator:
     if kind == "piper":
         paths = [settings.piper_voice_path] if settings.piper_voice_path else []
-        return PiperNarrator(paths, deterministic=bool(getattr(settings, "tts_deterministic",
-                                                               False)))
+        return PiperNarrator(paths)
     if kind == "espeak":
         return EspeakNarrator(settings.espeak_voice or "en-us")
     if kind == "http":

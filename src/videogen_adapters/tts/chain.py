@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 
 from videogen_core import (
+    CancelToken,
     InvalidRequest,
     Narration,
     Narrator,
@@ -76,7 +77,8 @@ class FallbackNarrator:
         return "chain: " + "; ".join(lines)
 
     def synthesize(
-        self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0
+        self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0,
+        seed: int | None = None, cancel: CancelToken | None = None,
     ) -> Narration:
         """Speak with the first provider that can; ServiceUnavailable when none can.
 
@@ -88,12 +90,14 @@ class FallbackNarrator:
         for narrator in self.narrators:
             try:
                 try:
-                    result = narrator.synthesize(text, output_path, voice=voice, speed=speed)
+                    result = narrator.synthesize(text, output_path, voice=voice, speed=speed,
+                                                 seed=seed, cancel=cancel)
                 except UnknownVoice as exc:
                     unknown = unknown or exc
                     if not failures:
                         continue  # maybe a later provider has this voice
-                    result = narrator.synthesize(text, output_path, voice=None, speed=speed)
+                    result = narrator.synthesize(text, output_path, voice=None, speed=speed,
+                                                 seed=seed, cancel=cancel)
                     notes.append(f"narrator {narrator.name} has no voice {voice!r}; "
                                  f"it spoke with {result.voice or 'its default voice'}")
             except _FALL_THROUGH as exc:
@@ -139,9 +143,12 @@ class SilentNarrator:
         return "silent: no speech (fake narrator)"
 
     def synthesize(
-        self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0
+        self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0,
+        seed: int | None = None, cancel: CancelToken | None = None,
     ) -> Narration:
         """Write a silent WAV of the reading time of ``text`` divided by ``speed``."""
+        if cancel is not None:
+            cancel.raise_if_cancelled()
         if not speed > 0:
             raise InvalidRequest("speed", "must be > 0", speed)
         name = voice or (self._voices[0] if self._voices else "")

@@ -4,6 +4,13 @@ The shared library and its ``espeak-ng-data`` come from the ``espeakng-loader``
 wheel, so no system package is needed. eSpeak keeps global state and is not
 thread-safe: one process-wide lock guards initialisation and every synthesis.
 
+eSpeak is rule-based, but its wave generator keeps state from one synthesis
+to the next (a function-static pitch "flutter" index that nothing resets), so
+the same text came out a few samples longer or shorter depending on what was
+spoken before. Each synthesis therefore runs on a freshly loaded library
+(``espeak_Terminate`` + ``dlclose`` after it, ~10 ms): the same text and voice
+give the same bytes, in any process, after any history.
+
 Synthesis runs in synchronous mode with a callback that collects 22,050 Hz
 PCM and WORD events (character position, audio milliseconds). The words are
 grouped into the sentences of ``split_sentences`` (long sentences into
@@ -13,6 +20,7 @@ its span, so they sit on the speech itself.
 
 from __future__ import annotations
 
+import _ctypes
 import bisect
 import ctypes
 import threading
@@ -22,6 +30,8 @@ from typing import Any
 import numpy as np
 
 from videogen_core import (
+    Cancelled,
+    CancelToken,
     Cue,
     InvalidRequest,
     Narration,
@@ -104,6 +114,7 @@ class _Engine:
             raise ServiceUnavailable("espeak", f"espeak_Initialize failed ({self.sample_rate})")
         self._pcm: list[np.ndarray] = []
         self._words: list[tuple[int, int]] = []
+        self._cancel: CancelToken | None = None
         self._callback = _Callback(self._collect)  # kept alive as long as the engine
         lib.espeak_SetSynthCallback(self._callback)
         self.languages = self._list_languages()
@@ -115,6 +126,20 @@ class _Engine:
             cls._instance = cls()
         return cls._instance
 
+    @classmethod
+    def discard(cls) -> None:
+        """Unload the engine (caller holds ``LOCK``): the next :meth:`get` loads the
+        library afresh, with none of the state the last synthesis left behind."""
+        engine, cls._instance = cls._instance, None
+        if engine is None:
+            return
+        try:
+            engine.lib.espeak_Terminate()
+        finally:
+            handle = engine.lib._handle
+            del engine
+            _ctypes.dlclose(handle)
+
     def _collect(self, wav: Any, count: int, events: Any) -> int:
         if count > 0:
             self._pcm.append(np.ctypeslib.as_array(wav, shape=(count,)).copy())
@@ -124,7 +149,7 @@ class _Engine:
             if event.type == _EVENT_WORD:
                 self._words.append((event.text_position - 1, event.audio_position))
             k += 1
-        return 0
+        return 1 if self._cancel is not None and self._cancel.cancelled else 0  # 1: abort
 
     def _list_languages(self) -> dict[str, str]:
         """Language code (lower case) → voice name, from espeak_ListVoices."""
@@ -145,16 +170,24 @@ class _Engine:
         folder = self.data_path / "voices" / "!v"
         return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
-    def speak(self, text: str, voice: str, wpm: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
-        """PCM (int16) and WORD events (char index, ms) for ``text`` in ``voice``."""
+    def speak(self, text: str, voice: str, wpm: int, cancel: CancelToken | None = None
+              ) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        """PCM (int16) and WORD events (char index, ms) for ``text`` in ``voice``;
+        Cancelled when ``cancel`` fires (checked at every audio block eSpeak hands over)."""
         if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
             raise RenderFailed("narration", f"eSpeak could not select voice {voice!r}",
                                provider="espeak")
         self.lib.espeak_SetParameter(_PARAM_RATE, wpm, 0)
         self._pcm, self._words = [], []
+        self._cancel = cancel
         data = text.encode("utf-8")
-        err = self.lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _CHARS_UTF8, None, None)
-        self.lib.espeak_Synchronize()
+        try:
+            err = self.lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _CHARS_UTF8, None, None)
+            self.lib.espeak_Synchronize()
+        finally:
+            self._cancel = None
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled()
         if err != 0:
             raise RenderFailed("narration", f"espeak_Synth returned {err}", provider="espeak")
         pcm = np.concatenate(self._pcm) if self._pcm else np.zeros(0, dtype=np.int16)
@@ -200,9 +233,12 @@ class EspeakNarrator:
         return code + suffix, engine.languages[code] + suffix
 
     def synthesize(
-        self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0
+        self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0,
+        seed: int | None = None, cancel: CancelToken | None = None,
     ) -> Narration:
-        """Speak ``text`` into a 16-bit mono WAV at 22,050 Hz with sentence cues."""
+        """Speak ``text`` into a 16-bit mono WAV at 22,050 Hz with sentence cues.
+        eSpeak is rule-based (no ``seed`` needed: the same text gives the same
+        bytes); ``cancel`` aborts synthesis from eSpeak's audio callback."""
         if not speed > 0:
             raise InvalidRequest("speed", "must be > 0", speed)
         clean = " ".join(text.split())
@@ -213,8 +249,12 @@ class EspeakNarrator:
             if not clean:
                 return Narration(path=None, duration=0.0, sample_rate=engine.sample_rate,
                                  voice=name, provider=self.name)
-            pcm, words = engine.speak(clean, espeak_name, wpm)
-            rate = engine.sample_rate
+            try:
+                pcm, words = engine.speak(clean, espeak_name, wpm, cancel)
+                rate = engine.sample_rate
+            finally:
+                del engine
+                _Engine.discard()
         audio = pcm.astype(np.float32) / 32767.0
         if speech_bounds(audio, rate) is None:
             raise RenderFailed("narration", "eSpeak produced no sound", provider=self.name)

@@ -23,6 +23,7 @@ import httpx
 import numpy as np
 
 from videogen_core import (
+    CancelToken,
     Cue,
     InvalidRequest,
     Narration,
@@ -177,9 +178,12 @@ class HttpSpeechNarrator:
 
     # -------------------------------------------------------------- synthesis
     def synthesize(
-        self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0
+        self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0,
+        seed: int | None = None, cancel: CancelToken | None = None,
     ) -> Narration:
-        """POST the text, store the answer as 16-bit mono WAV, cue sentences on its pauses."""
+        """POST the text, store the answer as 16-bit mono WAV, cue sentences on its pauses.
+        Long text goes in several requests, ``cancel`` checked before each (and
+        each retry); ``seed`` is not part of the OpenAI API (not used)."""
         if not speed > 0:
             raise InvalidRequest("speed", "must be > 0", speed)
         name = voice or self.default_voice
@@ -193,9 +197,11 @@ class HttpSpeechNarrator:
         rate: int | None = None
         offset = 0.0
         for chunk in _chunks(sentences, self.max_chars):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
             payload = {"model": self.model, "input": chunk, "voice": name,
                        "response_format": "wav", "speed": min(4.0, max(0.25, speed))}
-            data = self._post(payload, name)
+            data = self._post(payload, name, cancel)
             try:
                 audio, rate = decode_audio(data, channels=1, rate=rate)
             except ValueError as exc:
@@ -209,7 +215,8 @@ class HttpSpeechNarrator:
         return Narration(path=Path(output_path), duration=duration, sample_rate=rate,
                          cues=trim_cues(cues, duration), voice=name, provider=self.name)
 
-    def _post(self, payload: dict[str, Any], voice: str) -> bytes:
+    def _post(self, payload: dict[str, Any], voice: str,
+              cancel: CancelToken | None = None) -> bytes:
         last: _Retry | None = None
         for attempt in range(self.retries + 1):
             if attempt:
@@ -217,6 +224,8 @@ class HttpSpeechNarrator:
                 if last is not None and last.wait is not None:
                     wait = min(self.max_backoff, max(wait, last.wait))
                 self._sleep(wait * (1 + 0.1 * random.random()))
+            if cancel is not None:
+                cancel.raise_if_cancelled()
             try:
                 return self._attempt(payload, voice)
             except _Retry as exc:

