@@ -40,6 +40,7 @@ from .motion import (
     validate_clip_action,
 )
 from .ports import (
+    Chapter,
     ClipRenderer,
     ClipRequest,
     Cue,
@@ -59,11 +60,13 @@ from .ports import (
     RenderedClip,
     Storage,
     StoredObject,
+    Word,
 )
 from .progress import STAGES, CancelToken, ProgressEvent, ProgressTracker
 from .timeline import NarrationFit, Timeline, fit_narration
 
 __all__ = [
+    "Chapter",
     "IMAGE_EXTENSIONS",
     "STAGES",
     "AnimationSettings",
@@ -110,6 +113,7 @@ __all__ = [
     "UnknownVoice",
     "VideoSettings",
     "VideogenError",
+    "Word",
     "fit_narration",
     "format_srt",
     "format_vtt",

@@ -31,7 +31,7 @@ from videogen_core import (
     split_sentences,
 )
 
-from .align import align_pieces, caption_pieces
+from .align import align_pieces, assign_words, caption_pieces, piper_words
 from .wav import trim_cues, write_wav
 
 __all__ = ["BUNDLED_VOICE", "PiperNarrator", "bundled_voice_path"]
@@ -145,7 +145,10 @@ class PiperNarrator:
             except ImportError as exc:
                 raise ServiceUnavailable("piper", "piper-tts is not installed") from exc
             try:
-                loaded = PiperVoice.load(model, _config_for(model))
+                # alignments (phoneme durations → word times) need the onnx package;
+                # without it Piper loads the model as it is and words are aligned on
+                # the audio instead
+                loaded = PiperVoice.load(model, _config_for(model), include_alignments=True)
             except InvalidRequest:
                 raise
             except Exception as exc:
@@ -200,7 +203,8 @@ class PiperNarrator:
         cues: list[Cue] = []
         t = 0.0
         for sentence in sentences:
-            chunks = [c.audio_float_array for c in piper_voice.synthesize(sentence, config)]
+            spoken = list(piper_voice.synthesize(sentence, config, include_alignments=True))
+            chunks = [c.audio_float_array for c in spoken]
             if not chunks:
                 continue
             audio = np.concatenate(chunks).astype(np.float32)
@@ -208,8 +212,11 @@ class PiperNarrator:
                 pieces.append(pause)
                 t += len(pause) / rate
             pieces_of_sentence = [p for _, p in caption_pieces(sentence)]
-            cues.extend(c.shifted(t) for c in align_pieces(pieces_of_sentence, audio, rate,
-                                                           threshold_db=-32.0))
+            sentence_cues = align_pieces(pieces_of_sentence, audio, rate, threshold_db=-32.0)
+            timed = piper_words(sentence.split(), piper_voice.phonemize, spoken, rate)
+            if timed is not None:  # the model's own phoneme durations: exact word times
+                sentence_cues = assign_words(sentence_cues, timed)
+            cues.extend(c.shifted(t) for c in sentence_cues)
             pieces.append(audio)
             t += len(audio) / rate
         return pieces, cues
