@@ -66,7 +66,6 @@ from .progress import STAGES, CancelToken, ProgressEvent, ProgressTracker
 from .timeline import NarrationFit, Timeline, fit_narration
 
 __all__ = [
-    "Chapter",
     "IMAGE_EXTENSIONS",
     "STAGES",
     "AnimationSettings",
@@ -74,6 +73,7 @@ __all__ = [
     "Busy",
     "CancelToken",
     "Cancelled",
+    "Chapter",
     "ClipAction",
     "ClipRenderer",
     "ClipRequest",

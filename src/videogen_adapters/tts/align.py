@@ -19,10 +19,11 @@ durations (:func:`piper_words`).
 
 from __future__ import annotations
 
-import numpy as np
-
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy as np
 
 from videogen_core import Cue, Word, split_sentences
 from videogen_core.captions import clamp_words, syllables
@@ -166,7 +167,7 @@ def align_words(words: Sequence[str], audio: np.ndarray, rate: int, start: float
     anchors.append((len(words) - 1, s1, s1))
     starts = [0.0] * len(words)
     ends = [0.0] * len(words)
-    for (a, _, left), (b, right, _) in zip(anchors, anchors[1:], strict=False):
+    for (a, _, left), (b, right, _) in itertools.pairwise(anchors):
         # words a+1 .. b fill [left, right], inner boundaries by weight, then snapped
         group = range(a + 1, b + 1)
         w = weights[a + 1:b + 1]
