@@ -90,7 +90,7 @@ def format_srt(cues: Iterable[Cue]) -> str:
 
 def _escape(text: str) -> str:
     """Cue text safe for WebVTT (``&``, ``<`` escaped; no ``-->``)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace("-->", "--&gt;")
+    return text.replace("-->", "->").replace("&", "&amp;").replace("<", "&lt;")
 
 
 def _vtt_text(cue: Cue) -> str:

@@ -29,7 +29,6 @@ __all__ = [
     "lone_encoder_threads",
     "mux_args",
     "normalize_args",
-    "subtitles_filter",
     "transitions_args",
     "x264_args",
 ]
@@ -201,17 +200,6 @@ def concat_list_text(paths: Sequence[Path]) -> str:
         escaped = str(Path(path).resolve()).replace("'", "'\\''")
         lines.append(f"file '{escaped}'")
     return "\n".join(lines) + "\n"
-
-
-def subtitles_filter(srt: Path, fonts_dir: Path | None = None) -> str:
-    """A libass ``subtitles`` filter burning ``srt`` in with a readable default style."""
-    path = str(srt).replace("\\", "/").replace(":", "\\:").replace("'", "\\'")
-    style = ("FontName=DejaVu Sans,FontSize=20,PrimaryColour=&H00FFFFFF,"
-             "OutlineColour=&H80000000,BorderStyle=1,Outline=2,Shadow=1,MarginV=24")
-    out = f"subtitles=filename='{path}':force_style='{style}'"
-    if fonts_dir is not None:
-        out += ":fontsdir='" + str(fonts_dir).replace(":", "\\:") + "'"
-    return out
 
 
 def _filter_path(path: Path) -> str:
