@@ -180,7 +180,35 @@ def _pages(tokens: list[Word], look: _Look, room: float) -> list[list[list[Word]
         if look.highlight and (end in ".!?…。！？" or (look.centred and end in ",;:，、")):
             close_page()
     close_page()
-    return pages
+    return [_balanced(page, look) for page in pages]
+
+
+def _balanced(page: list[list[Word]], look: _Look) -> list[list[Word]]:
+    """The page's tokens in as many lines as it has, but of even lengths (the
+    narrowest width that still needs no more lines), so no word is left alone."""
+    if len(page) < 2:
+        return page
+    tokens = [t for line in page for t in line]
+
+    def lines(room: float) -> list[list[Word]]:
+        out: list[list[Word]] = [[]]
+        for token in tokens:
+            if out[-1] and text_width(_line_text([*out[-1], token]), look.size,
+                                      bold=look.bold) > room:
+                out.append([])
+            out[-1].append(token)
+        return out
+
+    lo = max(text_width(t.text, look.size, bold=look.bold) for t in tokens)
+    hi = max(text_width(_line_text(line), look.size, bold=look.bold) for line in page)
+    for _ in range(20):
+        mid = (lo + hi) / 2
+        if len(lines(mid)) <= len(page):
+            hi = mid
+        else:
+            lo = mid
+    best = lines(hi)
+    return best if len(best) <= len(page) else page
 
 
 def _line_text(line: Sequence[Word]) -> str:

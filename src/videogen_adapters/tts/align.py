@@ -41,6 +41,12 @@ MAX_CUE_CHARS = 84
 _FRAME_S = 0.01
 
 
+def _frame(rate: int) -> float:
+    """The exact length in seconds of an analysis frame (a whole number of samples
+    near 10 ms: 221 samples at 22,050 Hz, so never ``index x 0.01``, which drifts)."""
+    return max(1, round(rate * _FRAME_S)) / rate
+
+
 def _frame_rms(audio: np.ndarray, rate: int) -> np.ndarray:
     mono = audio if audio.ndim == 1 else audio.mean(axis=1)
     hop = max(1, round(rate * _FRAME_S))
@@ -57,6 +63,7 @@ def find_pauses(
     rms = _frame_rms(audio, rate) if rms is None else rms
     if rms.size == 0 or rms.max() < 1e-5:
         return None, []
+    frame = _frame(rate)
     loud = rms >= rms.max() * 10 ** (threshold_db / 20)
     idx = np.flatnonzero(loud)
     first, last = int(idx[0]), int(idx[-1]) + 1
@@ -66,10 +73,10 @@ def find_pauses(
         if not loud[i] and run_start is None:
             run_start = i
         elif loud[i] and run_start is not None:
-            if (i - run_start) * _FRAME_S >= min_pause:
-                pauses.append((run_start * _FRAME_S, i * _FRAME_S))
+            if (i - run_start) * frame >= min_pause:
+                pauses.append((run_start * frame, i * frame))
             run_start = None
-    return (first * _FRAME_S, last * _FRAME_S), pauses
+    return (first * frame, last * frame), pauses
 
 
 def caption_pieces(text: str, max_chars: int = MAX_CUE_CHARS) -> list[tuple[int, str]]:
@@ -172,7 +179,7 @@ def align_words(words: Sequence[str], audio: np.ndarray, rate: int, start: float
         group = range(a + 1, b + 1)
         w = np.array(weights[a + 1:b + 1])
         inner = left + (right - left) * np.cumsum(w)[:-1] / w.sum()
-        cuts = [left, *(_quietest(rms, t, left, right) for t in inner), right]
+        cuts = [left, *(_quietest(rms, t, left, right, _frame(rate)) for t in inner), right]
         for k, index in enumerate(group):
             starts[index], ends[index] = cuts[k], cuts[k + 1]
     return [Word(start + a, start + b, w) for a, b, w in zip(starts, ends, words, strict=True)]
@@ -254,18 +261,18 @@ def _segment(words: Sequence[str], weights: Sequence[float], pauses: list[tuple[
     return chosen[::-1]
 
 
-def _quietest(rms: np.ndarray, t: float, left: float, right: float,
+def _quietest(rms: np.ndarray, t: float, left: float, right: float, frame: float,
               reach: float = 0.06) -> float:
-    """The time of the quietest 10 ms frame within ``reach`` seconds of ``t``
-    (and inside ``[left, right]``); ``t`` itself when there are no frames."""
-    a = max(int(left / _FRAME_S) + 1, int((t - reach) / _FRAME_S))
-    b = min(int(right / _FRAME_S) - 1, int((t + reach) / _FRAME_S), rms.size - 1)
+    """The time of the quietest ``frame``-long RMS frame within ``reach`` seconds of
+    ``t`` (and inside ``[left, right]``); ``t`` itself when there are no frames."""
+    a = max(int(left / frame) + 1, int((t - reach) / frame))
+    b = min(int(right / frame) - 1, int((t + reach) / frame), rms.size - 1)
     if b < a:
         return t
     window = rms[a:b + 1]
     # prefer the estimate among equally quiet frames (flat silence)
-    k = int(np.argmin(window + 1e-9 * np.abs(np.arange(a, b + 1) * _FRAME_S - t)))
-    return (a + k) * _FRAME_S
+    k = int(np.argmin(window + 1e-9 * np.abs(np.arange(a, b + 1) * frame - t)))
+    return (a + k) * frame
 
 
 _CLAUSE_END = frozenset(",;:.!?…—–")
@@ -352,7 +359,7 @@ def event_words(text: str, events: Sequence[tuple[int, int]], audio: np.ndarray,
         lo, hi = round(begin * rate), round(nxt * rate)
         rms = _frame_rms(audio[lo:hi], rate) if hi > lo else np.zeros(0)
         loud = np.flatnonzero(rms >= max(float(rms.max()) if rms.size else 0.0, 1e-5) * 0.03)
-        end = begin + (loud[-1] + 1) * _FRAME_S if loud.size else nxt
+        end = begin + (loud[-1] + 1) * _frame(rate) if loud.size else nxt
         out.append(Word(float(begin), float(min(end, nxt)), word))
     return out
 

@@ -11,7 +11,13 @@ import pytest
 from tests.word_onsets import narration_text, onset_errors, speech_onsets, summary
 
 from videogen_adapters.tts import EspeakNarrator, PiperNarrator
-from videogen_adapters.tts.align import align_words, event_words, piper_words, with_words
+from videogen_adapters.tts.align import (
+    align_words,
+    event_words,
+    find_pauses,
+    piper_words,
+    with_words,
+)
 from videogen_adapters.tts.wav import read_wav
 from videogen_core import Cue, Narration
 
@@ -120,3 +126,14 @@ def test_event_words_from_word_events() -> None:
     assert [(w.text, w.start) for w in words] == [("good", 0.1), ("morning", 0.5)]
     assert words[0].end == pytest.approx(0.4, abs=0.02)
     assert event_words("good morning", [(0, 100)], audio, 16000) is None  # one missing
+
+
+def test_pause_times_do_not_drift_at_22050_hz() -> None:
+    """10 ms frames are 221 samples at 22,050 Hz: times must come from the samples, not
+    from frame index x 0.01 s (60 s in, that was 0.14 s late)."""
+    rate = 22050
+    audio = bursts([(1.0, 2.0), (60.0, 61.0)], rate=rate, total=62.0)
+    span, pauses = find_pauses(audio, rate)
+    assert span is not None
+    assert pauses[0] == pytest.approx((2.0, 60.0), abs=0.011)
+    assert span[1] == pytest.approx(61.0, abs=0.011)
