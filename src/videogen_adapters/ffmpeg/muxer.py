@@ -26,6 +26,12 @@ settings and an IDR frame at every cut frame of the
 A clip that does not fit (wrong frame count/size/fps, no key frame at a cut)
 is first re-encoded to fit with :func:`~videogen_adapters.ffmpeg.conform.conform_clip`
 and a warning says so. The result is measured: duration, frames, loudness.
+
+Burnt-in captions are an ASS script in the plan's caption style
+(:mod:`.ass`), drawn by libass with the bundled fonts (:mod:`videogen_adapters.fonts`,
+through ``FONTCONFIG_FILE``); the soft track keeps the sentence cues. The
+plan's chapters go in at the final mux (an FFMETADATA file, ``-map_chapters``),
+and the poster JPEG (:mod:`.poster`) is taken from the finished file.
 """
 
 from __future__ import annotations
