@@ -121,7 +121,7 @@ def align_pieces(pieces: list[str], audio: np.ndarray, rate: int, *,
     start, end = span
     weights = [float(sum(_word_weight(w) for w in p.split())) or 1.0 for p in pieces]
     # pieces between two chosen pauses share their stretch by weight (no pause there)
-    chosen = _segment(pieces, weights, pauses, start, end, max_units=len(pieces),
+    chosen = _segment(pieces, weights, pauses, start, end, max_units=min(len(pieces), 12),
                       reward=1.0)
     anchors = [(-1, start, start), *((i, *pauses[j]) for i, j in chosen),
                (len(pieces) - 1, end, end)]
