@@ -30,7 +30,8 @@ __all__ = [
     "wrap_caption",
 ]
 
-_SENTENCE = re.compile(r"(?<=[.!?…])\s+(?=\S)")
+# after . ! ? … and a space; after the full-width 。！？ also with no space (CJK)
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+(?=\S)|(?<=[。！？])\s*(?=\S)")
 
 
 def split_sentences(text: str) -> list[str]:
