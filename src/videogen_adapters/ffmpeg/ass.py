@@ -62,6 +62,16 @@ def safe_area(width: int, height: int) -> SafeArea:
                     round(0.08 * height))
 
 
+#: Arabic letters sit low and small in Noto Sans Arabic next to Latin at one size:
+#: pages with Arabic text are set this much larger.
+_ARABIC_SCALE = 1.3
+
+
+def _arabic(ch: str) -> bool:
+    return "\u0600" <= ch <= "\u06ff" or "\u0750" <= ch <= "\u077f" or \
+        "\ufb50" <= ch <= "\ufdff" or "\ufe70" <= ch <= "\ufeff"
+
+
 def _char_em(ch: str, bold: bool) -> float:
     """A generous estimate of a character's advance in ems (Noto Sans)."""
     if ch == " ":
@@ -72,6 +82,8 @@ def _char_em(ch: str, bold: bool) -> float:
         return 0.0
     if unicodedata.category(ch) == "So":
         return 1.45
+    if _arabic(ch):
+        return 0.55 * _ARABIC_SCALE * (1.07 if bold else 1.0)
     wide = ch.isupper() or ch in "mwMW@%&"
     em = 0.78 if wide else 0.36 if ch in "ilIjt.,;:!|'`" else 0.62
     return em * (1.07 if bold else 1.0)
@@ -241,8 +253,12 @@ def _page_text(page: list[list[Word]], lit: Word | None) -> str:
 
 
 def _page_size(page: list[list[Word]], look: _Look, room: float) -> float:
+    """The page's font size: the look's (larger for Arabic), smaller if a line is too wide."""
     widest = max(text_width(_line_text(line), look.size, bold=look.bold) for line in page)
-    return look.size * min(1.0, room / widest) if widest > 0 else look.size
+    arabic = any(_arabic(ch) for line in page for t in line for ch in t.text)
+    size = look.size * (_ARABIC_SCALE if arabic else 1.0)
+    # widths already count Arabic letters at the larger size
+    return min(size, look.size * room / widest) if widest > 0 else size
 
 
 def ass_document(cues: Iterable[Cue], style: str, width: int, height: int, *,
@@ -268,7 +284,10 @@ def ass_document(cues: Iterable[Cue], style: str, width: int, height: int, *,
         "BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding",
         f"Style: Caption,{font},{look.size:.1f},{_WHITE},{_WHITE},{_BLACK},{_SHADOW},"
         f"{-1 if look.bold else 0},0,0,0,100,100,0,0,1,{look.outline:.1f},{look.shadow:.1f},"
-        f"2,{safe.left},{safe.right},{safe.bottom},1",
+        # Encoding -1 (a libass extension): the Unicode bidi algorithm over the whole
+        # line, base direction from the text; with 1, a colour change inside an
+        # Arabic or Hebrew line put its words out of order
+        f"2,{safe.left},{safe.right},{safe.bottom},-1",
         "", "[Events]",
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
     ]

@@ -39,7 +39,8 @@ CUES = (
         Word(0.05, 0.45, "Extraordinarily"), Word(0.45, 0.75, "unbelievable"),
         Word(0.75, 0.95, "adventures"), Word(0.95, 1.05, "await"),
         Word(1.05, 1.12, "everyone"), Word(1.12, 1.2, "here"))),
-    Cue(1.25, 1.95, "Look, the quick brown fox jumps over the lazy dog tonight."),
+    Cue(1.25, 1.6, "Look, the quick brown fox jumps over the lazy dog tonight."),
+    Cue(1.6, 1.95, "مرحبا بالعالم 你好世界，今天天气很好 😀🎬 Привет"),
 )
 
 
@@ -196,6 +197,32 @@ def test_right_to_left_text_is_set_right_to_left(tmp_path: Path) -> None:
     right_part = word[:, right + 1 - g:right + 1]
     left_part = word[:, left:left + g]
     assert np.abs(right_part - glyph).mean() < np.abs(left_part - glyph).mean()
+
+
+def render_ass(doc: str, t: float, tmp: Path, name: str) -> np.ndarray:
+    ass = tmp / f"{name}.ass"
+    ass.write_text(doc, encoding="utf-8")
+    png = tmp / f"{name}.png"
+    subprocess.run(
+        [find_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+         "color=c=black:s=512x288:d=2", "-vf", f"ass=filename={ass}", "-ss", f"{t:.2f}",
+         "-frames:v", "1", "-update", "1", str(png)], env=ffmpeg_env(tmp / "fc"), check=True)
+    return np.asarray(Image.open(png).convert("L"), dtype=float) > 100
+
+
+@pytest.mark.parametrize("text", ["אחת שתיים שלוש ארבע", "واحد اثنان ثلاثة أربعة"])
+def test_highlighting_a_word_keeps_the_right_to_left_layout(text: str, tmp_path: Path) -> None:
+    """The lit word's colour change must not reorder the words of an RTL line: every
+    karaoke frame has the ink of the same line drawn without any highlight."""
+    cues = timed_words([Cue(0.0, 2.0, text)])
+    doc = ass_document(cues, "karaoke", 512, 288)
+    plain = render_ass(doc.replace("{\\c&H0000E6FF&}", "").replace("{\\c&H00FFFFFF&}", ""),
+                       1.0, tmp_path, "plain")
+    assert plain.sum() > 200
+    for k, word in enumerate(cues[0].words):
+        lit = render_ass(doc, (word.start + word.end) / 2, tmp_path, f"lit{k}")
+        iou = (lit & plain).sum() / (lit | plain).sum()
+        assert iou > 0.9, (k, iou)
 
 
 # ------------------------------------------------------- chapters and poster
