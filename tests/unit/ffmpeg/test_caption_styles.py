@@ -151,8 +151,8 @@ def render_text(text: str, tmp: Path) -> tuple[np.ndarray, str]:
     """``text`` burnt white on black at 256x128 with the bundled fonts; (luma, warnings)."""
     cue = Cue(0.0, 1.0, text)
     ass = tmp / f"t{abs(hash(text))}.ass"
-    doc = re.sub(r"\\an2\\pos\([0-9,]+\)", lambda _: "\\an5\\pos(128,64)\\fs60",
-                 ass_document([cue], "subtitle", 256, 128))
+    doc = re.sub(r"\\fs[0-9.]+", "", ass_document([cue], "subtitle", 256, 128))
+    doc = re.sub(r"\\an2\\pos\([0-9,]+\)", lambda _: "\\an5\\pos(128,64)\\fs60", doc)
     ass.write_text(doc, encoding="utf-8")
     png = tmp / f"t{abs(hash(text))}.png"
     proc = subprocess.run(
