@@ -258,3 +258,34 @@ def test_chapters_are_the_scenes_and_the_poster_is_a_jpeg(transition: str,
     mid2 = round((body[0] + body[1]) / 2 * fps)
     pic = np.asarray(poster, dtype=float)
     assert np.abs(pic - frames[mid2]).mean() < np.abs(pic - frames[3]).mean() / 3
+
+
+def test_clip_files_get_chapters_poster_and_burnt_captions(tmp_path: Path) -> None:
+    """The clip-file path (generative renderers): the same chapters, poster and
+    karaoke captions as the streamed path."""
+    settings = VideoSettings(width=320, height=180, fps=12, crf=18, preset="ultrafast")
+    timeline = Timeline.build([1.5, 1.5], "crossfade", 0.5)
+    counts = timeline.frame_counts(settings.fps)
+    clips = []
+    for i, d in enumerate(timeline.durations):
+        clip = tmp_path / f"clip_{i}.mp4"
+        KenBurnsClipRenderer().render(ClipRequest(PHOTO, d, "static", i, settings=settings,
+                                                  scene_number=i + 1,
+                                                  cut_frames=timeline.cut_frames(i, 12),
+                                                  frame_count=counts[i]), clip)
+        clips.append(clip)
+    chapters = (Chapter(0.0, 1.25, "One"), Chapter(1.25, timeline.total, "Two"))
+    cues = timed_words([Cue(0.1, 2.4, "Every word lights up in turn")])
+    plain, burnt = tmp_path / "plain.mp4", tmp_path / "burnt.mp4"
+    FfmpegMuxer().mux(MuxPlan(timeline, tuple(clips), video=settings), plain)
+    result = FfmpegMuxer().mux(MuxPlan(timeline, tuple(clips), cues=cues, video=settings,
+                                       burn_subtitles=True, caption_style="karaoke",
+                                       chapters=chapters, poster=(0.0, 1.0)), burnt)
+    with av.open(str(burnt)) as container:
+        assert [c["metadata"]["title"] for c in container.chapters()] == ["One", "Two"]
+    assert result.poster is not None and Image.open(result.poster).size == (320, 180)
+    a = list(decode_frames(plain, pix_fmt="gray"))[12]
+    b = list(decode_frames(burnt, pix_fmt="gray"))[12]
+    box = caption_box(a, b)
+    safe = safe_area(320, 180)
+    assert box is not None and box[3] <= 180 - safe.bottom and box[1] >= safe.top
