@@ -69,7 +69,9 @@ def test_seed_orchestrator_makes_a_narrated_scored_video(data_dir: Path) -> None
     expected = Timeline.build([2.5, 2.0, 2.5], "crossfade", 0.5).total
     with av.open(str(video)) as container:
         kinds = sorted(s.type for s in container.streams)
-        assert kinds == ["audio", "subtitle", "video"]
+        # "data": the QuickTime chapter track, one chapter per scene
+        assert kinds == ["audio", "data", "subtitle", "video"]
+        assert len(container.chapters()) == 3
         vs = container.streams.video[0]
         assert (vs.codec_context.width, vs.codec_context.height) == (320, 180)
         frames = sum(1 for _ in container.decode(video=0))

@@ -137,8 +137,8 @@ def structure_request(data: Any) -> Sequence:
 
     ``{"sequence_data": [{scene_number, narration, duration, clip_action,
     music_mood}], "generation_params": {transition_type, seed, fps, voice?,
-    callback_url?, transition_duration?}}``. Raises InvalidRequest naming the
-    JSON path; never any other exception.
+    callback_url?, transition_duration?, caption_style?, poster_scene?}}``. Raises
+    InvalidRequest naming the JSON path; never any other exception.
     """
     if not isinstance(data, Mapping):
         raise InvalidRequest("", "the request body must be a JSON object",
@@ -226,5 +226,6 @@ def result_to_response(result: VideoResult) -> dict[str, Any]:
             "size_bytes": result.size_bytes,
             "loudness_lufs": result.loudness_lufs,
             "scene_details": [_CONVERTER.unstructure(r) for r in result.scene_reports],
+            "poster_url": result.poster_url,
         },
     }

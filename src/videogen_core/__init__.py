@@ -40,6 +40,7 @@ from .motion import (
     validate_clip_action,
 )
 from .ports import (
+    Chapter,
     ClipRenderer,
     ClipRequest,
     Cue,
@@ -59,6 +60,7 @@ from .ports import (
     RenderedClip,
     Storage,
     StoredObject,
+    Word,
 )
 from .progress import STAGES, CancelToken, JobProgress, ProgressEvent, ProgressTracker
 from .timeline import NarrationFit, Timeline, fit_narration
@@ -71,6 +73,7 @@ __all__ = [
     "Busy",
     "CancelToken",
     "Cancelled",
+    "Chapter",
     "ClipAction",
     "ClipRenderer",
     "ClipRequest",
@@ -111,6 +114,7 @@ __all__ = [
     "UnknownVoice",
     "VideoSettings",
     "VideogenError",
+    "Word",
     "fit_narration",
     "format_srt",
     "format_vtt",

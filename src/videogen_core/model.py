@@ -19,6 +19,7 @@ import attrs
 from .errors import InvalidRequest
 
 __all__ = [
+    "CAPTION_STYLES",
     "MAX_NARRATION_CHARS",
     "MAX_SEED",
     "TRANSITION_TYPES",
@@ -38,6 +39,9 @@ MAX_SEED = 2**32 - 1
 #: Default cap on one scene's narration (characters): about four minutes of speech.
 MAX_NARRATION_CHARS = 4000
 TRANSITION_TYPES = ("none", "fade", "crossfade")
+#: ``generation_params.caption_style``: nothing burnt in, sentences at the bottom
+#: (burnt in when the service burns subtitles), karaoke lines, big bold words
+CAPTION_STYLES = ("none", "subtitle", "karaoke", "bold")
 FPS_RANGE = (1, 120)
 
 
@@ -137,6 +141,19 @@ def _optional_transition_duration(
         raise InvalidRequest(a.name, "must be 0 or more", v)
 
 
+def _caption_style(_: Any, a: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is None:
+        return
+    _check_str(a.name, value)
+    if value not in CAPTION_STYLES:
+        raise InvalidRequest(a.name, f"must be one of {', '.join(CAPTION_STYLES)}", value)
+
+
+def _optional_scene_number(_: Any, a: attrs.Attribute[int | None], value: int | None) -> None:
+    if value is not None:
+        _check_int(a.name, value, 0, 1_000_000)
+
+
 @attrs.frozen
 class GenerationParams:
     """Job-wide choices: transition, seed, frame rate, and optional extras."""
@@ -149,6 +166,10 @@ class GenerationParams:
     transition_duration: float | None = attrs.field(
         default=None, validator=_optional_transition_duration
     )
+    #: one of CAPTION_STYLES; None = "subtitle"
+    caption_style: str | None = attrs.field(default=None, validator=_caption_style)
+    #: the scene the poster frame comes from (its ``scene_number``); None = the first
+    poster_scene: int | None = attrs.field(default=None, validator=_optional_scene_number)
 
 
 def _scenes(_: Any, a: attrs.Attribute[tuple[Scene, ...]], value: tuple[Scene, ...]) -> None:
@@ -281,6 +302,11 @@ def validate_sequence(sequence: Sequence, settings: AnimationSettings) -> None:
                 len(scene.narration),
             )
     params = sequence.params
+    if params.poster_scene is not None and all(
+            s.scene_number != params.poster_scene for s in sequence.scenes):
+        raise InvalidRequest("generation_params.poster_scene",
+                             "must be the scene_number of a scene in sequence_data",
+                             params.poster_scene)
     if params.transition_type not in settings.transition_types:
         raise InvalidRequest(
             "generation_params.transition_type",

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from .captions import format_srt, format_vtt
+from .captions import chapter_title, format_srt, format_vtt, format_words_json, timed_words
 from .errors import Cancelled, InvalidImage, RenderFailed, VideogenError
 from .images import explain_match, match_images
 from .model import (
@@ -48,6 +48,7 @@ from .model import (
 from .motion import limit_clip_action
 from .ports import (
     STREAM_ENCODE_SHARE,
+    Chapter,
     ClipRenderer,
     ClipRequest,
     Cue,
@@ -102,6 +103,8 @@ class VideoResult:
     size_bytes: int = 0
     loudness_lufs: float | None = None
     elapsed_seconds: float = 0.0
+    #: the poster JPEG (a frame of the first scene, or of ``poster_scene``)
+    poster_url: str | None = None
 
 
 def music_spans(moods: Iterable[str], timeline: Timeline, crossfade: float
@@ -458,10 +461,16 @@ class _Run:
             start = timeline.narration_starts[i]
             placed.append(NarrationPlacement(narration.path, start, narration.duration))
             cues.extend(c.shifted(start) for c in narration.cues)
+        cues = list(timed_words(cues))  # every cue's words timed (estimated where not)
+        style = seq.params.caption_style or "subtitle"
         plan = MuxPlan(timeline=timeline, clips=plan_clips,
                        narrations=tuple(placed), music=tuple(placements), cues=tuple(cues),
                        video=self.video, audio=p.audio, soft_subtitles=p.soft_subtitles,
-                       burn_subtitles=p.burn_subtitles)
+                       # karaoke and bold exist only burnt in; subtitle as configured
+                       burn_subtitles=style in ("karaoke", "bold") or (
+                           style == "subtitle" and p.burn_subtitles),
+                       caption_style=style, chapters=_chapters(seq, timeline),
+                       poster=_poster_span(seq, timeline))
         final = self.work / "final.mp4"
         self._stream_frames = timeline.total_frames(fps)
         self._scene_ends = [min(round(end * fps), self._stream_frames) for end in timeline.ends]
@@ -490,12 +499,19 @@ class _Run:
         try:
             if cues:
                 for ext, text, ctype in (("srt", format_srt(cues), "application/x-subrip"),
-                                         ("vtt", format_vtt(cues), "text/vtt")):
+                                         ("vtt", format_vtt(cues), "text/vtt"),
+                                         ("words.json", format_words_json(cues),
+                                          "application/json")):
                     path = self.work / f"captions.{ext}"
                     path.write_text(text, encoding="utf-8")
                     key = p.storage.put(path, f"{stem}.{ext}", ctype)
                     stored.append(key)
-                    subtitles[ext] = p.storage.url(key)
+                    subtitles[ext.removesuffix(".json")] = p.storage.url(key)
+            poster_url = None
+            if muxed.poster is not None:
+                key = p.storage.put(muxed.poster, f"{stem}.jpg", "image/jpeg")
+                stored.append(key)
+                poster_url = p.storage.url(key)
             cancel.raise_if_cancelled()
             video_key = p.storage.put(final, f"{stem}.mp4", "video/mp4")
             stored.append(video_key)
@@ -512,7 +528,8 @@ class _Run:
             video_url=url, video_key=video_key, duration=round(muxed.duration, 3),
             scenes=len(scenes), timestamp=stamp.isoformat().replace("+00:00", "Z"),
             warnings=tuple(self.warnings), subtitles=subtitles, scene_reports=tuple(reports),
-            size_bytes=final.stat().st_size, loudness_lufs=muxed.loudness_lufs)
+            size_bytes=final.stat().st_size, loudness_lufs=muxed.loudness_lufs,
+            poster_url=poster_url)
 
     def _mux_progress(self, fraction: float) -> None:
         self.tracker.report("mux", fraction, 1)
@@ -564,6 +581,30 @@ class _Run:
             shutil.copyfile(clip.path, tmp)
             tmp.replace(cache / f"{key}.mp4")
         return clip
+
+
+def _chapters(seq: Sequence, timeline: Timeline) -> tuple[Chapter, ...]:
+    """One chapter per scene, from the middle of its incoming crossfade (the cut a
+    viewer sees) to the next one; titled by the scene's first words."""
+    starts = [s + (timeline.overlap / 2 if i else 0.0) for i, s in enumerate(timeline.starts)]
+    ends = [*starts[1:], timeline.total]
+    return tuple(Chapter(round(a, 3), round(b, 3), chapter_title(scene.narration,
+                                                                   scene.scene_number))
+                 for a, b, scene in zip(starts, ends, seq.scenes, strict=True))
+
+
+def _poster_span(seq: Sequence, timeline: Timeline) -> tuple[float, float]:
+    """The seconds of the poster scene (``poster_scene``, else the first) that no
+    transition touches."""
+    numbers = [s.scene_number for s in seq.scenes]
+    wanted = seq.params.poster_scene
+    i = numbers.index(wanted) if wanted in numbers else 0
+    n = len(numbers)
+    edge = (timeline.overlap if timeline.transition == "crossfade"
+            else timeline.transition_duration / 2 if timeline.transition == "fade" else 0.0)
+    start = timeline.starts[i] + (edge if i > 0 and n > 1 else 0.0)
+    end = timeline.ends[i] - (edge if i < n - 1 else 0.0)
+    return (round(start, 3), round(max(start, end), 3))
 
 
 def _clip_cache_key(renderer: ClipRenderer, request: ClipRequest) -> str:

@@ -21,6 +21,7 @@ from .timeline import Timeline
 
 __all__ = [
     "STREAM_ENCODE_SHARE",
+    "Chapter",
     "ClipRenderer",
     "ClipRequest",
     "Cue",
@@ -42,6 +43,7 @@ __all__ = [
     "Storage",
     "StoredObject",
     "StreamingClipRenderer",
+    "Word",
 ]
 
 T = TypeVar("T")
@@ -152,16 +154,32 @@ class StreamingClipRenderer(Protocol):
 
 # ----------------------------------------------------------------- narration
 @attrs.frozen
-class Cue:
-    """A caption cue: ``text`` spoken from ``start`` to ``end`` seconds."""
+class Word:
+    """One spoken word of a cue: ``text`` from ``start`` to ``end`` seconds."""
 
     start: float
     end: float
     text: str
 
+    def shifted(self, offset: float) -> Word:
+        """The same word ``offset`` seconds later."""
+        return Word(self.start + offset, self.end + offset, self.text)
+
+
+@attrs.frozen
+class Cue:
+    """A caption cue: ``text`` spoken from ``start`` to ``end`` seconds; ``words``
+    (when the narrator timed them) are its whitespace-separated words in order."""
+
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+
     def shifted(self, offset: float) -> Cue:
-        """The same cue ``offset`` seconds later."""
-        return Cue(self.start + offset, self.end + offset, self.text)
+        """The same cue (and its words) ``offset`` seconds later."""
+        return Cue(self.start + offset, self.end + offset, self.text,
+                   tuple(w.shifted(offset) for w in self.words))
 
 
 @attrs.frozen
@@ -249,8 +267,24 @@ class MusicPlacement:
 
 
 @attrs.frozen
+class Chapter:
+    """A chapter of the final file (one per scene): ``title`` from ``start`` to ``end``."""
+
+    start: float
+    end: float
+    title: str
+
+
+@attrs.frozen
 class MuxPlan:
-    """Everything the muxer joins into the final file."""
+    """Everything the muxer joins into the final file.
+
+    ``caption_style`` is how burnt-in captions look (``subtitle``, ``karaoke``,
+    ``bold``; see ``videogen_core.model.CAPTION_STYLES``) when ``burn_subtitles``;
+    the soft track always keeps sentence cues. ``chapters`` go into the MP4;
+    with ``poster`` (a ``(start, end)`` span of seconds) the muxer also writes a
+    JPEG of a sharp frame from that span (``MuxResult.poster``).
+    """
 
     timeline: Timeline
     #: one per scene: an encoded clip file, or a :class:`FrameSource` to stream
@@ -262,6 +296,9 @@ class MuxPlan:
     audio: AudioSettings = attrs.field(factory=AudioSettings)
     soft_subtitles: bool = True
     burn_subtitles: bool = False
+    caption_style: str = "subtitle"
+    chapters: tuple[Chapter, ...] = ()
+    poster: tuple[float, float] | None = None
 
 
 @attrs.frozen
@@ -274,6 +311,8 @@ class MuxResult:
     loudness_lufs: float | None = None
     true_peak_db: float | None = None
     warnings: tuple[str, ...] = ()
+    #: the poster JPEG (beside the video) when the plan asked for one
+    poster: Path | None = None
 
 
 #: The share of a streamed mux's progress (clips given as frame sources) that is

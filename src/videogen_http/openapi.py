@@ -110,6 +110,21 @@ _SCHEMAS: dict[str, Any] = {
                 "description": "Seconds (default VIDEOGEN_TRANSITION_DURATION). A `fade` "
                                "takes half of it from each scene beside it and must fit "
                                "them (400 naming this field otherwise)."},
+            "caption_style": {
+                "enum": ["none", "subtitle", "karaoke", "bold", None],
+                "description": "Burnt-in captions: `subtitle` (default; sentences at the "
+                               "bottom, burnt in only when VIDEOGEN_BURN_SUBTITLES=true), "
+                               "`karaoke` (a line or two, the spoken word highlighted), "
+                               "`bold` (1-3 big words at a time, centred), `none` (nothing "
+                               "burnt in). All stay inside the output's safe area; the soft "
+                               "track and the .srt/.vtt/.words.json files always keep "
+                               "sentence cues with word timings.",
+            },
+            "poster_scene": {
+                "type": ["integer", "null"], "minimum": 0,
+                "description": "scene_number of the scene the poster frame is taken from "
+                               "(default: the first scene).",
+            },
         },
     },
     "GenerateRequest": {
@@ -138,10 +153,19 @@ _SCHEMAS: dict[str, Any] = {
                     "timestamp": {"type": "string", "format": "date-time"},
                     "warnings": {"type": "array", "items": {"type": "string"}},
                     "subtitles": {"type": "object",
+                                  "description": "URLs of the captions: `srt`, `vtt` "
+                                                 "(with inline word timestamps) and "
+                                                 "`words` (.words.json: cues with their "
+                                                 "words' start/end seconds).",
                                   "additionalProperties": {"type": "string"}},
                     "size_bytes": {"type": "integer"},
                     "loudness_lufs": {"type": ["number", "null"]},
                     "scene_details": {"type": "array", "items": {"type": "object"}},
+                    "poster_url": {
+                        "type": ["string", "null"],
+                        "description": "A JPEG of the video's size: a sharp frame of the "
+                                       "first scene (or of `poster_scene`).",
+                    },
                 },
             },
         },

@@ -366,15 +366,19 @@ def test_stored_keys_subtitles_first_video_last(tmp_path: Path, inline: Any) -> 
     h = Harness(tmp_path, inline)
     result = h.run(three_scenes())
     stem = result.video_key.removesuffix(".mp4")
-    assert h.storage.puts == [f"{stem}.srt", f"{stem}.vtt", f"{stem}.mp4"]
+    assert h.storage.puts == [f"{stem}.srt", f"{stem}.vtt", f"{stem}.words.json",
+                              f"{stem}.mp4"]
     assert h.storage.video_keys() == sorted(h.storage.puts)
     assert result.subtitles == {"srt": h.storage.url(f"{stem}.srt"),
-                                "vtt": h.storage.url(f"{stem}.vtt")}
+                                "vtt": h.storage.url(f"{stem}.vtt"),
+                                "words": h.storage.url(f"{stem}.words.json")}
     srt = h.storage.read_bytes(f"{stem}.srt").decode()
     vtt = h.storage.read_bytes(f"{stem}.vtt").decode()
     assert srt.startswith("1\n00:00:00,250 --> ")
     assert vtt.startswith("WEBVTT\n\n00:00:00.250 --> ")
-    assert "The village wakes up." in srt and "The village wakes up." in vtt
+    assert "The village wakes up." in srt
+    assert "The village wakes up." in "".join(vtt.split(">")[i].split("<")[0]  # no stamps
+                                              for i in range(vtt.count(">") + 1))
     assert h.storage.stat(f"{stem}.mp4").content_type == "video/mp4"
     assert h.storage.stat(f"{stem}.vtt").content_type == "text/vtt"
 
@@ -499,7 +503,7 @@ def test_failed_video_put_removes_the_subtitles(tmp_path: Path, inline: Any,
     h = Harness(tmp_path, inline, storage=storage)
     with pytest.raises(VideogenError):
         h.run(three_scenes())
-    assert len(storage.puts) == 2  # the subtitles were stored, then removed again
+    assert len(storage.puts) == 3  # the captions were stored, then removed again
     assert h.stored_nothing() and h.workdir_is_clean()
 
 

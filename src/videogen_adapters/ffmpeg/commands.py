@@ -19,15 +19,16 @@ from videogen_core.model import VideoSettings
 
 __all__ = [
     "FAST_ZONE",
+    "ass_filter",
     "audio_measure_args",
     "concat_list_text",
     "concat_mux_args",
     "encode_raw_args",
+    "ffmetadata_text",
     "force_key_frames_expr",
     "lone_encoder_threads",
     "mux_args",
     "normalize_args",
-    "subtitles_filter",
     "transitions_args",
     "x264_args",
 ]
@@ -201,22 +202,42 @@ def concat_list_text(paths: Sequence[Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def subtitles_filter(srt: Path, fonts_dir: Path | None = None) -> str:
-    """A libass ``subtitles`` filter burning ``srt`` in with a readable default style."""
-    path = str(srt).replace("\\", "/").replace(":", "\\:").replace("'", "\\'")
-    style = ("FontName=DejaVu Sans,FontSize=20,PrimaryColour=&H00FFFFFF,"
-             "OutlineColour=&H80000000,BorderStyle=1,Outline=2,Shadow=1,MarginV=24")
-    out = f"subtitles=filename='{path}':force_style='{style}'"
+def _filter_path(path: Path) -> str:
+    """A path quoted for a filter option value inside single quotes."""
+    return str(path).replace("\\", "/").replace(":", "\\:").replace("'", "\\'")
+
+
+def ass_filter(ass: Path, fonts_dir: Path | None = None) -> str:
+    """A libass ``ass`` filter burning the ASS script ``ass`` in (its styles and
+    positions are in output pixels; see :mod:`.ass`); ``fonts_dir`` adds a folder
+    of fonts that the script may name."""
+    out = f"ass=filename='{_filter_path(ass)}'"
     if fonts_dir is not None:
-        out += ":fontsdir='" + str(fonts_dir).replace(":", "\\:") + "'"
+        out += f":fontsdir='{_filter_path(fonts_dir)}'"
     return out
+
+
+def _metadata_value(text: str) -> str:
+    out = "".join("\\" + ch if ch in "=;#\\\n" else ch for ch in text)
+    return out.replace("\r", " ")
+
+
+def ffmetadata_text(chapters: Sequence[tuple[float, float, str]]) -> str:
+    """An FFMETADATA1 file with one chapter per ``(start, end, title)`` (seconds),
+    for ``-map_chapters`` at the final mux."""
+    lines = [";FFMETADATA1"]
+    for start, end, title in chapters:
+        lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={max(0, round(start * 1000))}",
+                  f"END={max(0, round(end * 1000))}", f"title={_metadata_value(title)}"]
+    return "\n".join(lines) + "\n"
 
 
 def _final_mux(
     ffmpeg: str, video_input: list[str], video_codec: list[str], output: Path,
-    audio: Path | None, subtitles: Path | None,
+    audio: Path | None, subtitles: Path | None, chapters: Path | None = None,
 ) -> list[str]:
-    """Input 0 (``video_input``) + the audio (copied) + a mov_text caption track → MP4."""
+    """Input 0 (``video_input``) + the audio (copied) + a mov_text caption track
+    (+ the chapters of an FFMETADATA file) → MP4."""
     args = [*_base(ffmpeg), *video_input]
     maps = ["-map", "0:v:0"]
     index = 1
@@ -227,6 +248,10 @@ def _final_mux(
     if subtitles is not None:
         args += ["-i", str(subtitles)]
         maps += ["-map", f"{index}:s:0"]
+        index += 1
+    if chapters is not None:
+        args += ["-f", "ffmetadata", "-i", str(chapters)]
+        maps += ["-map_chapters", str(index)]
     args += [*maps, *video_codec]
     if audio is not None:
         args += ["-c:a", "copy"]
@@ -244,6 +269,7 @@ def concat_mux_args(
     subtitles: Path | None = None,
     burn_filter: str | None = None,
     settings: VideoSettings | None = None,
+    chapters: Path | None = None,
 ) -> list[str]:
     """Join the segments in ``list_file`` by stream copy and mux the audio (copied)
     and an optional mov_text subtitle track; with ``burn_filter`` the video is
@@ -254,7 +280,7 @@ def concat_mux_args(
             raise ValueError("burning subtitles re-encodes: settings are required")
         codec = ["-vf", burn_filter, *x264_args(settings)]
     return _final_mux(ffmpeg, ["-f", "concat", "-safe", "0", "-i", str(list_file)], codec,
-                      output, audio, subtitles)
+                      output, audio, subtitles, chapters)
 
 
 def mux_args(
@@ -264,10 +290,13 @@ def mux_args(
     *,
     audio: Path | None = None,
     subtitles: Path | None = None,
+    chapters: Path | None = None,
 ) -> list[str]:
     """Put ``video``'s stream, the ``audio`` track and a mov_text caption track into
-    one MP4 by stream copy, index at the front (``+faststart``)."""
-    return _final_mux(ffmpeg, ["-i", str(video)], ["-c:v", "copy"], output, audio, subtitles)
+    one MP4 by stream copy, index at the front (``+faststart``); ``chapters`` is an
+    FFMETADATA file (:func:`ffmetadata_text`) whose chapters the MP4 carries."""
+    return _final_mux(ffmpeg, ["-i", str(video)], ["-c:v", "copy"], output, audio, subtitles,
+                      chapters)
 
 
 def normalize_args(

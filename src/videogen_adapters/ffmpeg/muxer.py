@@ -26,6 +26,12 @@ settings and an IDR frame at every cut frame of the
 A clip that does not fit (wrong frame count/size/fps, no key frame at a cut)
 is first re-encoded to fit with :func:`~videogen_adapters.ffmpeg.conform.conform_clip`
 and a warning says so. The result is measured: duration, frames, loudness.
+
+Burnt-in captions are an ASS script in the plan's caption style
+(:mod:`.ass`), drawn by libass with the bundled fonts (:mod:`videogen_adapters.fonts`,
+through ``FONTCONFIG_FILE``); the soft track keeps the sentence cues. The
+plan's chapters go in at the final mux (an FFMETADATA file, ``-map_chapters``),
+and the poster JPEG (:mod:`.poster`) is taken from the finished file.
 """
 
 from __future__ import annotations
@@ -53,10 +59,13 @@ from videogen_core.ports import (
 from videogen_core.progress import CancelToken
 
 from ..executors.threads import InlineExecutor
+from ..fonts import CAPTION_FONT, ffmpeg_env
 from . import commands
+from .ass import ass_document
 from .audio import Loudness, measure_loudness, mix_audio
 from .conform import conform_clip
 from .encode import encode_frames
+from .poster import write_poster
 from .probe import index_facts, probe
 from .runner import FfmpegRunner, atomic_output
 from .split import read_layout, write_pieces
@@ -167,6 +176,7 @@ class FfmpegMuxer:
         audio_job = _beside(pending, self._audio, plan, total_frames / fps, audio, work, stop)
         audio_job.add_done_callback(lambda job: stop.cancel() if _failed(job) else None)
         subtitles, burn = self._captions(plan, work)
+        chapters = self._chapters(plan, work)
         video = work / "video.mp4"
 
         def encoded(fraction: float) -> None:
@@ -175,7 +185,8 @@ class FfmpegMuxer:
 
         composed = composed_frames(sources, timeline, settings, cancel=stop)
         try:
-            encode_frames(self.runner, composed, video, settings, total_frames,
+            encode_frames(self.burn_runner if burn else self.runner, composed, video, settings,
+                          total_frames,
                           fast_transitions=False, stage="encode", progress=encoded,
                           cancel=stop, video_filter=burn, faststart=False)
         except Cancelled:
@@ -189,10 +200,11 @@ class FfmpegMuxer:
         loud = audio_job.result()
         with atomic_output(output_path) as tmp:
             argv = commands.mux_args(self.runner.ffmpeg, video, tmp, audio=audio,
-                                     subtitles=subtitles)
+                                     subtitles=subtitles, chapters=chapters)
             self.runner.run(argv, stage="mux", cancel=cancel)
             duration, frames = index_facts(tmp)  # from the MP4 index: no packet reading
-        return _result(output_path, duration, frames, loud, total_frames, [], progress)
+        poster = self._poster(plan, output_path)
+        return _result(output_path, duration, frames, loud, total_frames, [], progress, poster)
 
     def _audio(self, plan: MuxPlan, duration: float, audio: Path, work: Path,
                cancel: CancelToken | None) -> Loudness:
@@ -217,17 +229,53 @@ class FfmpegMuxer:
         return runner
 
     def _captions(self, plan: MuxPlan, work: Path) -> tuple[Path | None, str | None]:
-        """The soft caption file and the burn-in filter the plan asks for."""
+        """The soft caption file (sentences) and the burn-in filter the plan asks for
+        (an ASS script in the plan's caption style, see :mod:`.ass`)."""
         subtitles = None
         burn = None
-        if plan.cues and (plan.soft_subtitles or plan.burn_subtitles):
-            srt = work / "captions.srt"
-            srt.write_text(format_srt(plan.cues), encoding="utf-8")
-            if plan.soft_subtitles:
-                subtitles = srt
-            if plan.burn_subtitles:
-                burn = commands.subtitles_filter(srt, self.fonts_dir or find_fonts_dir())
+        if plan.cues and plan.soft_subtitles:
+            subtitles = work / "captions.srt"
+            subtitles.write_text(format_srt(plan.cues), encoding="utf-8")
+        if plan.cues and plan.burn_subtitles and plan.caption_style != "none":
+            bundled = self.burn_runner.env is not None
+            ass = work / "captions.ass"
+            ass.write_text(ass_document(plan.cues, plan.caption_style, plan.video.width,
+                                        plan.video.height,
+                                        font=CAPTION_FONT if bundled else "DejaVu Sans"),
+                           encoding="utf-8")
+            burn = commands.ass_filter(ass, self.fonts_dir or (None if bundled
+                                                               else find_fonts_dir()))
         return subtitles, burn
+
+    @property
+    def burn_runner(self) -> FfmpegRunner:
+        """The runner for an encode that burns captions in: its ffmpeg finds the
+        bundled fonts (:mod:`videogen_adapters.fonts`) through fontconfig, so no
+        system font is needed (the runner as it is when no font package is there)."""
+        env = ffmpeg_env(self.workdir / ".fonts" if self.workdir else None)
+        if env is None:
+            return self.runner
+        runner = copy.copy(self.runner)
+        runner.env = env
+        return runner
+
+    @staticmethod
+    def _chapters(plan: MuxPlan, work: Path) -> Path | None:
+        """The FFMETADATA file of the plan's chapters (None without chapters)."""
+        if not plan.chapters:
+            return None
+        path = work / "chapters.ffmeta"
+        path.write_text(commands.ffmetadata_text([(c.start, c.end, c.title)
+                                                  for c in plan.chapters]), encoding="utf-8")
+        return path
+
+    def _poster(self, plan: MuxPlan, video: Path) -> Path | None:
+        """The poster JPEG beside ``video`` when the plan asks for one."""
+        if plan.poster is None:
+            return None
+        start, end = plan.poster
+        busy = [(c.start, c.end) for c in plan.cues] if plan.burn_subtitles else []
+        return write_poster(video, video.with_suffix(".jpg"), start, end, avoid=busy)
 
     # ----------------------------------------------------------------- steps
     def _mux(self, plan: MuxPlan, output_path: Path, work: Path, executor: Executor,
@@ -306,13 +354,15 @@ class FfmpegMuxer:
         with atomic_output(output_path) as tmp:
             argv = commands.concat_mux_args(self.runner.ffmpeg, list_file, tmp, audio=audio,
                                             subtitles=subtitles, burn_filter=burn,
-                                            settings=settings)
-            self.runner.run(argv, stage="mux", cancel=cancel)
+                                            settings=settings,
+                                            chapters=self._chapters(plan, work))
+            (self.burn_runner if burn else self.runner).run(argv, stage="mux", cancel=cancel)
             info = probe(tmp)
             loud = measure_loudness(self.runner, tmp, cancel)
+        poster = self._poster(plan, output_path)
         tick()
         return _result(output_path, info.duration, info.frames, loud, timeline.total_frames(fps),
-                       warnings, progress)
+                       warnings, progress, poster)
 
     def _transitions(self, pairs: list[tuple[str, Path | None, Path | None]], first: int,
                      frames: int, settings: VideoSettings, work: Path,
@@ -378,11 +428,13 @@ def _beside(pending: list[Future[Any]], fn: Callable[..., T], *args: Any,
 
 
 def _result(output_path: Path, duration: float, frames: int, loud: Loudness, expected: int,
-            warnings: list[str], progress: Callable[[float], None] | None) -> MuxResult:
+            warnings: list[str], progress: Callable[[float], None] | None,
+            poster: Path | None = None) -> MuxResult:
     """The measured facts of the finished file (a frame-count mismatch is a warning)."""
     if frames != expected:
         warnings.append(f"the video has {frames} frames, the timeline {expected}")
     if progress is not None:
         progress(1.0)
     return MuxResult(output_path, round(duration, 3), frames,
-                     round(loud.integrated, 2), round(loud.true_peak, 2), tuple(warnings))
+                     round(loud.integrated, 2), round(loud.true_peak, 2), tuple(warnings),
+                     poster)

@@ -68,6 +68,9 @@ class FfmpegRunner:
         #: added to the CPU niceness of every ffmpeg it starts (POSIX): work that
         #: may wait for idle cores (the audio mix beside the video encode)
         self.nice = nice
+        #: the environment of the ffmpeg processes (None: this process's); the muxer
+        #: sets one naming the bundled fonts (``FONTCONFIG_FILE``) to burn captions in
+        self.env: dict[str, str] | None = None
 
     def run(
         self,
@@ -91,6 +94,7 @@ class FfmpegRunner:
                 stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
+                env=self.env,
                 # its own session: a signal to our process group (Ctrl+C, a worker's
                 # SIGTERM) reaches us, not ffmpeg; we then stop ffmpeg ourselves and
                 # report the interruption, instead of a half-dead encode failing the job

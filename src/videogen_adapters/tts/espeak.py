@@ -40,7 +40,7 @@ from videogen_core import (
     UnknownVoice,
 )
 
-from .align import caption_pieces
+from .align import assign_words, caption_pieces, event_words, with_words
 from .wav import speech_bounds, trim_cues, write_wav
 
 __all__ = ["EspeakNarrator"]
@@ -291,4 +291,7 @@ def _cues(text: str, words: list[tuple[int, int]], audio: np.ndarray, rate: int)
             cues.append(Cue(begin + bounds[0], begin + bounds[1], piece))
         else:
             cues.append(Cue(begin, end, piece))
-    return cues
+    timed = event_words(text, words, audio, rate)  # WORD events: each word's start
+    if timed is not None:
+        return list(assign_words(cues, timed))
+    return [with_words(c, audio, rate) for c in cues]

@@ -43,7 +43,7 @@ from videogen_core import (
     split_sentences,
 )
 
-from .align import align_pieces, caption_pieces
+from .align import align_pieces, assign_words, caption_pieces, piper_words
 from .piper_noise import infer, seeded_model
 from .wav import trim_cues, write_wav
 
@@ -240,6 +240,7 @@ class PiperNarrator:
                     ids = piper_voice.phonemes_to_ids(phonemes)
                     chunks.append(self._infer(piper_voice, noise_inputs, ids, scales, seed, run))
                     run += 1
+            spoken: list[Any] = []  # phoneme alignments: not yet from the seeded model
             if not chunks:
                 continue
             audio = np.concatenate(chunks)
@@ -247,8 +248,11 @@ class PiperNarrator:
                 pieces.append(pause)
                 t += len(pause) / rate
             pieces_of_sentence = [p for _, p in caption_pieces(sentence)]
-            cues.extend(c.shifted(t) for c in align_pieces(pieces_of_sentence, audio, rate,
-                                                           threshold_db=-32.0))
+            sentence_cues = align_pieces(pieces_of_sentence, audio, rate, threshold_db=-32.0)
+            timed = piper_words(sentence.split(), piper_voice.phonemize, spoken, rate)
+            if timed is not None:  # the model's own phoneme durations: exact word times
+                sentence_cues = assign_words(sentence_cues, timed)
+            cues.extend(c.shifted(t) for c in sentence_cues)
             pieces.append(audio)
             t += len(audio) / rate
         return pieces, cues

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from videogen_core import Cue
+from videogen_core.captions import clamp_words
 
 __all__ = [
     "WavWriter",
@@ -95,7 +96,8 @@ def trim_cues(cues: list[Cue], duration: float) -> tuple[Cue, ...]:
         end = float(min(max(cue.end, start), duration))
         if end - start < 0.001 and out:
             continue
-        out.append(Cue(round(start, 3), round(end, 3), cue.text))
+        trimmed = Cue(round(start, 3), round(end, 3), cue.text)
+        out.append(Cue(trimmed.start, trimmed.end, cue.text, clamp_words(trimmed, cue.words)))
         last = end
     return tuple(out)
 

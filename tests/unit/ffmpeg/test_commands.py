@@ -126,10 +126,29 @@ def test_concat_mux_copies_and_never_shortens() -> None:
         commands.concat_mux_args(FF, Path("l.txt"), Path("o.mp4"), burn_filter="x")
 
 
-def test_subtitles_filter_escapes_the_path() -> None:
-    text = commands.subtitles_filter(Path("/tmp/a:b/c's.srt"), Path("/fonts"))
-    assert "filename='/tmp/a\\:b/c\\'s.srt'" in text
-    assert "force_style=" in text and "fontsdir='/fonts'" in text
+def test_ass_filter_escapes_the_path() -> None:
+    text = commands.ass_filter(Path("/tmp/a:b/c's.ass"), Path("/fonts"))
+    assert text.startswith("ass=filename='/tmp/a\\:b/c\\'s.ass'")
+    assert "fontsdir='/fonts'" in text
+    assert "fontsdir" not in commands.ass_filter(Path("x.ass"))
+
+
+def test_ffmetadata_chapters_are_escaped_and_in_milliseconds() -> None:
+    text = commands.ffmetadata_text([(0.0, 4.75, "Intro; a=b #1"), (4.75, 9.5, "Scene 2")])
+    assert text.startswith(";FFMETADATA1\n")
+    assert text.count("[CHAPTER]") == 2
+    assert "START=4750\nEND=9500\ntitle=Scene 2" in text
+    assert "title=Intro\\; a\\=b \\#1" in text
+
+
+def test_final_mux_maps_the_chapters_file() -> None:
+    argv = commands.mux_args(FF, Path("v.mp4"), Path("o.mp4"), audio=Path("a.m4a"),
+                             subtitles=Path("c.srt"), chapters=Path("ch.ffmeta"))
+    i = argv.index("ch.ffmeta")
+    assert argv[i - 3:i] == ["-f", "ffmetadata", "-i"]
+    assert _value(argv, "-map_chapters") == "3"  # inputs: video, audio, captions, chapters
+    plain = commands.mux_args(FF, Path("v.mp4"), Path("o.mp4"))
+    assert "-map_chapters" not in plain
 
 
 def test_normalize_args_pad_and_encode() -> None:
