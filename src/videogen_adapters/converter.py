@@ -61,6 +61,16 @@ def _strict_str(value: Any, _: type) -> str:
     return value
 
 
+def _structure_focus(value: Any, _: type) -> str | tuple[float, float]:
+    """``Scene.focus``: a word (checked by the model) or ``[x, y]`` numbers."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return (_strict_float(value[0], float), _strict_float(value[1], float))
+    raise _FieldTypeError('must be "auto", "center" or [x, y] with x and y between 0 and 1',
+                          value)
+
+
 def make_converter() -> cattrs.Converter:
     """A converter with strict scalar types (no ``"5"`` → 5, no ``true`` → 1),
     unknown keys refused, and detailed validation for JSON paths."""
@@ -77,6 +87,7 @@ def make_converter() -> cattrs.Converter:
 
     conv.register_structure_hook(str | None, structure_str_or_none)
     conv.register_structure_hook(float | None, structure_float_or_none)
+    conv.register_structure_hook(str | tuple[float, float], _structure_focus)
     return conv
 
 
@@ -126,8 +137,8 @@ def structure_request(data: Any) -> Sequence:
     """Turn the seed's request body into a validated Sequence.
 
     ``{"sequence_data": [{scene_number, narration, duration, clip_action,
-    music_mood}], "generation_params": {transition_type, seed, fps, voice?,
-    callback_url?, transition_duration?}}``. Raises InvalidRequest naming the
+    music_mood, focus?}], "generation_params": {transition_type, seed, fps, voice?,
+    callback_url?, transition_duration?, aspect_ratio?, resolution?}}``. Raises InvalidRequest naming the
     JSON path; never any other exception.
     """
     if not isinstance(data, Mapping):
