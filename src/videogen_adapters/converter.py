@@ -175,13 +175,23 @@ def structure_request(data: Any) -> Sequence:
 
 def sequence_to_request(sequence: Sequence) -> dict[str, Any]:
     """The request body of a Sequence (inverse of :func:`structure_request`);
-    optional parameters left at None are omitted."""
+    optional parameters left at None (and a default ``focus``) are omitted."""
     params = {k: v for k, v in _CONVERTER.unstructure(sequence.params).items()
               if v is not None or k in {"transition_type", "seed", "fps"}}
     return {
-        "sequence_data": [_CONVERTER.unstructure(s) for s in sequence.scenes],
+        "sequence_data": [_scene_body(s) for s in sequence.scenes],
         "generation_params": params,
     }
+
+
+def _scene_body(scene: Scene) -> dict[str, Any]:
+    """A scene's JSON; ``focus`` only when it is not the default (the seed's shape)."""
+    body: dict[str, Any] = _CONVERTER.unstructure(scene)
+    if scene.focus == "auto":
+        del body["focus"]
+    else:
+        body["focus"] = list(scene.focus) if isinstance(scene.focus, tuple) else scene.focus
+    return body
 
 
 def result_to_response(result: VideoResult) -> dict[str, Any]:
