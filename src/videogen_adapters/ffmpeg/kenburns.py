@@ -2,11 +2,14 @@
 
 How a clip is made:
 
-1. :func:`~videogen_adapters.ffmpeg.images.load_image` normalises the image,
-   which is fitted to the output aspect (cover-crop or blurred contain) and
-   pre-scaled once so that the widest window of the move maps 1:1 onto the
-   output (the move only ever magnifies: no aliasing, and no per-frame work
-   at the photo's full resolution).
+1. :func:`~videogen_adapters.ffmpeg.images.load_image` normalises the image;
+   its subject is found once (the scene's ``focus``: detected faces or
+   saliency, an author's point, or none — :mod:`videogen_adapters.framing`);
+   it is fitted to the output aspect (cover-crop placed to keep the subject,
+   or blurred contain) and pre-scaled once so that the widest window of the
+   move maps 1:1 onto the output (the move only ever magnifies: no aliasing,
+   and no per-frame work at the photo's full resolution). The camera path is
+   planned around the subject (:func:`~videogen_adapters.ffmpeg.camera.plan_camera`).
 2. The source is converted once to BT.709 Y/Cb/Cr planes.
 3. Per frame, :class:`~videogen_adapters.ffmpeg.camera.CameraPath` gives the
    window in floating point and it is resampled, sub-pixel exact (no
@@ -33,6 +36,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import attrs
 import numpy as np
 from PIL import Image
 
@@ -42,13 +46,18 @@ from videogen_core.motion import validate_clip_action
 from videogen_core.ports import ClipRequest, RenderedClip
 from videogen_core.progress import CancelToken
 
+from videogen_adapters.framing import Subject, cover_crop, frame_box, resolve_focus
+from videogen_adapters.framing.geometry import FACE_MARGIN, Box, padded
+
 from . import resample
 from .camera import CameraPath, plan_camera
 from .encode import encode_frames, prefetch
 from .images import fit_frame, load_image, yuv_planes
 from .runner import FfmpegRunner
 
-__all__ = ["KenBurnsClipRenderer", "generate_video"]
+__all__ = ["Framing", "KenBurnsClipRenderer", "generate_video"]
+
+Planes = tuple[Image.Image, Image.Image, Image.Image]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +77,8 @@ class KenBurnsClipRenderer:
     """
 
     name = "kenburns"
+    #: part of the clip cache key: 2 = subject-aware framing
+    version = 2
 
     def __init__(
         self,
@@ -101,9 +112,9 @@ class KenBurnsClipRenderer:
             cancel.raise_if_cancelled()
         settings = request.settings
         count = request.frames
-        path = plan_camera(request.clip_action, request.seed)
-        frames = self.frames(request.image_path, path, settings, count,
-                             scene_number=request.scene_number or None)
+        planes, framing = self.prepare(request)
+        frames = self.frames(request.image_path, framing.path, settings, count,
+                             scene_number=request.scene_number or None, planes=planes)
         encode_frames(self.runner, frames, Path(output_path), settings, count,
                       cut_frames=request.cut_frames, fast_transitions=self.fast_transitions,
                       stage="render", progress=progress, cancel=cancel)
@@ -124,15 +135,50 @@ class KenBurnsClipRenderer:
                        min_size=(64, 64)).close()
         return KenBurnsFrameSource(self, request)
 
+    def _source_size(self, path: CameraPath, settings: VideoSettings) -> tuple[int, int]:
+        scale = path.min_zoom * self.oversample
+        return (max(settings.width, round(settings.width * scale)),
+                max(settings.height, round(settings.height * scale)))
+
+    def framing(self, request: ClipRequest, image: Image.Image) -> Framing:
+        """Where the subject of ``image`` is and how the crop and camera frame it
+        (the request's ``focus``; no subject: the centred crop and the seed's path)."""
+        settings = request.settings
+        size = (settings.width, settings.height)
+        subject = resolve_focus(request.focus, image)
+        if subject is None:
+            return Framing(plan_camera(request.clip_action, request.seed))
+        box = padded(subject.box, FACE_MARGIN) if subject.kind == "faces" else subject.box
+        centering = cover_crop(image.size, size, box) if self.fit == "cover" else (0.5, 0.5)
+        in_frame = frame_box(box, image.size, size, self.fit, centering)
+        path = plan_camera(request.clip_action, request.seed, subject=in_frame)
+        return Framing(path, centering, subject, in_frame)
+
+    def prepare(self, request: ClipRequest) -> tuple[Planes, Framing]:
+        """Decode the image once, frame it (:meth:`framing`), fit and pre-scale it for
+        the framed camera path: the Y/Cb/Cr planes and the framing."""
+        settings = request.settings
+        # framing never widens the widest window, so this decode is large enough
+        need = self._source_size(plan_camera(request.clip_action, request.seed), settings)
+        with _scene_error(request.scene_number or None):
+            image = load_image(Path(request.image_path), max_pixels=self.max_pixels,
+                               min_size=need)
+        try:
+            framing = self.framing(request, image)
+            src_w, src_h = self._source_size(framing.path, settings)
+            fitted = fit_frame(image, src_w, src_h, self.fit, centering=framing.centering)
+        finally:
+            image.close()
+        planes = yuv_planes(fitted)
+        fitted.close()
+        return planes, framing
+
     def planes(
         self, image_path: Path, path: CameraPath, settings: VideoSettings,
         *, scene_number: int | None = None,
-    ) -> tuple[Image.Image, Image.Image, Image.Image]:
-        """The image fitted and pre-scaled for ``path``, as Y/Cb/Cr planes."""
-        width, height = settings.width, settings.height
-        scale = path.min_zoom * self.oversample
-        src_w = max(width, round(width * scale))
-        src_h = max(height, round(height * scale))
+    ) -> Planes:
+        """The image fitted (centred) and pre-scaled for ``path``, as Y/Cb/Cr planes."""
+        src_w, src_h = self._source_size(path, settings)
         with _scene_error(scene_number):
             image = load_image(Path(image_path), max_pixels=self.max_pixels,
                                min_size=(src_w, src_h))
@@ -228,6 +274,18 @@ def _scene_error(scene_number: int | None) -> Iterator[None]:
         raise
 
 
+@attrs.frozen
+class Framing:
+    """How one clip frames its image: the camera ``path``, the cover crop's
+    ``centering`` (``ImageOps.fit``), the ``subject`` found (None: centred, as
+    before) and its box in the fitted frame's fractions."""
+
+    path: CameraPath
+    centering: tuple[float, float] = (0.5, 0.5)
+    subject: Subject | None = None
+    box: Box | None = None
+
+
 class KenBurnsFrameSource:
     """One Ken Burns clip as a :class:`~videogen_core.ports.FrameSource`.
 
@@ -239,8 +297,9 @@ class KenBurnsFrameSource:
     def __init__(self, renderer: KenBurnsClipRenderer, request: ClipRequest) -> None:
         self.renderer = renderer
         self.request = request
-        self.path = plan_camera(request.clip_action, request.seed)
-        self._planes: tuple[Image.Image, Image.Image, Image.Image] | None = None
+        #: the subject and the camera path, known once :meth:`prepare` has run
+        self.framing: Framing | None = None
+        self._planes: Planes | None = None
         self._lock = threading.Lock()
 
     @property
@@ -249,20 +308,20 @@ class KenBurnsFrameSource:
         return self.request.frames
 
     def prepare(self) -> None:
-        """Decode, fit and pre-scale the image (once)."""
+        """Decode, frame, fit and pre-scale the image (once; the subject is found here,
+        a scene ahead, off the encoder's path)."""
         with self._lock:
             if self._planes is None:
-                r = self.request
-                self._planes = self.renderer.planes(r.image_path, self.path, r.settings,
-                                                    scene_number=r.scene_number or None)
+                self._planes, self.framing = self.renderer.prepare(self.request)
 
     def open(self) -> Iterator[bytes]:
         """The clip's raw ``yuv420p`` frames."""
         self.prepare()
         with self._lock:
             planes, self._planes = self._planes, None
+        assert self.framing is not None
         r = self.request
-        return self.renderer.frames(r.image_path, self.path, r.settings, r.frames,
+        return self.renderer.frames(r.image_path, self.framing.path, r.settings, r.frames,
                                     scene_number=r.scene_number or None, planes=planes)
 
     def __repr__(self) -> str:
