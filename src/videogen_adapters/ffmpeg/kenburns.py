@@ -40,14 +40,13 @@ import attrs
 import numpy as np
 from PIL import Image
 
+from videogen_adapters.framing import Subject, cover_crop, frame_box, resolve_focus
+from videogen_adapters.framing.geometry import FACE_MARGIN, Box, padded
 from videogen_core.errors import Cancelled, InvalidImage
 from videogen_core.model import VideoSettings
 from videogen_core.motion import validate_clip_action
 from videogen_core.ports import ClipRequest, RenderedClip
 from videogen_core.progress import CancelToken
-
-from videogen_adapters.framing import Subject, cover_crop, frame_box, resolve_focus
-from videogen_adapters.framing.geometry import FACE_MARGIN, Box, padded
 
 from . import resample
 from .camera import CameraPath, plan_camera
