@@ -138,8 +138,8 @@ def structure_request(data: Any) -> Sequence:
 
     ``{"sequence_data": [{scene_number, narration, duration, clip_action,
     music_mood, focus?}], "generation_params": {transition_type, seed, fps, voice?,
-    callback_url?, transition_duration?, aspect_ratio?, resolution?}}``. Raises InvalidRequest naming the
-    JSON path; never any other exception.
+    callback_url?, transition_duration?, aspect_ratio?, resolution?}}``. Raises
+    InvalidRequest naming the JSON path; never any other exception.
     """
     if not isinstance(data, Mapping):
         raise InvalidRequest("", "the request body must be a JSON object",
