@@ -90,7 +90,7 @@ def _as_focus(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def _focus(_: Any, a: attrs.Attribute[object], value: object) -> None:
+def _focus(_: Any, a: attrs.Attribute[Any], value: object) -> None:
     if isinstance(value, str):
         if value not in FOCUS_MODES:
             raise InvalidRequest(a.name, f"must be one of {', '.join(FOCUS_MODES)} or [x, y] "
