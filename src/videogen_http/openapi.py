@@ -68,6 +68,19 @@ _SCHEMAS: dict[str, Any] = {
             "duration": {"type": "number", "exclusiveMinimum": 0},
             "clip_action": {"type": "string", "examples": ["zoom in, pan left"]},
             "music_mood": {"type": "string", "examples": ["calm", "upbeat"]},
+            "focus": {
+                "oneOf": [
+                    {"enum": ["auto", "center"]},
+                    {"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1},
+                     "minItems": 2, "maxItems": 2},
+                ],
+                "default": "auto",
+                "description": "What the crop and the camera keep in frame: `auto` finds "
+                               "the subject (faces, else a salient region, else the "
+                               "centre), `center` frames the image centre (no detection), "
+                               "`[x, y]` is a point in 0–1 image coordinates (0, 0 = top "
+                               "left).",
+            },
         },
     },
     "GenerationParams": {
@@ -94,6 +107,18 @@ _SCHEMAS: dict[str, Any] = {
                                "unless VIDEOGEN_CALLBACK_ALLOW_PRIVATE=true.",
             },
             "transition_duration": {"type": ["number", "null"], "minimum": 0},
+            "aspect_ratio": {
+                "enum": ["16:9", "9:16", "1:1", "4:5", None],
+                "description": "Output aspect ratio (default 16:9). With `resolution`, "
+                               "it sets the output size; when both are absent the "
+                               "configured VIDEOGEN_WIDTH x VIDEOGEN_HEIGHT is used.",
+            },
+            "resolution": {
+                "enum": ["576p", "720p", "1080p", None],
+                "description": "Short side of the output in pixels (default 576p): "
+                               "16:9 576p = 1024x576, 9:16 1080p = 1080x1920, 1:1 720p = "
+                               "720x720, 4:5 1080p = 1080x1350. Square pixels, even sizes.",
+            },
         },
     },
     "GenerateRequest": {
