@@ -98,7 +98,7 @@ def test_cover_crop_moves_to_the_face_and_centres_without_one() -> None:
     cx, cy = cover_crop((512, 512), (16, 9), face_fraction())
     assert cx == 0.5  # a 16:9 crop of a square keeps the whole width
     box = frame_box(face_fraction(), (512, 512), (16, 9), "cover", (cx, cy))
-    assert 0.0 <= box[1] and box[3] <= 1.0  # the face is inside the crop
+    assert box[1] >= 0.0 and box[3] <= 1.0  # the face is inside the crop
     # the centred crop cuts it
     centred = frame_box(face_fraction(), (512, 512), (16, 9), "cover", (0.5, 0.5))
     assert centred[1] < 0.0
