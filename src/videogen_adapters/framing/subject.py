@@ -1,7 +1,7 @@
 """Finding the subject of a photo, offline on the CPU, once per image.
 
-:func:`detect_subject` looks at a small copy of the photo (long side
-:data:`DETECT_SIZE` px, a box-filtered reduction):
+:func:`detect_subject` looks at a small copy of the photo (about
+:data:`DETECT_SIZE` x 240 px worth of pixels, a box-filtered reduction):
 
 1. **Faces first** — OpenCV's frontal-face Haar cascade (bundled with
    ``opencv-python-headless`` < 5). Faces much smaller than the largest one are
@@ -31,9 +31,10 @@ from PIL import Image
 __all__ = ["DETECT_SIZE", "Subject", "detect_faces", "detect_subject", "resolve_focus",
            "saliency_map", "saliency_subject", "small_gray"]
 
-#: long side (px) of the copy faces are searched on: the cascade's 24-px window
-#: finds faces from ~7.5 % of the photo's long side up, in ~30 ms of CPU (a
-#: 12-megapixel photo: ~8 ms to reduce, ~28 ms to search; 384 px cost ~40 ms)
+#: the copy faces are searched on holds DETECT_SIZE x DETECT_SIZE·3/4 pixels (320x240
+#: for a 4:3 photo): the cascade's 24-px window finds faces from ~7.5 % of a 4:3
+#: photo's width up, in ~30 ms of CPU (a 12-megapixel photo: ~8 ms to reduce, ~28 ms
+#: to search; 384 px cost ~40 ms)
 DETECT_SIZE = 320
 _MIN_FACE = 24  # px on the detection copy: the cascade's own window
 _FACE_AREA_SHARE = 0.25  # faces smaller than this share of the largest are dropped
@@ -76,14 +77,16 @@ def _cascade() -> Any:
 
 
 def small_gray(image: Image.Image, size: int = DETECT_SIZE) -> np.ndarray:
-    """``image`` as 8-bit gray with its long side at most ``size`` px (a box-filtered
-    reduction: the full-size photo is never converted)."""
-    factor = max(image.size) // size
+    """``image`` as 8-bit gray in about ``size`` x ``size·3/4`` pixels (the same pixel
+    budget whatever the shape, so a panorama's faces are not squeezed), never
+    enlarged; a box-filtered reduction — the full-size photo is never converted."""
+    budget = size * size * 3 / 4
+    scale = min(1.0, (budget / (image.width * image.height)) ** 0.5)
+    target = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    factor = int(1.0 / scale) if scale < 1.0 else 1
     small = image.reduce(factor) if factor > 1 else image
-    scale = size / max(small.size)
-    if scale < 1.0:
-        small = small.resize((max(1, round(small.width * scale)),
-                              max(1, round(small.height * scale))), Image.Resampling.BOX)
+    if small.size != target:
+        small = small.resize(target, Image.Resampling.BOX)
     return np.asarray(small.convert("L"))
 
 
@@ -94,7 +97,7 @@ def detect_faces(image: Image.Image | np.ndarray) -> list[tuple[float, float, fl
     h, w = gray.shape
     if min(h, w) < _MIN_FACE:
         return []
-    found = _cascade().detectMultiScale(gray, scaleFactor=1.15, minNeighbors=5,
+    found = _cascade().detectMultiScale(gray, scaleFactor=1.15, minNeighbors=4,
                                         minSize=(_MIN_FACE, _MIN_FACE))
     boxes = sorted(((int(x), int(y), int(bw), int(bh)) for x, y, bw, bh in found),
                    key=lambda b: (-b[2] * b[3], b[0], b[1]))
