@@ -151,6 +151,15 @@ class KenBurnsClipRenderer:
         centering = cover_crop(image.size, size, box) if self.fit == "cover" else (0.5, 0.5)
         in_frame = frame_box(box, image.size, size, self.fit, centering)
         path = plan_camera(request.clip_action, request.seed, subject=in_frame)
+        if box != subject.box:
+            # the margin around a face is a preference: when it would stop most of the
+            # asked-for movement (a face near an edge), keep only the face itself whole
+            asked = _motion(plan_camera(request.clip_action, request.seed))
+            if _motion(path) < 0.5 * asked:
+                tight = frame_box(subject.box, image.size, size, self.fit, centering)
+                alternative = plan_camera(request.clip_action, request.seed, subject=tight)
+                if _motion(alternative) > _motion(path):
+                    path, in_frame = alternative, tight
         return Framing(path, centering, subject, in_frame)
 
     def prepare(self, request: ClipRequest) -> tuple[Planes, Framing]:
@@ -259,6 +268,13 @@ class KenBurnsClipRenderer:
             return strip.resize(size, self.resample, box=(x0, y0, x1, y1)).tobytes()
 
         return pillow
+
+
+def _motion(path: CameraPath) -> float:
+    """How far a path moves: the largest change of the window's centre or size."""
+    a, b = path.window(0.0), path.window(1.0)
+    return max(abs((a[0] + a[2] / 2) - (b[0] + b[2] / 2)),
+               abs((a[1] + a[3] / 2) - (b[1] + b[3] / 2)), abs(a[2] - b[2]))
 
 
 @contextlib.contextmanager
