@@ -138,3 +138,29 @@ def test_http_bad_focus_is_a_400_naming_the_scene(client: Any) -> None:
     response = client.post("/generateVideos/trip", json=bad)
     assert response.status_code == 400
     assert response.get_json()["error"]["details"]["field"] == "sequence_data[0].focus"
+
+
+def test_cli_aspect_and_resolution(data_dir: Path, tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from videogen_cli.main import main
+
+    sequence = tmp_path / "seq.json"
+    sequence.write_text(json.dumps(body("16:9", None)))  # the options win over the file
+    out = tmp_path / "short.mp4"
+    assert main(["-q", "render", "trip", "-s", str(sequence), "-o", str(out), "--no-progress",
+                 "--json", "--aspect", "9:16", "--resolution", "720p"]) == 0
+    assert json.loads(capsys.readouterr().out)["success"] is True
+    assert measure(out) == (720, 1280, "1/1", FRAMES)
+
+
+def test_cli_unknown_aspect_is_a_one_line_error(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from videogen_cli.main import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["render", "trip", "-s", str(tmp_path / "x.json"), "--aspect", "3:2"])
+    assert info.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--aspect" in last and "'16:9', '9:16', '1:1', '4:5'" in last
