@@ -42,6 +42,7 @@ from PIL import Image
 
 from videogen_adapters.framing import Subject, cover_crop, frame_box, resolve_focus
 from videogen_adapters.framing.geometry import FACE_MARGIN, Box, padded
+from videogen_adapters.framing.subject import DETECT_SIZE
 from videogen_core.errors import Cancelled, InvalidImage
 from videogen_core.model import VideoSettings
 from videogen_core.motion import validate_clip_action
@@ -57,6 +58,7 @@ from .runner import FfmpegRunner
 __all__ = ["Framing", "KenBurnsClipRenderer", "generate_video"]
 
 Planes = tuple[Image.Image, Image.Image, Image.Image]
+_FIND = object()  # "find the subject" (None means: there is none)
 
 log = logging.getLogger(__name__)
 
@@ -128,24 +130,33 @@ class KenBurnsClipRenderer:
     def stream(self, request: ClipRequest) -> KenBurnsFrameSource:
         """The clip's frames as a lazy :class:`~videogen_core.ports.FrameSource` for a
         muxer that encodes the whole video in one go. The image is checked now (a
-        reduced-scale decode), loaded when the muxer gets to the scene."""
+        reduced-scale decode) and its subject found on that small copy — here, while
+        the music is composed, not on the encoder's path; the image is loaded at
+        full size when the muxer gets to the scene."""
         with _scene_error(request.scene_number or None):
-            load_image(Path(request.image_path), max_pixels=self.max_pixels,
-                       min_size=(64, 64)).close()
-        return KenBurnsFrameSource(self, request)
+            image = load_image(Path(request.image_path), max_pixels=self.max_pixels,
+                               min_size=(DETECT_SIZE, DETECT_SIZE))
+        try:
+            subject = resolve_focus(request.focus, image)
+        finally:
+            image.close()
+        return KenBurnsFrameSource(self, request, subject=subject)
 
     def _source_size(self, path: CameraPath, settings: VideoSettings) -> tuple[int, int]:
         scale = path.min_zoom * self.oversample
         return (max(settings.width, round(settings.width * scale)),
                 max(settings.height, round(settings.height * scale)))
 
-    def framing(self, request: ClipRequest, image: Image.Image) -> Framing:
-        """Where the subject of ``image`` is and how the crop and camera frame it
-        (the request's ``focus``; no subject: the centred crop and the seed's path)."""
+    def framing(self, request: ClipRequest, image: Image.Image,
+                subject: Subject | object | None = _FIND) -> Framing:
+        """Where the subject of ``image`` is (found unless ``subject`` is given) and how
+        the crop and camera frame it (the request's ``focus``; no subject: the centred
+        crop and the seed's path, as before)."""
         settings = request.settings
         size = (settings.width, settings.height)
-        subject = resolve_focus(request.focus, image)
-        if subject is None:
+        if subject is _FIND:
+            subject = resolve_focus(request.focus, image)
+        if not isinstance(subject, Subject):
             return Framing(plan_camera(request.clip_action, request.seed))
         box = padded(subject.box, FACE_MARGIN) if subject.kind == "faces" else subject.box
         centering = cover_crop(image.size, size, box) if self.fit == "cover" else (0.5, 0.5)
@@ -162,9 +173,11 @@ class KenBurnsClipRenderer:
                     path, in_frame = alternative, tight
         return Framing(path, centering, subject, in_frame)
 
-    def prepare(self, request: ClipRequest) -> tuple[Planes, Framing]:
-        """Decode the image once, frame it (:meth:`framing`), fit and pre-scale it for
-        the framed camera path: the Y/Cb/Cr planes and the framing."""
+    def prepare(self, request: ClipRequest,
+                subject: Subject | object | None = _FIND) -> tuple[Planes, Framing]:
+        """Decode the image once, frame it (:meth:`framing`; the ``subject`` when it is
+        already known), fit and pre-scale it for the framed camera path: the Y/Cb/Cr
+        planes and the framing."""
         settings = request.settings
         # framing never widens the widest window, so this decode is large enough
         need = self._source_size(plan_camera(request.clip_action, request.seed), settings)
@@ -172,7 +185,7 @@ class KenBurnsClipRenderer:
             image = load_image(Path(request.image_path), max_pixels=self.max_pixels,
                                min_size=need)
         try:
-            framing = self.framing(request, image)
+            framing = self.framing(request, image, subject)
             src_w, src_h = self._source_size(framing.path, settings)
             fitted = fit_frame(image, src_w, src_h, self.fit, centering=framing.centering)
         finally:
@@ -309,9 +322,11 @@ class KenBurnsFrameSource:
     the planes afterwards, so a long video holds at most a couple of images.
     """
 
-    def __init__(self, renderer: KenBurnsClipRenderer, request: ClipRequest) -> None:
+    def __init__(self, renderer: KenBurnsClipRenderer, request: ClipRequest,
+                 *, subject: Subject | object | None = _FIND) -> None:
         self.renderer = renderer
         self.request = request
+        self.subject = subject  # found by stream(), else when prepared
         #: the subject and the camera path, known once :meth:`prepare` has run
         self.framing: Framing | None = None
         self._planes: Planes | None = None
@@ -327,7 +342,8 @@ class KenBurnsFrameSource:
         a scene ahead, off the encoder's path)."""
         with self._lock:
             if self._planes is None:
-                self._planes, self.framing = self.renderer.prepare(self.request)
+                self._planes, self.framing = self.renderer.prepare(self.request,
+                                                                   self.subject)
 
     def open(self) -> Iterator[bytes]:
         """The clip's raw ``yuv420p`` frames."""

@@ -200,3 +200,20 @@ def test_rendered_frames_follow_the_framed_path() -> None:
         assert seen == pytest.approx((0.5, 0.5), abs=0.03)  # closed in on it: centred
     finally:
         path_png.unlink(missing_ok=True)
+
+
+def test_streamed_source_finds_the_subject_early_and_frames_alike() -> None:
+    """stream() finds the subject on its reduced check decode (off the encoder's
+    path); the frames are those of a clip framed on the same subject."""
+    renderer = KenBurnsClipRenderer()
+    request = ClipRequest(PORTRAIT, 1.0, "zoom in", 5, settings=WIDE, frame_count=12)
+    source = renderer.stream(request)
+    assert isinstance(source.subject, Subject) and source.subject.kind == "faces"
+    streamed = list(source.open())
+    assert source.framing is not None and source.framing.subject == source.subject
+    planes, framing = renderer.prepare(request, source.subject)
+    assert framing == source.framing
+    assert streamed == list(renderer.frames(PORTRAIT, framing.path, WIDE, 12, planes=planes))
+    centre = renderer.stream(ClipRequest(PORTRAIT, 1.0, "zoom in", 5, settings=WIDE,
+                                         frame_count=12, focus="center"))
+    assert centre.subject is None
