@@ -20,52 +20,20 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from videogen_core import InvalidImage, RenderFailed
 
-__all__ = ["FrameJoiner", "frame_crop", "iter_frames", "png_bytes", "prepare_image"]
+__all__ = ["FrameJoiner", "frame_crop", "frame_png", "iter_frames", "png_bytes",
+           "prepare_image"]
 
 _PIL_SUFFIXES = {".png", ".apng", ".webp", ".gif", ".jpg", ".jpeg"}
 
 
-def prepare_image(path: Path, scene_number: int | None = None, *,
-                  aspect: tuple[int, int] | None = None,
-                  focus: str | tuple[float, float] = "center") -> bytes:
-    """The scene image as PNG bytes: EXIF orientation applied, RGB (for ``/upload/image``).
-
-    With ``aspect`` (the output's width and height) it is cropped to that aspect
-    by the Ken Burns framing rules — the crop placed to keep the subject of
-    ``focus`` (see :mod:`videogen_adapters.framing`) — so the model, which
-    centre-crops its input to the generation size, starts from the framed picture.
-    """
+def prepare_image(path: Path, scene_number: int | None = None) -> bytes:
+    """The scene image as PNG bytes: EXIF orientation applied, RGB (for ``/upload/image``)."""
     try:
         with Image.open(path) as image:
             image.load()
-            rgb = ImageOps.exif_transpose(image).convert("RGB")
+            return png_bytes(ImageOps.exif_transpose(image).convert("RGB"))
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
         raise InvalidImage(str(path.name), str(exc), scene_number) from exc
-    if aspect is not None:
-        rgb = frame_crop(rgb, aspect, focus)
-    return png_bytes(rgb)
-
-
-def frame_crop(image: Image.Image, aspect: tuple[int, int],
-               focus: str | tuple[float, float] = "auto") -> Image.Image:
-    """The largest crop of ``image`` in the aspect of ``aspect``, placed on the
-    subject of ``focus`` (centred without one); no resampling."""
-    from videogen_adapters.framing import cover_crop, resolve_focus
-    from videogen_adapters.framing.geometry import FACE_MARGIN, padded
-
-    subject = resolve_focus(focus, image)
-    box = None
-    if subject is not None:
-        box = padded(subject.box, FACE_MARGIN) if subject.kind == "faces" else subject.box
-    cx, cy = cover_crop(image.size, aspect, box)
-    ratio = aspect[0] / aspect[1]
-    width = min(image.width, max(1, round(image.height * ratio)))
-    height = min(image.height, max(1, round(image.width / ratio)))
-    left = round((image.width - width) * cx)
-    top = round((image.height - height) * cy)
-    if (width, height) == image.size:
-        return image
-    return image.crop((left, top, left + width, top + height))
 
 
 def png_bytes(image: Image.Image) -> bytes:
@@ -144,3 +112,37 @@ class FrameJoiner:
             self._container.mux(self._stream.encode(None))
             self._container.close()
             self._container = None
+
+
+def frame_png(data: bytes, aspect: tuple[int, int],
+              focus: str | tuple[float, float] = "auto") -> bytes:
+    """The scene image (PNG bytes from :func:`prepare_image`) cropped to the clip's
+    aspect by the Ken Burns framing rules — the crop keeps the subject of ``focus``
+    (see :mod:`videogen_adapters.framing`) — so the model, which centre-crops its
+    input to the generation size, starts from the framed picture. Unchanged when
+    the aspects already agree."""
+    with Image.open(io.BytesIO(data)) as image:
+        width, height = image.size
+        if abs(width * aspect[1] - height * aspect[0]) <= max(aspect):  # equal, rounded
+            return data
+        return png_bytes(frame_crop(image.convert("RGB"), aspect, focus))
+
+
+def frame_crop(image: Image.Image, aspect: tuple[int, int],
+               focus: str | tuple[float, float] = "auto") -> Image.Image:
+    """The largest crop of ``image`` in the aspect of ``aspect``, placed on the
+    subject of ``focus`` (centred without one); no resampling."""
+    from videogen_adapters.framing import cover_crop, resolve_focus
+    from videogen_adapters.framing.geometry import FACE_MARGIN, padded
+
+    subject = resolve_focus(focus, image)
+    box = None
+    if subject is not None:
+        box = padded(subject.box, FACE_MARGIN) if subject.kind == "faces" else subject.box
+    cx, cy = cover_crop(image.size, aspect, box)
+    ratio = aspect[0] / aspect[1]
+    width = min(image.width, max(1, round(image.height * ratio)))
+    height = min(image.height, max(1, round(image.width / ratio)))
+    left = round((image.width - width) * cx)
+    top = round((image.height - height) * cy)
+    return image.crop((left, top, left + width, top + height))

@@ -1,10 +1,7 @@
 """``ComfyUIClipRenderer``: the ClipRenderer port over a ComfyUI server.
 
-Per clip: frame the scene image to the output's aspect (the Ken Burns framing
-rules: the crop keeps the subject of the scene's ``focus``), upload it
-(content-hashed name), bind the template's
-inputs (image, seed, frames, fps, size — the job's format within the
-template's ``max_pixels`` — prompt, negative prompt, motion),
+Per clip: upload the scene image (content-hashed name), bind the template's
+inputs (image, seed, frames, fps, size, prompt, negative prompt, motion),
 run the prompt, download the output, and let the ffmpeg layer's
 ``conform_clip`` turn it into the requested clip (exact frames, size, fps,
 encoding, IDR at the cut frames). Scenes longer than ``max_duration`` or the
@@ -33,7 +30,7 @@ from videogen_core import (
 )
 
 from .client import ComfyUIClient
-from .media import FrameJoiner, iter_frames, png_bytes, prepare_image
+from .media import FrameJoiner, frame_png, iter_frames, png_bytes, prepare_image
 from .outputs import pick_outputs
 from .planning import (
     DEFAULT_NEGATIVE_PROMPT,
@@ -128,9 +125,8 @@ class ComfyUIClipRenderer:
                cancel: CancelToken | None = None) -> RenderedClip:
         """Render ``request`` into ``output_path`` (see :class:`~videogen_core.ClipRenderer`)."""
         segments = self.plan(request)
-        settings = request.settings
-        image = prepare_image(request.image_path, request.scene_number,
-                              aspect=(settings.width, settings.height), focus=request.focus)
+        image = prepare_image(request.image_path, request.scene_number)
+        image = frame_png(image, (request.settings.width, request.settings.height), request.focus)
         if cancel is not None:
             cancel.raise_if_cancelled()
         best = [0.0]
