@@ -217,3 +217,28 @@ def test_streamed_source_finds_the_subject_early_and_frames_alike() -> None:
     centre = renderer.stream(ClipRequest(PORTRAIT, 1.0, "zoom in", 5, settings=WIDE,
                                          frame_count=12, focus="center"))
     assert centre.subject is None
+
+
+def test_several_faces_are_framed_as_a_group(tmp_path: Path) -> None:
+    """Two heads in a wide picture, the left one near the edge: the crop and a zoom
+    in keep both whole (the group); the centred crop loses the left one."""
+    with Image.open(PORTRAIT) as image:
+        head = image.convert("RGB").crop((137, 26, 312, 201))  # the face with context
+    _, _, w, h = FACE
+    pad = 40
+    picture = Image.new("RGB", (1300, 500), (70, 110, 150))
+    boxes = []
+    for left in (40, 520):
+        picture.paste(head, (left, 150))
+        boxes.append(((left + pad) / 1300, (150 + pad) / 500, (left + pad + w) / 1300,
+                      (150 + pad + h) / 500))
+    path = tmp_path / "group.png"
+    picture.save(path)
+    faces = detect_faces(picture)
+    assert len(faces) == 2
+    renderer = KenBurnsClipRenderer()
+    for action in ("zoom in", "static", "pan right"):
+        auto = ClipRequest(path, 4.0, action, 2, settings=WIDE)
+        assert all(visible_share(renderer, auto, box) == 1.0 for box in boxes), action
+    centre = ClipRequest(path, 4.0, "static", 2, settings=WIDE, focus="center")
+    assert visible_share(renderer, centre, boxes[0]) == 0.0
