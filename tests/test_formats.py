@@ -6,6 +6,7 @@ renderer and ffmpeg muxer — the delivered file's size, sample aspect ratio
 from __future__ import annotations
 
 import itertools
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -29,6 +30,7 @@ EXPECTED = {
     ("4:5", "576p"): (576, 720), ("4:5", "720p"): (720, 900), ("4:5", "1080p"): (1080, 1350),
 }
 FRAMES = 6  # 0.25 s at 24 fps
+SQUARE = Fraction(1, 1)  # the sample aspect ratio written in the stream
 
 
 def body(aspect: str | None, resolution: str | None) -> dict[str, Any]:
@@ -42,13 +44,13 @@ def body(aspect: str | None, resolution: str | None) -> dict[str, Any]:
             "generation_params": params}
 
 
-def measure(path: Path) -> tuple[int, int, str, int]:
+def measure(path: Path) -> tuple[int, int, Fraction | None, int]:
     """(width, height, sample aspect ratio, decoded frames) of a delivered file."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        sar = stream.codec_context.sample_aspect_ratio
+        sar = stream.codec_context.sample_aspect_ratio  # None when the file leaves it unset
         frames = sum(1 for _ in container.decode(stream))
-        return stream.width, stream.height, str(sar) if sar else "1/1", frames
+        return stream.width, stream.height, sar, frames
 
 
 @pytest.fixture
@@ -81,13 +83,13 @@ def test_process_video_generation_delivers_the_format(data_dir: Path, aspect: st
                                                       resolution: str) -> None:
     ok, url = process_video_generation("trip", body(aspect, resolution))
     assert ok, url
-    assert measure(local(url)) == (*EXPECTED[aspect, resolution], "1/1", FRAMES)
+    assert measure(local(url)) == (*EXPECTED[aspect, resolution], SQUARE, FRAMES)
 
 
 def test_no_format_keeps_the_configured_size(data_dir: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     ok, url = process_video_generation("trip", body(None, None))
-    assert ok and measure(local(url))[:3] == (1024, 576, "1/1")  # the seed's default
+    assert ok and measure(local(url))[:3] == (1024, 576, SQUARE)  # the seed's default
     monkeypatch.setenv("VIDEOGEN_WIDTH", "320")
     monkeypatch.setenv("VIDEOGEN_HEIGHT", "240")
     ok, url = process_video_generation("trip", body(None, None))
@@ -114,7 +116,7 @@ def test_http_delivers_the_format(client: Any, data_dir: Path, aspect: str,
     response = client.post("/generateVideos/trip", json=body(aspect, resolution))
     assert response.status_code == 200, response.get_json()
     key = urlparse(response.get_json()["video_url"]).path.removeprefix("/media/")
-    assert measure(data_dir / unquote(key)) == (*EXPECTED[aspect, resolution], "1/1", FRAMES)
+    assert measure(data_dir / unquote(key)) == (*EXPECTED[aspect, resolution], SQUARE, FRAMES)
 
 
 @pytest.mark.parametrize(("field", "value", "allowed"), [
@@ -152,7 +154,7 @@ def test_cli_aspect_and_resolution(data_dir: Path, tmp_path: Path,
     assert main(["-q", "render", "trip", "-s", str(sequence), "-o", str(out), "--no-progress",
                  "--json", "--aspect", "9:16", "--resolution", "720p"]) == 0
     assert json.loads(capsys.readouterr().out)["success"] is True
-    assert measure(out) == (720, 1280, "1/1", FRAMES)
+    assert measure(out) == (720, 1280, SQUARE, FRAMES)
 
 
 def test_cli_unknown_aspect_is_a_one_line_error(tmp_path: Path,
