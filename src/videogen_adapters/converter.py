@@ -71,6 +71,16 @@ def _strict_str(value: Any, _: type) -> str:
     return value
 
 
+def _structure_focus(value: Any, _: type) -> str | tuple[float, float]:
+    """``Scene.focus``: a word (checked by the model) or ``[x, y]`` numbers."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return (_strict_float(value[0], float), _strict_float(value[1], float))
+    raise _FieldTypeError('must be "auto", "center" or [x, y] with x and y between 0 and 1',
+                          value)
+
+
 def make_converter() -> cattrs.Converter:
     """A converter with strict scalar types (no ``"5"`` → 5, no ``true`` → 1),
     unknown keys refused, and detailed validation for JSON paths."""
@@ -87,6 +97,7 @@ def make_converter() -> cattrs.Converter:
 
     conv.register_structure_hook(str | None, structure_str_or_none)
     conv.register_structure_hook(float | None, structure_float_or_none)
+    conv.register_structure_hook(str | tuple[float, float], _structure_focus)
     return conv
 
 
@@ -136,8 +147,9 @@ def structure_request(data: Any) -> Sequence:
     """Turn the seed's request body into a validated Sequence.
 
     ``{"sequence_data": [{scene_number, narration, duration, clip_action,
-    music_mood}], "generation_params": {transition_type, seed, fps, voice?,
-    callback_url?, transition_duration?, caption_style?, poster_scene?}}``. Raises
+    music_mood, focus?}], "generation_params": {transition_type, seed, fps, voice?,
+    callback_url?, transition_duration?, caption_style?, poster_scene?, aspect_ratio?,
+    resolution?}}``. Raises
     InvalidRequest naming the JSON path; never any other exception.
     """
     if not isinstance(data, Mapping):
@@ -202,13 +214,23 @@ def _check_lengths(sequence: Sequence) -> None:
 
 def sequence_to_request(sequence: Sequence) -> dict[str, Any]:
     """The request body of a Sequence (inverse of :func:`structure_request`);
-    optional parameters left at None are omitted."""
+    optional parameters left at None (and a default ``focus``) are omitted."""
     params = {k: v for k, v in _CONVERTER.unstructure(sequence.params).items()
               if v is not None or k in {"transition_type", "seed", "fps"}}
     return {
-        "sequence_data": [_CONVERTER.unstructure(s) for s in sequence.scenes],
+        "sequence_data": [_scene_body(s) for s in sequence.scenes],
         "generation_params": params,
     }
+
+
+def _scene_body(scene: Scene) -> dict[str, Any]:
+    """A scene's JSON; ``focus`` only when it is not the default (the seed's shape)."""
+    body: dict[str, Any] = _CONVERTER.unstructure(scene)
+    if scene.focus == "auto":
+        del body["focus"]
+    else:
+        body["focus"] = list(scene.focus) if isinstance(scene.focus, tuple) else scene.focus
+    return body
 
 
 def result_to_response(result: VideoResult) -> dict[str, Any]:

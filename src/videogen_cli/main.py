@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from videogen_core.model import ASPECT_RATIOS, RESOLUTIONS
+
 __all__ = ["main"]
 
 log = logging.getLogger("videogen")
@@ -187,6 +189,13 @@ def _render(args: argparse.Namespace, sequence_data: dict[str, Any] | None = Non
             print(f"error: cannot read the sequence file {args.sequence}: {exc}",
                   file=sys.stderr)
             return 2
+    formats = {"aspect_ratio": getattr(args, "aspect", None),
+               "resolution": getattr(args, "resolution", None)}
+    formats = {k: v for k, v in formats.items() if v is not None}
+    if formats and isinstance(sequence_data, dict):  # the options win over the file
+        params = sequence_data.get("generation_params")
+        params = dict(params) if isinstance(params, dict) else {}
+        sequence_data = {**sequence_data, "generation_params": {**params, **formats}}
     storage = None
     from videogen_adapters.workdirs import sweep, work_root
 
@@ -357,6 +366,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--width", type=int, help="output width in pixels (VIDEOGEN_WIDTH)")
         p.add_argument("--height", type=int, help="output height in pixels (VIDEOGEN_HEIGHT)")
         p.add_argument("--preset", help="x264 preset, e.g. ultrafast…veryslow (VIDEOGEN_PRESET)")
+        p.add_argument("--aspect", choices=list(ASPECT_RATIOS),
+                       help="output aspect ratio (generation_params.aspect_ratio; default "
+                            "16:9, or --width/--height when neither format option is given)")
+        p.add_argument("--resolution", choices=list(RESOLUTIONS),
+                       help="short side of the output (generation_params.resolution; "
+                            "default 576p): 9:16 at 1080p is 1080x1920")
         p.add_argument("--renderer", choices=["kenburns", "comfyui"],
                        help="clip renderer (VIDEOGEN_RENDERER)")
         p.add_argument("--narrator", choices=["piper", "espeak", "http", "chain", "silent"],

@@ -22,12 +22,15 @@ from .errors import (
 )
 from .images import IMAGE_EXTENSIONS, is_image_name, match_images, natural_key, natural_sorted
 from .model import (
+    ASPECT_RATIOS,
+    RESOLUTIONS,
     AnimationSettings,
     AudioSettings,
     GenerationParams,
     Scene,
     Sequence,
     VideoSettings,
+    frame_size,
     transition_length,
     validate_sequence,
 )
@@ -66,7 +69,9 @@ from .progress import STAGES, CancelToken, JobProgress, ProgressEvent, ProgressT
 from .timeline import NarrationFit, Timeline, fit_narration
 
 __all__ = [
+    "ASPECT_RATIOS",
     "IMAGE_EXTENSIONS",
+    "RESOLUTIONS",
     "STAGES",
     "AnimationSettings",
     "AudioSettings",
@@ -118,6 +123,7 @@ __all__ = [
     "fit_narration",
     "format_srt",
     "format_vtt",
+    "frame_size",
     "is_image_name",
     "limit_clip_action",
     "match_images",

@@ -19,9 +19,12 @@ import attrs
 from .errors import InvalidRequest
 
 __all__ = [
+    "ASPECT_RATIOS",
     "CAPTION_STYLES",
+    "FOCUS_MODES",
     "MAX_NARRATION_CHARS",
     "MAX_SEED",
+    "RESOLUTIONS",
     "TRANSITION_TYPES",
     "AnimationSettings",
     "AudioSettings",
@@ -31,6 +34,7 @@ __all__ = [
     "VideoSettings",
     "clean_text",
     "derive_seed",
+    "frame_size",
     "transition_length",
     "validate_sequence",
 ]
@@ -43,6 +47,12 @@ TRANSITION_TYPES = ("none", "fade", "crossfade")
 #: (burnt in when the service burns subtitles), karaoke lines, big bold words
 CAPTION_STYLES = ("none", "subtitle", "karaoke", "bold")
 FPS_RANGE = (1, 120)
+#: Per-job output formats (``generation_params.aspect_ratio`` / ``.resolution``).
+ASPECT_RATIOS = ("16:9", "9:16", "1:1", "4:5")
+#: The short side of the frame, in pixels.
+RESOLUTIONS = {"576p": 576, "720p": 720, "1080p": 1080}
+#: ``Scene.focus`` words; an ``(x, y)`` pair in 0–1 image coordinates is the third form.
+FOCUS_MODES = ("auto", "center")
 
 
 def _check_int(field: str, value: object, lo: int, hi: int) -> None:
@@ -104,6 +114,25 @@ def _text(_: Any, a: attrs.Attribute[str], value: str) -> None:
     _check_str(a.name, value)
 
 
+def _as_focus(value: Any) -> Any:
+    """A JSON ``[x, y]`` list becomes a tuple (scenes are frozen and hashable)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _focus(_: Any, a: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, str):
+        if value not in FOCUS_MODES:
+            raise InvalidRequest(a.name, f"must be one of {', '.join(FOCUS_MODES)} or [x, y] "
+                                 "with x and y between 0 and 1", value)
+        return
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise InvalidRequest(a.name, "must be \"auto\", \"center\" or [x, y] with x and y "
+                             "between 0 and 1", value)
+    for number in value:
+        if not 0.0 <= _check_number(a.name, number) <= 1.0:
+            raise InvalidRequest(a.name, "x and y must be between 0 and 1", list(value))
+
+
 @attrs.frozen
 class Scene:
     """One scene: an image shown for ``duration`` seconds while ``narration`` is spoken."""
@@ -113,6 +142,10 @@ class Scene:
     duration: float = attrs.field(default=5.0, validator=_positive_duration)
     clip_action: str = attrs.field(default="", validator=_text)
     music_mood: str = attrs.field(default="", validator=_text)
+    #: where the subject is: ``"auto"`` (detected), ``"center"`` (the image centre,
+    #: no detection) or an ``(x, y)`` point in 0–1 image coordinates
+    focus: str | tuple[float, float] = attrs.field(
+        default="auto", converter=_as_focus, validator=_focus)
 
 
 def _seed(_: Any, a: attrs.Attribute[int], value: int) -> None:
@@ -132,6 +165,32 @@ def _transition(_: Any, a: attrs.Attribute[str], value: str) -> None:
 def _optional_text(_: Any, a: attrs.Attribute[str | None], value: str | None) -> None:
     if value is not None:
         _check_str(a.name, value)
+
+
+def _optional_choice(choices: tuple[str, ...]) -> Any:
+    def check(_: Any, a: attrs.Attribute[str | None], value: str | None) -> None:
+        if value is None:
+            return
+        _check_str(a.name, value)
+        if value not in choices:
+            raise InvalidRequest(a.name, f"must be one of {', '.join(choices)}", value)
+    return check
+
+
+def frame_size(aspect_ratio: str = "16:9", resolution: str = "576p") -> tuple[int, int]:
+    """``(width, height)`` of a named format: the short side is the resolution's
+    number, the long side follows the aspect ratio, both rounded to even numbers
+    (square pixels). ``16:9`` + ``576p`` is 1024x576; ``9:16`` + ``1080p`` 1080x1920."""
+    if aspect_ratio not in ASPECT_RATIOS:
+        raise InvalidRequest("aspect_ratio", f"must be one of {', '.join(ASPECT_RATIOS)}",
+                             aspect_ratio)
+    if resolution not in RESOLUTIONS:
+        raise InvalidRequest("resolution", f"must be one of {', '.join(RESOLUTIONS)}",
+                             resolution)
+    short = RESOLUTIONS[resolution]
+    a, b = (int(x) for x in aspect_ratio.split(":"))
+    long = 2 * round(short * max(a, b) / min(a, b) / 2)
+    return (long, short) if a >= b else (short, long)
 
 
 def _optional_transition_duration(
@@ -170,6 +229,18 @@ class GenerationParams:
     caption_style: str | None = attrs.field(default=None, validator=_caption_style)
     #: the scene the poster frame comes from (its ``scene_number``); None = the first
     poster_scene: int | None = attrs.field(default=None, validator=_optional_scene_number)
+    #: output format; when both are None the configured size is used
+    aspect_ratio: str | None = attrs.field(
+        default=None, validator=_optional_choice(ASPECT_RATIOS))
+    resolution: str | None = attrs.field(
+        default=None, validator=_optional_choice(tuple(RESOLUTIONS)))
+
+    def frame_size(self) -> tuple[int, int] | None:
+        """The job's ``(width, height)``, or None when it names no format (a field
+        left out takes its default: ``16:9``, ``576p``)."""
+        if self.aspect_ratio is None and self.resolution is None:
+            return None
+        return frame_size(self.aspect_ratio or "16:9", self.resolution or "576p")
 
 
 def _scenes(_: Any, a: attrs.Attribute[tuple[Scene, ...]], value: tuple[Scene, ...]) -> None:

@@ -250,6 +250,9 @@ class _Run:
         # with other jobs' instead of queueing ahead of it
         lane = getattr(p.executor, "lane", None)
         self.executor: Executor = lane(object()) if callable(lane) else p.executor
+        size = sequence.params.frame_size()  # the job's format, else the configured size
+        if size is not None:
+            self.video = attrs.evolve(self.video, width=size[0], height=size[1])
         self._stream_frames = 1  # frames of the video, once the timeline is known
         self._scene_ends: list[int] = []  # frame index where each scene ends (streamed)
         self._stream_music = 0  # music beds composed before a streamed mux
@@ -417,7 +420,8 @@ class _Run:
                 image_path=images[i], duration=timeline.durations[i], clip_action=actions[i],
                 seed=derive_seed(seed, "scene", scene.scene_number), settings=self.video,
                 scene_number=scene.scene_number, narration=scene.narration,
-                cut_frames=timeline.cut_frames(i, fps), frame_count=frame_counts[i])
+                cut_frames=timeline.cut_frames(i, fps), frame_count=frame_counts[i],
+                focus=scene.focus)
             if streamer is not None:
                 # frames are made while the muxer encodes; a bad image fails here, early
                 clip_jobs[i] = self.executor.submit(streamer.stream, request)

@@ -74,6 +74,9 @@ class ClipRequest:
     cut_frames: tuple[int, ...] = ()
     segment_index: int = 0
     frame_count: int | None = None
+    #: the scene's ``focus``: ``"auto"`` (find the subject), ``"center"`` or an
+    #: ``(x, y)`` point in 0–1 image coordinates (see ``Scene.focus``)
+    focus: str | tuple[float, float] = "auto"
 
     @property
     def frames(self) -> int:

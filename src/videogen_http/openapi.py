@@ -80,6 +80,19 @@ _SCHEMAS: dict[str, Any] = {
                                         "in (400 naming this field otherwise)."},
             "clip_action": {**_TEXT, "examples": ["zoom in, pan left"]},
             "music_mood": {**_TEXT, "examples": ["calm", "upbeat"]},
+            "focus": {
+                "oneOf": [
+                    {"enum": ["auto", "center"]},
+                    {"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1},
+                     "minItems": 2, "maxItems": 2},
+                ],
+                "default": "auto",
+                "description": "What the crop and the camera keep in frame: `auto` finds "
+                               "the subject (faces, else a salient region, else the "
+                               "centre), `center` frames the image centre (no detection), "
+                               "`[x, y]` is a point in 0–1 image coordinates (0, 0 = top "
+                               "left).",
+            },
         },
     },
     "GenerationParams": {
@@ -124,6 +137,18 @@ _SCHEMAS: dict[str, Any] = {
                 "type": ["integer", "null"], "minimum": 0,
                 "description": "scene_number of the scene the poster frame is taken from "
                                "(default: the first scene).",
+            },
+            "aspect_ratio": {
+                "enum": ["16:9", "9:16", "1:1", "4:5", None],
+                "description": "Output aspect ratio (default 16:9). With `resolution`, "
+                               "it sets the output size; when both are absent the "
+                               "configured VIDEOGEN_WIDTH x VIDEOGEN_HEIGHT is used.",
+            },
+            "resolution": {
+                "enum": ["576p", "720p", "1080p", None],
+                "description": "Short side of the output in pixels (default 576p): "
+                               "16:9 576p = 1024x576, 9:16 1080p = 1080x1920, 1:1 720p = "
+                               "720x720, 4:5 1080p = 1080x1350. Square pixels, even sizes.",
             },
         },
     },

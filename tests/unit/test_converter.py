@@ -400,3 +400,37 @@ def test_one_bad_value_in_a_valid_body_is_reported_at_its_path(data: st.DataObje
             assert err.field.startswith("sequence_data[")
         else:
             assert err.field == expected
+
+
+# ------------------------------------------------------------ formats, focus
+def test_formats_and_focus_structure_and_round_trip() -> None:
+    body = seed_body()
+    body["generation_params"].update(aspect_ratio="9:16", resolution="1080p")
+    body["sequence_data"][0]["focus"] = [0.3, 0.2]
+    body["sequence_data"][1]["focus"] = "center"
+    seq = structure_request(body)
+    assert seq.params.frame_size() == (1080, 1920)
+    assert [s.focus for s in seq.scenes] == [(0.3, 0.2), "center", "auto"]
+    again = sequence_to_request(seq)
+    assert again["generation_params"]["aspect_ratio"] == "9:16"
+    assert again["sequence_data"][0]["focus"] == [0.3, 0.2]
+    assert "focus" not in again["sequence_data"][2]  # the default stays out
+    assert structure_request(json.loads(json.dumps(again))) == seq
+
+
+@pytest.mark.parametrize(("where", "value", "field"), [
+    ("params", {"aspect_ratio": "21:9"}, "generation_params.aspect_ratio"),
+    ("params", {"resolution": "1440p"}, "generation_params.resolution"),
+    ("params", {"resolution": 1080}, "generation_params.resolution"),
+    ("scene", {"focus": [0.5, 2]}, "sequence_data[1].focus"),
+    ("scene", {"focus": [0.5]}, "sequence_data[1].focus"),
+    ("scene", {"focus": ["x", 0.5]}, "sequence_data[1].focus"),
+    ("scene", {"focus": "middle"}, "sequence_data[1].focus"),
+    ("scene", {"focus": {"x": 0.5}}, "sequence_data[1].focus"),
+])
+def test_bad_formats_and_focus_name_their_json_path(where: str, value: dict[str, Any],
+                                                     field: str) -> None:
+    body = seed_body()
+    target = body["generation_params"] if where == "params" else body["sequence_data"][1]
+    target.update(value)
+    assert error_of(body).field == field

@@ -20,7 +20,8 @@ from PIL import Image, UnidentifiedImageError
 
 from videogen_core import InvalidImage, RenderFailed
 
-__all__ = ["FrameJoiner", "iter_frames", "png_bytes", "prepare_image"]
+__all__ = ["FrameJoiner", "frame_crop", "frame_png", "iter_frames", "png_bytes",
+           "prepare_image"]
 
 _PIL_SUFFIXES = {".png", ".apng", ".webp", ".gif", ".jpg", ".jpeg"}
 
@@ -116,3 +117,37 @@ class FrameJoiner:
             self._container.mux(self._stream.encode(None))
             self._container.close()
             self._container = None
+
+
+def frame_png(data: bytes, aspect: tuple[int, int],
+              focus: str | tuple[float, float] = "auto") -> bytes:
+    """The scene image (PNG bytes from :func:`prepare_image`) cropped to the clip's
+    aspect by the Ken Burns framing rules — the crop keeps the subject of ``focus``
+    (see :mod:`videogen_adapters.framing`) — so the model, which centre-crops its
+    input to the generation size, starts from the framed picture. Unchanged when
+    the aspects already agree."""
+    with Image.open(io.BytesIO(data)) as image:
+        width, height = image.size
+        if abs(width * aspect[1] - height * aspect[0]) <= max(aspect):  # equal, rounded
+            return data
+        return png_bytes(frame_crop(image.convert("RGB"), aspect, focus))
+
+
+def frame_crop(image: Image.Image, aspect: tuple[int, int],
+               focus: str | tuple[float, float] = "auto") -> Image.Image:
+    """The largest crop of ``image`` in the aspect of ``aspect``, placed on the
+    subject of ``focus`` (centred without one); no resampling."""
+    from videogen_adapters.framing import cover_crop, resolve_focus
+    from videogen_adapters.framing.geometry import FACE_MARGIN, padded
+
+    subject = resolve_focus(focus, image)
+    box = None
+    if subject is not None:
+        box = padded(subject.box, FACE_MARGIN) if subject.kind == "faces" else subject.box
+    cx, cy = cover_crop(image.size, aspect, box)
+    ratio = aspect[0] / aspect[1]
+    width = min(image.width, max(1, round(image.height * ratio)))
+    height = min(image.height, max(1, round(image.width / ratio)))
+    left = round((image.width - width) * cx)
+    top = round((image.height - height) * cy)
+    return image.crop((left, top, left + width, top + height))

@@ -30,7 +30,7 @@ from videogen_core import (
 )
 
 from .client import ComfyUIClient
-from .media import FrameJoiner, iter_frames, png_bytes, prepare_image
+from .media import FrameJoiner, frame_png, iter_frames, png_bytes, prepare_image
 from .outputs import pick_outputs
 from .planning import (
     DEFAULT_NEGATIVE_PROMPT,
@@ -126,6 +126,7 @@ class ComfyUIClipRenderer:
         """Render ``request`` into ``output_path`` (see :class:`~videogen_core.ClipRenderer`)."""
         segments = self.plan(request)
         image = prepare_image(request.image_path, request.scene_number)
+        image = frame_png(image, (request.settings.width, request.settings.height), request.focus)
         if cancel is not None:
             cancel.raise_if_cancelled()
         best = [0.0]

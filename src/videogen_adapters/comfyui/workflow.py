@@ -10,7 +10,9 @@ A template file is JSON::
 Only the ``image`` binding is required; a binding is one ``[node, input]``
 pair or a list of them (one value set in several places). Optional keys:
 ``frame_step`` (frame counts must be ``1 + k·step``, e.g. 8 for LTX-Video),
-``size_step``/``size_min`` (width/height rounding), ``motion`` (``{"base",
+``size_step``/``size_min`` (width/height rounding), ``max_pixels`` (the model's
+native pixel budget: a larger output is generated at that many pixels in the same
+aspect, and the clip is scaled up when it is conformed), ``motion`` (``{"base",
 "min", "max"}``: the bound motion input is ``base × speed factor``, clamped),
 ``output_node`` (take the result from this node only), ``negative_prompt``
 (default text) and ``description``.
@@ -65,6 +67,7 @@ class WorkflowTemplate:
     frame_step: int = 1
     size_step: int = 8
     size_min: int = 16
+    max_pixels: int | None = None
     motion: Mapping[str, float] | None = None
     output_node: str | None = None
     negative_prompt: str = ""
@@ -98,6 +101,7 @@ class WorkflowTemplate:
             frame_step=max(1, int(data.get("frame_step", 1))),
             size_step=max(1, int(data.get("size_step", 8))),
             size_min=int(data.get("size_min", 16)),
+            max_pixels=int(data["max_pixels"]) if data.get("max_pixels") else None,
             motion=data.get("motion"),
             output_node=data.get("output_node"),
             negative_prompt=str(data.get("negative_prompt", "")),
@@ -125,9 +129,14 @@ class WorkflowTemplate:
         return cap
 
     def size(self, width: int, height: int) -> tuple[int, int]:
-        """Generation size for an output size: rounded to ``size_step``, at least ``size_min``."""
+        """Generation size for an output size (the job's format): within ``max_pixels``
+        in the same aspect, rounded to ``size_step``, at least ``size_min``."""
+        scale = 1.0
+        if self.max_pixels and width * height > self.max_pixels:
+            scale = (self.max_pixels / (width * height)) ** 0.5
+
         def fit(value: int) -> int:
-            return max(self.size_min, round(value / self.size_step) * self.size_step)
+            return max(self.size_min, round(value * scale / self.size_step) * self.size_step)
         return fit(width), fit(height)
 
     def bind(self, values: Mapping[str, Any]) -> dict[str, Any]:

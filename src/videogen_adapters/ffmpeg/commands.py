@@ -89,7 +89,9 @@ def x264_args(
         params += ":zones=" + "/".join(zones)
     args = ["-c:v", "libx264", "-preset", settings.preset, "-crf", str(settings.crf),
             "-pix_fmt", settings.pix_fmt, "-x264-params", params,
-            "-forced-idr", "1", *_COLOR_TAGS]
+            "-forced-idr", "1", *_COLOR_TAGS,
+            # square pixels, written down (raw frames carry no SAR: players guessed)
+            "-aspect", f"{settings.width}:{settings.height}"]
     # encoders running side by side get few threads each (settings.threads, e.g. 1:
     # frame threads fighting over the same cores cost ~15 % more CPU); a lone one, more
     # threads than cores (see lone_encoder_threads)

@@ -3,9 +3,10 @@
 :func:`conform_clip` takes a video (mp4, webm, mov...), an animated image (GIF,
 animated WebP, APNG) or a list of still frames (PNG...) and writes a clip with
 exactly ``request.frames`` frames at ``request.settings`` (size by cover-crop
-or blurred contain, fps, libx264, yuv420p, crf, preset) and an IDR frame at
-every ``request.cut_frames`` index — so the muxer can split and join it by
-stream copy like any other clip.
+— placed on the subject of ``request.focus`` when the source's aspect differs,
+by the Ken Burns framing rules — or blurred contain, fps, libx264, yuv420p,
+crf, preset) and an IDR frame at every ``request.cut_frames`` index — so the
+muxer can split and join it by stream copy like any other clip.
 
 Frame-rate conversion picks, for every output frame at ``k/fps``, the source
 frame showing at that time (nearest-preceding, with half an output frame of
@@ -159,9 +160,31 @@ def conformed_frames(
     timed = source_frames(source, source_fps=source_fps, fallback_fps=settings.fps)
     last_image: Image.Image | None = None
     last_bytes = b""
+    centering: tuple[float, float] | None = None
     for image in _schedule(timed, count, settings.fps, scale):
+        if centering is None:  # the framing rules, decided once on the first frame
+            centering = _centering(image, request, fit)
         if image is not last_image:  # held frames are converted once
-            fitted = fit_frame(image, settings.width, settings.height, fit)
+            fitted = fit_frame(image, settings.width, settings.height, fit,
+                               centering=centering)
             last_bytes = b"".join(p.tobytes() for p in yuv_planes(fitted))
             last_image = image
         yield last_bytes
+
+
+def _centering(image: Image.Image, request: ClipRequest, fit: str) -> tuple[float, float]:
+    """Where the cover crop sits when the source's aspect is not the clip's (a model's
+    native size): on the subject of the request's ``focus`` in the first frame, as the
+    Ken Burns renderer frames its stills; centred when the aspects agree."""
+    width, height = request.settings.width, request.settings.height
+    if fit != "cover" or abs(image.width * height - image.height * width) <= max(
+            image.width, image.height, width, height):  # equal up to rounding
+        return (0.5, 0.5)
+    from videogen_adapters.framing import cover_crop, resolve_focus
+    from videogen_adapters.framing.geometry import FACE_MARGIN, padded
+
+    subject = resolve_focus(request.focus, image.convert("RGB"))
+    if subject is None:
+        return (0.5, 0.5)
+    box = padded(subject.box, FACE_MARGIN) if subject.kind == "faces" else subject.box
+    return cover_crop(image.size, (width, height), box)

@@ -51,12 +51,16 @@ def load_image(
                   matte=matte)
 
 
-def fit_frame(im: Image.Image, width: int, height: int, fit: str = "cover") -> Image.Image:
-    """``im`` at exactly ``width`` x ``height``: ``cover`` crops the centre to the
-    aspect; ``contain`` shows the whole image over a blurred, darkened cover copy."""
+def fit_frame(im: Image.Image, width: int, height: int, fit: str = "cover",
+              *, centering: tuple[float, float] = (0.5, 0.5)) -> Image.Image:
+    """``im`` at exactly ``width`` x ``height``: ``cover`` crops to the aspect (the
+    centre by default; ``centering`` places the crop as ``ImageOps.fit`` does, e.g.
+    on the subject — see :func:`videogen_adapters.framing.cover_crop`); ``contain``
+    shows the whole image over a blurred, darkened cover copy."""
     if fit not in FITS:
         raise ValueError(f"fit must be one of {FITS}, not {fit!r}")
-    cover = ImageOps.fit(im, (width, height), Image.Resampling.LANCZOS)
+    cover = ImageOps.fit(im, (width, height), Image.Resampling.LANCZOS,
+                         centering=centering if fit == "cover" else (0.5, 0.5))
     if fit == "cover":
         return cover
     radius = max(2, min(width, height) // 20)

@@ -2,11 +2,14 @@
 
 How a clip is made:
 
-1. :func:`~videogen_adapters.ffmpeg.images.load_image` normalises the image,
-   which is fitted to the output aspect (cover-crop or blurred contain) and
-   pre-scaled once so that the widest window of the move maps 1:1 onto the
-   output (the move only ever magnifies: no aliasing, and no per-frame work
-   at the photo's full resolution).
+1. :func:`~videogen_adapters.ffmpeg.images.load_image` normalises the image;
+   its subject is found once (the scene's ``focus``: detected faces or
+   saliency, an author's point, or none — :mod:`videogen_adapters.framing`);
+   it is fitted to the output aspect (cover-crop placed to keep the subject,
+   or blurred contain) and pre-scaled once so that the widest window of the
+   move maps 1:1 onto the output (the move only ever magnifies: no aliasing,
+   and no per-frame work at the photo's full resolution). The camera path is
+   planned around the subject (:func:`~videogen_adapters.ffmpeg.camera.plan_camera`).
 2. The source is converted once to BT.709 Y/Cb/Cr planes.
 3. Per frame, :class:`~videogen_adapters.ffmpeg.camera.CameraPath` gives the
    window in floating point and it is resampled, sub-pixel exact (no
@@ -33,9 +36,13 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import attrs
 import numpy as np
 from PIL import Image
 
+from videogen_adapters.framing import Subject, cover_crop, frame_box, resolve_focus
+from videogen_adapters.framing.geometry import FACE_MARGIN, Box, padded
+from videogen_adapters.framing.subject import DETECT_SIZE
 from videogen_core.errors import Cancelled, InvalidImage
 from videogen_core.model import VideoSettings
 from videogen_core.motion import validate_clip_action
@@ -48,7 +55,10 @@ from .encode import encode_frames, prefetch
 from .images import fit_frame, load_image, yuv_planes
 from .runner import FfmpegRunner
 
-__all__ = ["KenBurnsClipRenderer", "generate_video"]
+__all__ = ["Framing", "KenBurnsClipRenderer", "generate_video"]
+
+Planes = tuple[Image.Image, Image.Image, Image.Image]
+_FIND = object()  # "find the subject" (None means: there is none)
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +78,8 @@ class KenBurnsClipRenderer:
     """
 
     name = "kenburns"
+    #: part of the clip cache key: 2 = subject-aware framing
+    version = 2
 
     def __init__(
         self,
@@ -101,9 +113,9 @@ class KenBurnsClipRenderer:
             cancel.raise_if_cancelled()
         settings = request.settings
         count = request.frames
-        path = plan_camera(request.clip_action, request.seed)
-        frames = self.frames(request.image_path, path, settings, count,
-                             scene_number=request.scene_number or None)
+        planes, framing = self.prepare(request)
+        frames = self.frames(request.image_path, framing.path, settings, count,
+                             scene_number=request.scene_number or None, planes=planes)
         encode_frames(self.runner, frames, Path(output_path), settings, count,
                       cut_frames=request.cut_frames, fast_transitions=self.fast_transitions,
                       stage="render", progress=progress, cancel=cancel)
@@ -118,21 +130,76 @@ class KenBurnsClipRenderer:
     def stream(self, request: ClipRequest) -> KenBurnsFrameSource:
         """The clip's frames as a lazy :class:`~videogen_core.ports.FrameSource` for a
         muxer that encodes the whole video in one go. The image is checked now (a
-        reduced-scale decode), loaded when the muxer gets to the scene."""
+        reduced-scale decode) and its subject found on that small copy — here, while
+        the music is composed, not on the encoder's path; the image is loaded at
+        full size when the muxer gets to the scene."""
         with _scene_error(request.scene_number or None):
-            load_image(Path(request.image_path), max_pixels=self.max_pixels,
-                       min_size=(64, 64)).close()
-        return KenBurnsFrameSource(self, request)
+            image = load_image(Path(request.image_path), max_pixels=self.max_pixels,
+                               min_size=(DETECT_SIZE, DETECT_SIZE))
+        try:
+            subject = resolve_focus(request.focus, image)
+        finally:
+            image.close()
+        return KenBurnsFrameSource(self, request, subject=subject)
+
+    def _source_size(self, path: CameraPath, settings: VideoSettings) -> tuple[int, int]:
+        scale = path.min_zoom * self.oversample
+        return (max(settings.width, round(settings.width * scale)),
+                max(settings.height, round(settings.height * scale)))
+
+    def framing(self, request: ClipRequest, image: Image.Image,
+                subject: Subject | object | None = _FIND) -> Framing:
+        """Where the subject of ``image`` is (found unless ``subject`` is given) and how
+        the crop and camera frame it (the request's ``focus``; no subject: the centred
+        crop and the seed's path, as before)."""
+        settings = request.settings
+        size = (settings.width, settings.height)
+        if subject is _FIND:
+            subject = resolve_focus(request.focus, image)
+        if not isinstance(subject, Subject):
+            return Framing(plan_camera(request.clip_action, request.seed))
+        box = padded(subject.box, FACE_MARGIN) if subject.kind == "faces" else subject.box
+        centering = cover_crop(image.size, size, box) if self.fit == "cover" else (0.5, 0.5)
+        in_frame = frame_box(box, image.size, size, self.fit, centering)
+        path = plan_camera(request.clip_action, request.seed, subject=in_frame)
+        if box != subject.box:
+            # the margin around a face is a preference: when it would stop most of the
+            # asked-for movement (a face near an edge), keep only the face itself whole
+            asked = _motion(plan_camera(request.clip_action, request.seed))
+            if _motion(path) < 0.5 * asked:
+                tight = frame_box(subject.box, image.size, size, self.fit, centering)
+                alternative = plan_camera(request.clip_action, request.seed, subject=tight)
+                if _motion(alternative) > _motion(path):
+                    path, in_frame = alternative, tight
+        return Framing(path, centering, subject, in_frame)
+
+    def prepare(self, request: ClipRequest,
+                subject: Subject | object | None = _FIND) -> tuple[Planes, Framing]:
+        """Decode the image once, frame it (:meth:`framing`; the ``subject`` when it is
+        already known), fit and pre-scale it for the framed camera path: the Y/Cb/Cr
+        planes and the framing."""
+        settings = request.settings
+        # framing never widens the widest window, so this decode is large enough
+        need = self._source_size(plan_camera(request.clip_action, request.seed), settings)
+        with _scene_error(request.scene_number or None):
+            image = load_image(Path(request.image_path), max_pixels=self.max_pixels,
+                               min_size=need)
+        try:
+            framing = self.framing(request, image, subject)
+            src_w, src_h = self._source_size(framing.path, settings)
+            fitted = fit_frame(image, src_w, src_h, self.fit, centering=framing.centering)
+        finally:
+            image.close()
+        planes = yuv_planes(fitted)
+        fitted.close()
+        return planes, framing
 
     def planes(
         self, image_path: Path, path: CameraPath, settings: VideoSettings,
         *, scene_number: int | None = None,
-    ) -> tuple[Image.Image, Image.Image, Image.Image]:
-        """The image fitted and pre-scaled for ``path``, as Y/Cb/Cr planes."""
-        width, height = settings.width, settings.height
-        scale = path.min_zoom * self.oversample
-        src_w = max(width, round(width * scale))
-        src_h = max(height, round(height * scale))
+    ) -> Planes:
+        """The image fitted (centred) and pre-scaled for ``path``, as Y/Cb/Cr planes."""
+        src_w, src_h = self._source_size(path, settings)
         with _scene_error(scene_number):
             image = load_image(Path(image_path), max_pixels=self.max_pixels,
                                min_size=(src_w, src_h))
@@ -216,6 +283,13 @@ class KenBurnsClipRenderer:
         return pillow
 
 
+def _motion(path: CameraPath) -> float:
+    """How far a path moves: the largest change of the window's centre or size."""
+    a, b = path.window(0.0), path.window(1.0)
+    return max(abs((a[0] + a[2] / 2) - (b[0] + b[2] / 2)),
+               abs((a[1] + a[3] / 2) - (b[1] + b[3] / 2)), abs(a[2] - b[2]))
+
+
 @contextlib.contextmanager
 def _scene_error(scene_number: int | None) -> Iterator[None]:
     """Re-raise InvalidImage with the scene number attached."""
@@ -228,6 +302,18 @@ def _scene_error(scene_number: int | None) -> Iterator[None]:
         raise
 
 
+@attrs.frozen
+class Framing:
+    """How one clip frames its image: the camera ``path``, the cover crop's
+    ``centering`` (``ImageOps.fit``), the ``subject`` found (None: centred, as
+    before) and its box in the fitted frame's fractions."""
+
+    path: CameraPath
+    centering: tuple[float, float] = (0.5, 0.5)
+    subject: Subject | None = None
+    box: Box | None = None
+
+
 class KenBurnsFrameSource:
     """One Ken Burns clip as a :class:`~videogen_core.ports.FrameSource`.
 
@@ -236,11 +322,14 @@ class KenBurnsFrameSource:
     the planes afterwards, so a long video holds at most a couple of images.
     """
 
-    def __init__(self, renderer: KenBurnsClipRenderer, request: ClipRequest) -> None:
+    def __init__(self, renderer: KenBurnsClipRenderer, request: ClipRequest,
+                 *, subject: Subject | object | None = _FIND) -> None:
         self.renderer = renderer
         self.request = request
-        self.path = plan_camera(request.clip_action, request.seed)
-        self._planes: tuple[Image.Image, Image.Image, Image.Image] | None = None
+        self.subject = subject  # found by stream(), else when prepared
+        #: the subject and the camera path, known once :meth:`prepare` has run
+        self.framing: Framing | None = None
+        self._planes: Planes | None = None
         self._lock = threading.Lock()
 
     @property
@@ -249,20 +338,21 @@ class KenBurnsFrameSource:
         return self.request.frames
 
     def prepare(self) -> None:
-        """Decode, fit and pre-scale the image (once)."""
+        """Decode, frame, fit and pre-scale the image (once; the subject is found here,
+        a scene ahead, off the encoder's path)."""
         with self._lock:
             if self._planes is None:
-                r = self.request
-                self._planes = self.renderer.planes(r.image_path, self.path, r.settings,
-                                                    scene_number=r.scene_number or None)
+                self._planes, self.framing = self.renderer.prepare(self.request,
+                                                                   self.subject)
 
     def open(self) -> Iterator[bytes]:
         """The clip's raw ``yuv420p`` frames."""
         self.prepare()
         with self._lock:
             planes, self._planes = self._planes, None
+        assert self.framing is not None
         r = self.request
-        return self.renderer.frames(r.image_path, self.path, r.settings, r.frames,
+        return self.renderer.frames(r.image_path, self.framing.path, r.settings, r.frames,
                                     scene_number=r.scene_number or None, planes=planes)
 
     def __repr__(self) -> str:

@@ -202,3 +202,43 @@ def test_fallback_does_not_hide_real_failures(tmp_path, scene):
     with pytest.raises(RenderFailed):
         renderer.render(ClipRequest(image_path=scene, duration=1.0, clip_action="", seed=1),
                         tmp_path / "a.mp4")
+
+
+# ------------------------------------------------------------- job formats
+PORTRAIT = Path(__file__).parents[2] / "fixtures" / "framing" / "astronaut_512.jpg"
+
+
+@pytest.mark.parametrize(("size", "generated"), [
+    ((1024, 576), (1024, 576)),  # the default format: the template's size as before
+    ((1080, 1920), (576, 1024)),  # 9:16 1080p: the model's pixel budget, same aspect
+    ((1080, 1350), (688, 856)),  # 4:5 1080p
+])
+def test_job_format_reaches_the_size_bindings_within_the_models_budget(
+        tmp_path, size, generated) -> None:
+    client = FakeClient()
+    renderer = ComfyUIClipRenderer(client, load_template("svd_xt"), conform=RecordingConform())
+    settings = VideoSettings(width=size[0], height=size[1], fps=12, crf=20, preset="ultrafast")
+    scene = tmp_path / "scene.png"
+    Image.new("RGB", (64, 64), (1, 2, 3)).save(scene)
+    renderer.render(ClipRequest(scene, 1.0, "zoom in", 1, settings=settings),
+                    tmp_path / "clip.mp4")
+    inputs = client.graphs[0]["3"]["inputs"]
+    assert (inputs["width"], inputs["height"]) == generated
+    assert abs(generated[0] / generated[1] - size[0] / size[1]) < 0.02
+    assert generated[0] * generated[1] <= 1024 * 576
+
+
+def test_uploaded_image_is_framed_on_the_face(tmp_path) -> None:
+    """A square portrait for a 16:9 clip: the upload is the 16:9 crop that keeps the
+    astronaut's face (a centred crop — what the model would do — cuts it)."""
+    from videogen_adapters.framing import detect_faces
+
+    client = FakeClient()
+    renderer = ComfyUIClipRenderer(client, load_template("svd_xt"), conform=RecordingConform())
+    for focus in ("auto", "center"):
+        renderer.render(ClipRequest(PORTRAIT, 1.0, "zoom in", 1, settings=SETTINGS,
+                                    focus=focus), tmp_path / f"{focus}.mp4")
+    auto, centre = (Image.open(io.BytesIO(data)) for data in client.uploads[:2])
+    assert auto.size == centre.size == (512, 288)
+    assert len(detect_faces(auto.convert("RGB"))) == 1
+    assert detect_faces(centre.convert("RGB")) == []

@@ -345,3 +345,51 @@ def test_derive_seed_is_deterministic_and_in_range() -> None:
     assert a != derive_seed(42, "scene", 2)
     assert a != derive_seed(43, "scene", 1)
     assert all(0 <= derive_seed(s, "x") <= MAX_SEED for s in range(50))
+
+
+# ------------------------------------------------------------ formats, focus
+def test_frame_size_of_every_format_is_even_with_the_short_side_named() -> None:
+    from videogen_core import ASPECT_RATIOS, RESOLUTIONS, frame_size
+
+    assert frame_size() == (1024, 576)  # the seed's size
+    assert frame_size("9:16", "1080p") == (1080, 1920)
+    for aspect in ASPECT_RATIOS:
+        a, b = (int(x) for x in aspect.split(":"))
+        for name, short in RESOLUTIONS.items():
+            w, h = frame_size(aspect, name)
+            assert w % 2 == 0 and h % 2 == 0 and min(w, h) == short
+            assert abs(w / h - a / b) < 0.01
+            VideoSettings(width=w, height=h)  # a valid encoding size
+
+
+def test_generation_params_size_only_when_a_format_is_named() -> None:
+    assert GenerationParams().frame_size() is None  # the configured size applies
+    assert GenerationParams(aspect_ratio="1:1").frame_size() == (576, 576)
+    assert GenerationParams(resolution="720p").frame_size() == (1280, 720)
+    assert GenerationParams(aspect_ratio="4:5", resolution="1080p").frame_size() == (1080, 1350)
+
+
+@pytest.mark.parametrize(("field", "value"), [("aspect_ratio", "3:2"), ("aspect_ratio", 16),
+                                              ("resolution", "4k"), ("resolution", "")])
+def test_unknown_formats_name_the_field_and_the_choices(field: str, value: object) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        GenerationParams(**{field: value})
+    assert info.value.field == field
+    if isinstance(value, str):
+        assert ("16:9, 9:16, 1:1, 4:5" if field == "aspect_ratio" else "576p, 720p, 1080p") \
+            in str(info.value)
+
+
+@pytest.mark.parametrize("focus", ["auto", "center", (0.0, 1.0), [0.25, 0.75], (1, 0)])
+def test_scene_focus_accepts_words_and_points(focus: object) -> None:
+    scene = Scene(1, focus=focus)  # type: ignore[arg-type]
+    assert scene.focus == (tuple(focus) if isinstance(focus, list) else focus)
+    hash(scene)  # frozen and hashable, a JSON list included
+
+
+@pytest.mark.parametrize("focus", ["centre", "", (0.5,), (0.5, 1.5), (-0.1, 0.5),
+                                   ("a", 0.5), (True, 0.5), (float("nan"), 0.5), 3])
+def test_scene_focus_refuses_anything_else(focus: object) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        Scene(1, focus=focus)  # type: ignore[arg-type]
+    assert info.value.field == "focus"

@@ -101,3 +101,23 @@ def test_missing_and_broken_sources(tmp_path: Path) -> None:
     assert not (tmp_path / "out.mp4").exists()
     with pytest.raises(ValueError):
         conform_clip(broken, request, tmp_path / "out.mp4", shorter="loop")
+
+
+def test_a_models_native_size_is_cropped_on_the_subject(tmp_path: Path) -> None:
+    """A 16:9 generation conformed into a 9:16 clip: the crop sits on the bright
+    subject near the right edge (the framing rules), not in the centre; focus
+    'center' keeps the centred crop."""
+    frame = np.full((180, 320, 3), 40, np.uint8)
+    frame[70:110, 260:300] = 250  # the subject, right of centre
+    stills = []
+    for i in range(3):
+        stills.append(tmp_path / f"f{i}.png")
+        Image.fromarray(frame).save(stills[-1])
+    tall = VideoSettings(width=54, height=96, fps=12, crf=0, preset="ultrafast")
+
+    def mean_luma(focus: str) -> float:
+        request = ClipRequest(tmp_path / "x.png", 0.25, "", 1, settings=tall, focus=focus)
+        out = conform_clip(stills, request, tmp_path / f"{focus}.mp4", source_fps=12)
+        return float(next(iter(decode_frames(out.path, pix_fmt="gray"))).mean())
+
+    assert mean_luma("auto") > mean_luma("center") + 10  # the subject is in the crop

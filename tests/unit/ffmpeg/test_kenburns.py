@@ -89,9 +89,12 @@ def test_static_clip_does_not_move(tmp_path: Path) -> None:
 
 
 def test_seed_changes_the_zoom_centre(tmp_path: Path) -> None:
+    # the seed picks the point a zoom closes in on when there is no subject to frame
     renderer = KenBurnsClipRenderer()
-    a = renderer.render(ClipRequest(PHOTO, 1.0, "zoom in", 1, settings=SMALL), tmp_path / "a.mp4")
-    b = renderer.render(ClipRequest(PHOTO, 1.0, "zoom in", 2, settings=SMALL), tmp_path / "b.mp4")
+    a = renderer.render(ClipRequest(PHOTO, 1.0, "zoom in", 1, settings=SMALL, focus="center"),
+                        tmp_path / "a.mp4")
+    b = renderer.render(ClipRequest(PHOTO, 1.0, "zoom in", 2, settings=SMALL, focus="center"),
+                        tmp_path / "b.mp4")
     last_a = list(decode_frames(a.path, pix_fmt="gray"))[-1].astype(int)
     last_b = list(decode_frames(b.path, pix_fmt="gray"))[-1].astype(int)
     assert np.abs(last_a - last_b).mean() > 3
