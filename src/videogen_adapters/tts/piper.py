@@ -5,11 +5,9 @@ The default voice is the CC0 ``en_US-joe-medium`` model shipped by the
 ``.onnx`` model with its ``.onnx.json`` config beside it). Models are loaded
 lazily, once, under a lock, and reused by every call.
 
-Text is spoken sentence by sentence (``videogen_core.captions.split_sentences``)
-so each sentence's audio is measured exactly: a cue runs from where that
-sentence's sound starts to where it ends (energy-detected inside its chunk),
-with a short pause between sentences. A sentence too long for two caption
-lines becomes several cues, split at the pauses inside its audio.
+Text is spoken sentence by sentence (``videogen_core.captions.split_sentences``),
+with a short pause between sentences; a sentence too long for two caption
+lines becomes several cues (``align.caption_pieces``).
 
 A sentence longer than :data:`PIECE_CHARS` is spoken in pieces (at clause
 punctuation, else between words) whose audio is joined without a gap, so
@@ -21,8 +19,10 @@ give byte-identical audio, with the voice's natural prosody.
 Word times come from the model's own phoneme durations: every run returns
 the samples of each phoneme beside its audio (piper's ``PhonemeAlignment``),
 and the runs of a sentence, joined without a gap, give each word's start and
-end (``align.piper_words``); a sentence whose phonemes do not add up to its
-words is aligned on its audio instead.
+end (``align.piper_words``); each cue then runs from its first word's start
+to its last word's end. A sentence whose phonemes do not add up to its words
+(eSpeak may join two, "on the" → ``ɔnðə``) has its cues and words placed on
+its audio instead (energy and pauses, ``align.align_pieces``).
 """
 
 from __future__ import annotations
