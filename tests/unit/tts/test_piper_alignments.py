@@ -148,3 +148,17 @@ def test_the_durations_output_leaves_the_audio_as_it_was() -> None:
     assert none is None and samples is not None and len(samples) == len(ids)
     assert np.array_equal(audio, plain_audio)
     assert int(samples.sum()) == len(audio)
+
+
+def test_words_the_phonemes_join_fall_back_to_the_audio(tmp_path: Path) -> None:
+    """eSpeak joins "on the" into one phoneme group: no word times from the durations
+    for that sentence, so its cue and words are placed on its audio (none lost)."""
+    text = "The lamp stood on the hill."
+    narrator = Recording()
+    result = narrator.synthesize(text, tmp_path / "j.wav")
+    voice = narrator._voice(BUNDLED_VOICE)[0]
+    assert piper_words(text.split(), voice.phonemize, narrator.chunks,
+                       voice.config.sample_rate) is None
+    (cue,) = result.cues
+    assert [w.text for w in cue.words] == text.split()
+    assert all(cue.start <= w.start <= w.end <= cue.end for w in cue.words)
