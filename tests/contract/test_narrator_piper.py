@@ -115,14 +115,14 @@ def test_the_noise_is_sampled_not_switched_off(tmp_path: Path) -> None:
     narrator = PiperNarrator()
     voice, noise_inputs = narrator._voice(BUNDLED_VOICE)
     assert noise_inputs == 2  # both of the model's random ops now take our noise
-    ids = voice.phonemes_to_ids(voice.phonemize("Natural prosody.")[0])
+    phonemes = voice.phonemize("Natural prosody.")[0]
     cfg = voice.config
     import numpy as np
 
     with_noise = np.array([cfg.noise_scale, cfg.length_scale, cfg.noise_w_scale], np.float32)
     quiet = np.array([0.0, cfg.length_scale, 0.0], np.float32)
-    a = narrator._infer(voice, noise_inputs, ids, with_noise, 1, 0)
-    b = narrator._infer(voice, noise_inputs, ids, quiet, 1, 0)
+    a = narrator._infer(voice, noise_inputs, phonemes, with_noise, 1, 0).audio_float_array
+    b = narrator._infer(voice, noise_inputs, phonemes, quiet, 1, 0).audio_float_array
     assert cfg.noise_scale > 0 and (a.shape != b.shape or not np.array_equal(a, b))
     assert piper.PIECE_CHARS >= 100
 

@@ -5,11 +5,9 @@ The default voice is the CC0 ``en_US-joe-medium`` model shipped by the
 ``.onnx`` model with its ``.onnx.json`` config beside it). Models are loaded
 lazily, once, under a lock, and reused by every call.
 
-Text is spoken sentence by sentence (``videogen_core.captions.split_sentences``)
-so each sentence's audio is measured exactly: a cue runs from where that
-sentence's sound starts to where it ends (energy-detected inside its chunk),
-with a short pause between sentences. A sentence too long for two caption
-lines becomes several cues, split at the pauses inside its audio.
+Text is spoken sentence by sentence (``videogen_core.captions.split_sentences``),
+with a short pause between sentences; a sentence too long for two caption
+lines becomes several cues (``align.caption_pieces``).
 
 A sentence longer than :data:`PIECE_CHARS` is spoken in pieces (at clause
 punctuation, else between words) whose audio is joined without a gap, so
@@ -17,6 +15,14 @@ every model run is short and the cancel token, checked before each run,
 stops a long narration within one piece. Piper's sampling noise is drawn from
 a seeded generator (:mod:`.piper_noise`): the same text, voice, speed and seed
 give byte-identical audio, with the voice's natural prosody.
+
+Word times come from the model's own phoneme durations: every run returns
+the samples of each phoneme beside its audio (piper's ``PhonemeAlignment``),
+and the runs of a sentence, joined without a gap, give each word's start and
+end (``align.piper_words``); each cue then runs from its first word's start
+to its last word's end. A sentence whose phonemes do not add up to its words
+(eSpeak may join two, "on the" → ``ɔnðə``) has its cues and words placed on
+its audio instead (energy and pauses, ``align.align_pieces``).
 """
 
 from __future__ import annotations
@@ -40,11 +46,12 @@ from videogen_core import (
     ServiceUnavailable,
     UnknownVoice,
     VideogenError,
+    Word,
     split_sentences,
 )
 
 from .align import align_pieces, assign_words, caption_pieces, piper_words
-from .piper_noise import infer, seeded_model
+from .piper_noise import infer, phoneme_alignments, seeded_model
 from .wav import trim_cues, write_wav
 
 __all__ = ["BUNDLED_VOICE", "PIECE_CHARS", "PiperNarrator", "bundled_voice_path", "speech_pieces"]
@@ -231,44 +238,71 @@ class PiperNarrator:
         t = 0.0
         run = 0  # model runs so far: each draws its own noise from (seed, run)
         for sentence in sentences:
-            chunks: list[np.ndarray] = []
+            spoken: list[Any] = []  # one AudioChunk (audio + phoneme alignments) per run
             for piece in speech_pieces(sentence):
                 for phonemes in piper_voice.phonemize(piece):
                     if not phonemes:
                         continue
                     cancel.raise_if_cancelled()
-                    ids = piper_voice.phonemes_to_ids(phonemes)
-                    chunks.append(self._infer(piper_voice, noise_inputs, ids, scales, seed, run))
+                    spoken.append(self._infer(piper_voice, noise_inputs, phonemes, scales, seed,
+                                              run))
                     run += 1
-            spoken: list[Any] = []  # phoneme alignments: not yet from the seeded model
-            if not chunks:
+            if not spoken:
                 continue
-            audio = np.concatenate(chunks)
+            audio = np.concatenate([c.audio_float_array for c in spoken])
             if pieces:
                 pieces.append(pause)
                 t += len(pause) / rate
             pieces_of_sentence = [p for _, p in caption_pieces(sentence)]
-            sentence_cues = align_pieces(pieces_of_sentence, audio, rate, threshold_db=-32.0)
             timed = piper_words(sentence.split(), piper_voice.phonemize, spoken, rate)
-            if timed is not None:  # the model's own phoneme durations: exact word times
-                sentence_cues = assign_words(sentence_cues, timed)
+            # the model's own phoneme durations: exact word times, and each caption
+            # cue spans its words; else both are placed on the audio
+            sentence_cues = _word_cues(pieces_of_sentence, timed)
+            if sentence_cues is None:
+                sentence_cues = align_pieces(pieces_of_sentence, audio, rate,
+                                             threshold_db=-32.0)
             cues.extend(c.shifted(t) for c in sentence_cues)
             pieces.append(audio)
             t += len(audio) / rate
         return pieces, cues
 
-    def _infer(self, piper_voice: Any, noise_inputs: int, ids: list[int], scales: np.ndarray,
-               seed: int, run: int) -> np.ndarray:
-        """One model run: the audio of ``ids``, peak-normalised to ``volume``."""
+    def _infer(self, piper_voice: Any, noise_inputs: int, phonemes: list[str],
+               scales: np.ndarray, seed: int, run: int) -> Any:
+        """One model run: piper's ``AudioChunk`` of ``phonemes``, its audio
+        peak-normalised to ``volume``, with the phoneme alignments (samples per
+        phoneme) when the model gives its durations."""
+        from piper.voice import AudioChunk
+
+        config = piper_voice.config
+        ids = piper_voice.phonemes_to_ids(phonemes)
         args = {"input": np.array([ids], dtype=np.int64),
                 "input_lengths": np.array([len(ids)], dtype=np.int64), "scales": scales}
-        config = piper_voice.config
         if config.num_speakers > 1:
             args["sid"] = np.array([config.default_speaker_id or 0], dtype=np.int64)
-        audio = infer(piper_voice.session, noise_inputs, args, seed, run)
+        audio, samples = infer(piper_voice.session, noise_inputs, args, seed, run,
+                               config.hop_length)
         peak = float(np.max(np.abs(audio))) if audio.size else 0.0
         audio = audio / peak * self.volume if peak > 1e-8 else np.zeros_like(audio)
-        return np.clip(audio, -1.0, 1.0).astype(np.float32)
+        return AudioChunk(
+            sample_rate=config.sample_rate, sample_width=2, sample_channels=1,
+            audio_float_array=np.clip(audio, -1.0, 1.0).astype(np.float32),
+            phonemes=phonemes, phoneme_ids=ids, phoneme_id_samples=samples,
+            phoneme_alignments=phoneme_alignments(config.phoneme_id_map, phonemes, ids,
+                                                  samples))
+
+
+def _word_cues(pieces: list[str], words: list[Word] | None) -> tuple[Cue, ...] | None:
+    """A cue per caption piece from its first word's start to its last word's end,
+    holding its words (``words``: the pieces' timed words, in order); None when
+    there are no words or they are not the pieces' words."""
+    if not words or [w.text for w in words] != [x for p in pieces for x in p.split()]:
+        return None
+    cues, k = [], 0
+    for piece in pieces:
+        mine = words[k:k + len(piece.split())]
+        k += len(mine)
+        cues.append(Cue(round(mine[0].start, 3), round(max(w.end for w in mine), 3), piece))
+    return assign_words(cues, words)
 
 
 def speech_pieces(sentence: str, limit: int = PIECE_CHARS) -> list[str]:

@@ -21,29 +21,45 @@ The number of frames the prior's noise covers is known only inside the model
 (it follows the predicted durations), so a generous buffer is passed; a 1-D
 buffer is used so that its first N numbers are the same whatever its length,
 and a too-short buffer is retried with a longer one without changing the result.
+
+The same rewrite also exposes the model's phoneme durations (piper's own
+``add_alignment_output``: the ``Ceil`` tensor of frames per phoneme id becomes a
+second output; the audio is unchanged), so :func:`infer` returns each phoneme
+id's sample count beside the audio, and :func:`phoneme_alignments` turns those
+into piper's ``PhonemeAlignment`` list, exactly as ``PiperVoice.synthesize``
+does with ``include_alignments=True`` (word times, ``align.piper_words``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["NOISE_PREFIX", "infer", "seeded_model"]
+__all__ = ["NOISE_PREFIX", "infer", "phoneme_alignments", "seeded_model"]
 
 #: Name prefix of the graph inputs that replace the model's random ops.
 NOISE_PREFIX = "videogen_noise_"
 
 
 def seeded_model(model_path: Path) -> tuple[bytes, int]:
-    """The serialised model with its random ops turned into inputs, and how many.
+    """The serialised model with its random ops turned into inputs, and how many;
+    its phoneme durations are a second output when the model has them.
 
     Raises ImportError without the ``onnx`` package."""
     import onnx
     from onnx import TensorProto, helper
+    from piper.patch_voice_with_alignment import add_alignment_output
 
     model = onnx.load(str(model_path))
+    # the phoneme durations as a second output; ValueError: no single Ceil tensor, or
+    # already an output (a voice patched by piper's tool): the model as it is
+    with contextlib.suppress(ValueError):
+        add_alignment_output(model)
     graph = model.graph
     nodes: list[Any] = []
     count = 0
@@ -97,9 +113,10 @@ def seeded_model(model_path: Path) -> tuple[bytes, int]:
 
 
 def infer(session: Any, noise_inputs: int, args: dict[str, np.ndarray], seed: int,
-          piece: int) -> np.ndarray:
+          piece: int, hop_length: int) -> tuple[np.ndarray, np.ndarray | None]:
     """Run ``session`` on ``args`` with the noise of (``seed``, ``piece``): the
-    raw audio (float32, 1-D)."""
+    raw audio (float32, 1-D) and the audio samples of each phoneme id (int64,
+    one per id; None when the model has no durations output)."""
     ids = int(args["input"].shape[1])
     # generous: VITS makes ~2.5 frames per phoneme id; the prior has ≤ 256 channels
     length = 256 * (8 * ids + 64)
@@ -110,11 +127,44 @@ def infer(session: Any, noise_inputs: int, args: dict[str, np.ndarray], seed: in
             rng = np.random.default_rng([seed, piece, k])
             feed[f"{NOISE_PREFIX}{k}"] = rng.standard_normal(length, dtype=np.float32)
         try:
-            return np.asarray(session.run(None, feed)[0], dtype=np.float32).reshape(-1)
+            result = session.run(None, feed)
         except Exception as exc:  # noqa: BLE001 - too little noise (our Reshape): retry
             if NOISE_PREFIX not in str(exc):  # another failure: not ours to retry
                 raise
             last = exc
             length *= 4
+            continue
+        audio = np.asarray(result[0], dtype=np.float32).reshape(-1)
+        if len(result) < 2:
+            return audio, None
+        # frames per id x hop, as piper's phoneme_ids_to_audio computes them
+        return audio, (np.asarray(result[1]).reshape(-1) * hop_length).astype(np.int64)
     assert last is not None
     raise last
+
+
+def phoneme_alignments(id_map: Mapping[str, Sequence[int]], phonemes: Sequence[str],
+                       ids: Sequence[int], samples: np.ndarray | None) -> list[Any] | None:
+    """Piper's ``PhonemeAlignment`` of each phoneme (``^``, the phonemes, ``$``): its ids
+    (with the pad after it) and their summed ``samples``. The logic of
+    ``PiperVoice.synthesize`` (inlined there, so not callable); None when the ids
+    do not follow the phonemes or there are no durations."""
+    from piper.const import BOS, EOS, PAD
+    from piper.voice import PhonemeAlignment
+
+    if samples is None or len(samples) != len(ids):
+        return None
+    pad = list(id_map.get(PAD, []))
+    out: list[Any] = []
+    k = 0
+    for phoneme in itertools.chain([BOS], phonemes, [EOS]):
+        expected = list(id_map.get(phoneme, []))
+        wanted = expected if phoneme == EOS else expected + pad
+        start = k
+        for phoneme_id in wanted:
+            if k >= len(ids) or ids[k] != phoneme_id:
+                return None
+            k += 1
+        out.append(PhonemeAlignment(phoneme=phoneme, phoneme_ids=wanted,
+                                    num_samples=int(samples[start:k].sum())))
+    return out
