@@ -44,6 +44,7 @@ _SALIENCY_MAX_AREA = 0.3  # a "subject" box larger than this share of the image 
 _SALIENCY_MIN_GAIN = 1.6  # mass share in the box / area share of the box
 
 _local = threading.local()
+_IMPORT_LOCK = threading.Lock()
 
 
 @attrs.frozen
@@ -66,10 +67,11 @@ def _cascade() -> Any:
     state, so threads do not share one)."""
     cascade = getattr(_local, "cascade", None)
     if cascade is None:
-        import cv2
+        with _IMPORT_LOCK:  # cv2's bootstrap re-imports itself: two threads importing it
+            import cv2      # at once can leave a half-made module (no ``cv2.data``)
 
-        cascade = cv2.CascadeClassifier(cv2.data.haarcascades
-                                        + "haarcascade_frontalface_default.xml")
+            path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+        cascade = cv2.CascadeClassifier(path)
         if cascade.empty():  # pragma: no cover - a broken opencv install
             raise RuntimeError("OpenCV's haarcascade_frontalface_default.xml did not load")
         _local.cascade = cascade
