@@ -44,6 +44,7 @@ from videogen_core import (
     UnknownVoice,
     VideogenError,
 )
+from videogen_jobs.errors import Conflict
 
 __all__ = [
     "STATUS_BY_CODE",
@@ -73,12 +74,6 @@ class MethodNotAllowed(VideogenError):
     """The path exists but not with this method; ``allowed`` lists the ones that do."""
 
     code = "method_not_allowed"
-
-
-class Conflict(VideogenError):
-    """The request contradicts the resource's state (cancelling a finished job...)."""
-
-    code = "conflict"
 
 
 class PayloadTooLarge(VideogenError):

@@ -12,15 +12,15 @@ from flask import current_app
 
 from videogen_adapters.config import Settings
 from videogen_adapters.converter import result_to_response, structure_request
-from videogen_adapters.jobs.lease import LeaseKeeper, is_stale
 from videogen_adapters.workdirs import process_work_dir, sweep, work_root
 from videogen_core import CancelToken, JobRecord, ProgressEvent
+from videogen_jobs.lease import LeaseKeeper, is_stale
+from videogen_jobs.presenters import job_to_dict
+from videogen_jobs.runner import JobRunner
 
 from .containers import Container
 from .errors import scrub
 from .lock import DataDirLock
-from .presenters import job_to_dict
-from .runner import JobRunner
 
 __all__ = ["SYNC_TIMEOUT_SECONDS", "Service", "current_service", "default_base_url",
            "stop_all_jobs"]

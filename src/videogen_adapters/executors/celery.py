@@ -19,7 +19,7 @@ Reliability, and what each setting buys:
   transport's ``visibility_timeout``.
 - A lease on the job record: while a job runs, its worker touches the record
   every :data:`HEARTBEAT_SECONDS`; a record older than :data:`LEASE_SECONDS`
-  is stale. A :class:`~videogen_adapters.jobs.lease.LeaseKeeper` in every API
+  is stale. A :class:`~videogen_jobs.lease.LeaseKeeper` in every API
   server and every ``videogen worker`` re-queues a job stale for 15 s and
   publishes it again (or fails it after repeated losses), so a killed
   worker's job restarts within ~20 s whatever the broker's visibility
@@ -80,9 +80,9 @@ from videogen_core import (
     ServiceUnavailable,
     VideogenError,
 )
+from videogen_jobs.lease import HEARTBEAT_SECONDS, LEASE_SECONDS, LeaseKeeper
 
 from ..config import Settings
-from ..jobs.lease import HEARTBEAT_SECONDS, LEASE_SECONDS, LeaseKeeper
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from celery import Celery
@@ -280,7 +280,7 @@ def _pipeline_work(settings: Settings) -> JobWork:
 def completion_callbacks(settings: Settings,
                          sender: Any = None) -> Callable[[JobRecord], None]:
     """A hook POSTing a finished job to its ``callback_url`` (when it has one) with
-    the HTTP service's signed :class:`~videogen_http.callbacks.CallbackSender`
+    the signed :class:`~videogen_jobs.callbacks.CallbackSender` the HTTP service uses
     — with its address guard (``callback_allow_private``): a URL that now
     resolves into a private network is not sent to. ``sender`` replaces it
     (tests). Built lazily: a worker without callback jobs never creates an
@@ -294,9 +294,9 @@ def completion_callbacks(settings: Settings,
         url = params.get("callback_url") if isinstance(params, Mapping) else None
         if not url:
             return
-        # the HTTP layer owns the callback wire format; imported only when needed
-        from videogen_http.callbacks import CallbackSender
-        from videogen_http.presenters import job_to_dict
+        # imported only when needed: a worker without callback jobs never loads httpx
+        from videogen_jobs.callbacks import CallbackSender
+        from videogen_jobs.presenters import job_to_dict
 
         with lock:
             if not senders:

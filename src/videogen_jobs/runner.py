@@ -6,7 +6,7 @@ Retry-After). Every state change is written to the :class:`JobStore` first,
 so a restarted server knows every job: :meth:`JobRunner.recover` re-queues
 the jobs it finds queued or running (or marks them failed with the reason).
 Recovery assumes this process is the only runner of the store: the SQLite
-store's data dir is locked (:mod:`videogen_http.lock`); with a shared store
+store's data dir is locked (the HTTP service's :mod:`videogen_http.lock`); with a shared store
 (Redis) start-up recovery would also take jobs other live servers run.
 Each job has a :class:`CancelToken`; :meth:`JobRunner.cancel` fires it and the
 pipeline stops between steps and removes its temporary files.
@@ -16,7 +16,7 @@ nothing itself: a new job is stored and handed to the dispatcher (Celery
 workers render it and write its progress into the shared store), waiting and
 events poll the store, cancelling a running job sets its ``cancel_requested``
 flag for the worker to see, and start-up recovery is left to the lease
-keepers (:mod:`videogen_adapters.jobs.lease`: a job whose worker died is
+keepers (:mod:`videogen_jobs.lease`: a job whose worker died is
 re-queued and published again). The queue bound then counts the
 jobs waiting in the shared store (``JobStore.count("queued")``: every API
 server's jobs not yet taken by a worker), so clients cannot flood the broker;
