@@ -104,7 +104,9 @@ class CallbackSender:
         job_id = payload.get("job_id")
         for attempt in range(1, self.attempts + 1):
             try:
-                target, extra, extensions = url, {}, {}
+                target = url
+                extra: dict[str, str] = {}
+                extensions: dict[str, str] = {}
                 if not self.allow_private:  # again now: the name may resolve elsewhere
                     checked = ssrf.check_url(url, self.resolve)
                     # ...and connect to the very address that was checked
