@@ -9,15 +9,16 @@ The layer between the core and everything that runs jobs: it imports
 
 - :mod:`~videogen_jobs.runner` — :class:`JobRunner`, the bounded pool of job
   threads over a job store (or a dispatcher to workers); :class:`JobDispatcher`.
-- :mod:`~videogen_jobs.records` — what a finished run writes into the store
-  (succeeded / failed / cancelled) and :class:`ProgressRecorder`, the progress
-  port writing pipeline events into the job's record.
+- :mod:`~videogen_jobs.recording` — what running a job writes into its record:
+  :class:`ProgressRecorder` (the progress port), the final writes (succeeded /
+  failed / cancelled) and the changes that queue a job again from scratch.
 - :mod:`~videogen_jobs.lease` — leases on running jobs; :class:`LeaseKeeper`
   re-queues a job whose worker died.
 - :mod:`~videogen_jobs.presenters` — the job's JSON (``GET /jobs/<id>``, and
-  the body of its completion callback).
-- :mod:`~videogen_jobs.callbacks` — signed completion callbacks, with the
-  address guard of :mod:`~videogen_jobs.ssrf`.
+  the body of its completion callback), errors cleaned by :mod:`~videogen_jobs.scrub`.
+- :mod:`~videogen_jobs.completion` — the completion hook every runner takes;
+  :mod:`~videogen_jobs.callbacks` — the signed sender, with the address guard
+  of :mod:`~videogen_jobs.ssrf`.
 - :mod:`~videogen_jobs.errors` — :class:`Conflict` (cancelling a finished job…).
 """
 
