@@ -26,9 +26,21 @@ from videogen_core import (
     VideogenError,
 )
 
-__all__ = ["ProgressRecorder", "record_failed", "record_succeeded", "restart_changes"]
+__all__ = [
+    "JOB_STATUSES",
+    "TERMINAL_STATUSES",
+    "ProgressRecorder",
+    "record_failed",
+    "record_succeeded",
+    "restart_changes",
+]
 
 log = logging.getLogger("videogen.jobs")
+
+#: Every status a job can be in, in lifecycle order.
+JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+#: Statuses a job never leaves.
+TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 
 
 def restart_changes(job: JobRecord, note: str) -> dict[str, Any]:

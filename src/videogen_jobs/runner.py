@@ -50,14 +50,20 @@ from videogen_core import (
 )
 
 from .errors import Conflict
-from .recording import ProgressRecorder, record_failed, record_succeeded, restart_changes
+from .recording import (
+    TERMINAL_STATUSES,
+    ProgressRecorder,
+    record_failed,
+    record_succeeded,
+    restart_changes,
+)
 
 __all__ = ["TERMINAL", "JobDispatcher", "JobRunner", "JobWork"]
 
 log = logging.getLogger("videogen.jobs")
 
-#: Statuses a job never leaves.
-TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+#: Statuses a job never leaves (:data:`~videogen_jobs.recording.TERMINAL_STATUSES`).
+TERMINAL = TERMINAL_STATUSES
 
 #: ``work(job, progress, cancel) -> (result body, warnings)``: runs one job.
 JobWork = Callable[[JobRecord, Callable[[ProgressEvent], None], CancelToken],

@@ -82,11 +82,13 @@ from videogen_core import (
 from videogen_jobs.completion import CompletionCallbacks
 from videogen_jobs.lease import HEARTBEAT_SECONDS, LEASE_SECONDS, LeaseKeeper
 from videogen_jobs.recording import (
+    TERMINAL_STATUSES,
     ProgressRecorder,
     record_failed,
     record_succeeded,
     restart_changes,
 )
+from videogen_jobs.runner import JobWork
 
 from ..config import Settings
 
@@ -118,7 +120,6 @@ POLL_SECONDS = 0.5
 #: Seconds a task waits before trying again when the job store does not answer.
 STORE_RETRY_SECONDS = 5
 
-_TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 #: Redis transport options accepted in the broker URL's query, with their types.
 _URL_TRANSPORT_OPTIONS: dict[str, type] = {
     "visibility_timeout": float,
@@ -131,9 +132,6 @@ _DEFAULT_TRANSPORT_OPTIONS: dict[str, Any] = {
     "unacked_restore_throttle": 1,  # … really every 10 s (kombu's default is 10 × 10 s)
 }
 
-#: ``work(job, progress, cancel) -> (response body, warnings)``: renders one job.
-JobWork = Callable[[JobRecord, Callable[[ProgressEvent], None], CancelToken],
-                   tuple[Mapping[str, Any], list[str]]]
 
 
 # ------------------------------------------------------------------ configuration
@@ -342,7 +340,7 @@ class JobTaskRunner:
             except NotFound:
                 log.warning("job %s: not in the job store; message dropped", job_id)
                 return "missing"
-            if job.status in _TERMINAL:
+            if job.status in TERMINAL_STATUSES:
                 log.info("job %s already %s; not rendered again", job_id, job.status)
                 return job.status
             notes: list[str] = []

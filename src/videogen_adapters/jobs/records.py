@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from videogen_core import Busy, InvalidRequest, JobRecord
+from videogen_jobs.recording import JOB_STATUSES, TERMINAL_STATUSES
 
 __all__ = [
     "JOB_STATUSES",
@@ -27,10 +28,6 @@ __all__ = [
     "record_to_row",
 ]
 
-#: Every status a job can be in, in lifecycle order.
-JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-#: Statuses a job never leaves.
-TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 #: Fields :meth:`JobStore.update` may change (``id``, ``created_at`` and the key never change).
 UPDATABLE_FIELDS = frozenset(
     a.name for a in attrs.fields(JobRecord)
