@@ -15,9 +15,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typing(session: nox.Session) -> None:
-    """mypy, strict on the pure core."""
+    """mypy, strict on the pure core and the job lifecycle layer."""
     session.install("-e", ".", "mypy>=1.10")
-    session.run("mypy", "src/videogen_core")
+    session.run("mypy", "src/videogen_core", "src/videogen_jobs")
 
 
 @nox.session

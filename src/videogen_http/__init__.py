@@ -23,7 +23,7 @@ Configuration (``VIDEOGEN_*``): ``HOST``, ``PORT``, ``THREADS``, ``PUBLIC_BASE_U
 (bearer token on every endpoint but /healthz), ``MAX_JOBS`` (jobs running at
 once), ``MAX_QUEUE`` (jobs waiting; beyond → 429 + Retry-After), ``MAX_BODY_KB``,
 ``MAX_UPLOAD_MB``, ``CALLBACK_SECRET`` (HMAC key of ``X-Videogen-Signature``,
-see :mod:`videogen_http.callbacks`), ``JOB_STORE`` (sqlite in the data dir |
+see :mod:`videogen_jobs.callbacks`), ``JOB_STORE`` (sqlite in the data dir |
 memory). Errors are always ``{"success": false, "error": {"code", "message",
 "details"}}``; :mod:`videogen_http.errors` maps codes to statuses.
 """

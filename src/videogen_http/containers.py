@@ -18,8 +18,7 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from videogen_adapters.config import Settings
-
-from .callbacks import CallbackSender
+from videogen_jobs.callbacks import CallbackSender
 
 __all__ = ["Container"]
 

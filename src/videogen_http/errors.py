@@ -8,7 +8,7 @@ Every error the service returns is JSON::
 (:mod:`videogen_core.errors`) and of the HTTP layer (below) to its status;
 :func:`register_error_handlers` makes Flask/werkzeug's own errors (404, 405,
 413, 416...) and unexpected exceptions (500, logged, never shown) use the same
-shape. Every body passes :func:`scrub` on its way out: absolute server paths
+shape. Every body passes :func:`~videogen_jobs.scrub.scrub` on its way out: absolute server paths
 become ``…/<name>`` and echoed values longer than :data:`ECHO_LIMIT`
 characters are cut, so no answer leaks the server's layout or mirrors a
 10 KB id back. The HTTP-only errors, each a :class:`~videogen_core.VideogenError`::
@@ -23,8 +23,6 @@ characters are cut, so no answer leaks the server's layout or mirrors a
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, jsonify
@@ -44,8 +42,11 @@ from videogen_core import (
     UnknownVoice,
     VideogenError,
 )
+from videogen_jobs.errors import Conflict
+from videogen_jobs.scrub import ECHO_LIMIT, scrub
 
 __all__ = [
+    "ECHO_LIMIT",
     "STATUS_BY_CODE",
     "Conflict",
     "MethodNotAllowed",
@@ -73,12 +74,6 @@ class MethodNotAllowed(VideogenError):
     """The path exists but not with this method; ``allowed`` lists the ones that do."""
 
     code = "method_not_allowed"
-
-
-class Conflict(VideogenError):
-    """The request contradicts the resource's state (cancelling a finished job...)."""
-
-    code = "conflict"
 
 
 class PayloadTooLarge(VideogenError):
@@ -121,54 +116,6 @@ _WERKZEUG_CODES = {
     415: UnsupportedMediaType.code, 416: "range_not_satisfiable", 429: Busy.code,
     503: ServiceUnavailable.code,
 }
-
-
-#: Longest echoed string (an id, a field value) an error body carries whole.
-ECHO_LIMIT = 200
-#: An absolute POSIX path of two or more segments standing alone (not inside a URL).
-#: The service's own routes are kept: they are not server paths.
-_ABS_PATH = re.compile(r"(?<![\w.:/~\\-])/(?:[^\s'\"/,;()<>]+/)+[^\s'\"/,;()<>]*")
-_ROUTES = ("/jobs/", "/media/", "/folders/", "/generateVideos/")
-
-
-def _clip(text: str) -> str:
-    if len(text) <= ECHO_LIMIT:
-        return text
-    return f"{text[:ECHO_LIMIT]}… ({len(text)} characters)"
-
-
-def _hide_path(match: re.Match[str]) -> str:
-    path = match.group(0)
-    if path.startswith(_ROUTES):
-        return path
-    name = path.rstrip("/").rsplit("/", 1)[-1]
-    return f"…/{name}" if name else "…"
-
-
-def _scrub_value(value: Any, long_values: list[str]) -> Any:
-    if isinstance(value, str):
-        if len(value) > ECHO_LIMIT:
-            long_values.append(value)
-        return _ABS_PATH.sub(_hide_path, _clip(value))
-    if isinstance(value, Mapping):
-        return {str(k): _scrub_value(v, long_values) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_scrub_value(v, long_values) for v in value]
-    return value
-
-
-def scrub(message: str, details: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The message and details fit to show a client: absolute server paths replaced
-    by ``…/<last segment>``, strings over :data:`ECHO_LIMIT` characters cut (also
-    where the message quotes them)."""
-    long_values: list[str] = []
-    clean = _scrub_value(dict(details), long_values)
-    for value in sorted(long_values, key=len, reverse=True):
-        message = message.replace(repr(value), repr(_clip(value))).replace(value, _clip(value))
-    message = _ABS_PATH.sub(_hide_path, message)
-    if len(message) > 4 * ECHO_LIMIT:
-        message = f"{message[:4 * ECHO_LIMIT]}…"
-    return message, clean
 
 
 def code_for_status(status: int) -> str:

@@ -12,15 +12,15 @@ from flask import current_app
 
 from videogen_adapters.config import Settings
 from videogen_adapters.converter import result_to_response, structure_request
-from videogen_adapters.jobs.lease import LeaseKeeper, is_stale
 from videogen_adapters.workdirs import process_work_dir, sweep, work_root
 from videogen_core import CancelToken, JobRecord, ProgressEvent
+from videogen_jobs.completion import CompletionCallbacks
+from videogen_jobs.lease import LeaseKeeper, is_stale
+from videogen_jobs.presenters import job_to_dict
+from videogen_jobs.runner import JobRunner
 
 from .containers import Container
-from .errors import scrub
 from .lock import DataDirLock
-from .presenters import job_to_dict
-from .runner import JobRunner
 
 __all__ = ["SYNC_TIMEOUT_SECONDS", "Service", "current_service", "default_base_url",
            "stop_all_jobs"]
@@ -50,6 +50,10 @@ class Service:
             self.lock = DataDirLock(settings.state_dir)
             self.lock.acquire()
         dispatcher = container.dispatcher()  # None: jobs run on this process's threads
+        #: The completion hook: the callback a finished job's request asked for.
+        self.on_finish = CompletionCallbacks(
+            container.callbacks, self.base_url,
+            cancel_requested=lambda job_id: self.runner.cancel_requested(job_id))
         # temporary files of jobs a killed process left behind go now
         root = work_root(settings)
         sweep(root)
@@ -90,25 +94,13 @@ class Service:
                               name=job.id)
         return result_to_response(result), list(result.warnings)
 
-    def on_finish(self, job: JobRecord) -> None:
-        """Send the completion callback when the job's request asked for one."""
-        params = job.request.get("generation_params") or {}
-        url = params.get("callback_url") if isinstance(params, Mapping) else None
-        if url:
-            self.container.callbacks().submit(url, self.job_dict(job, self.base_url))
-
     def job_dict(self, job: JobRecord, base_url: str | None = None) -> dict[str, Any]:
         """The job's JSON representation."""
-        data = job_to_dict(job, base_url or self.base_url,
+        return job_to_dict(job, base_url or self.base_url,
                            cancel_requested=job.cancel_requested
                            or self.runner.cancel_requested(job.id),
                            # only workers renew leases; this process's own jobs are live
                            stale=self.runner.dispatcher is not None and is_stale(job))
-        if data.get("error"):  # no server path, no 10 KB echo: as every error body
-            message, details = scrub(str(data["error"].get("message", "")),
-                                     data["error"].get("details") or {})
-            data["error"] = {**data["error"], "message": message, "details": details}
-        return data
 
     def close(self) -> None:
         """Stop the runner threads and the callback sender; free the data dir (tests)."""

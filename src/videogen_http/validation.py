@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 from flask import Request
 
 from videogen_core import InvalidRequest, PathNotAllowed
+from videogen_jobs import ssrf
 
-from . import ssrf
 from .errors import PayloadTooLarge, UnsupportedMediaType
 
 __all__ = [
@@ -73,7 +73,7 @@ def check_callback_url(url: str | None, *, allow_private: bool = False,
                        resolve: ssrf.Resolver | None = None) -> str | None:
     """Only absolute ``http``/``https`` URLs with a host may receive callbacks — and,
     unless ``allow_private``, only a host that is (or resolves to) public addresses
-    (:mod:`videogen_http.ssrf`; ``resolve`` replaces the DNS lookup in tests)."""
+    (:mod:`videogen_jobs.ssrf`; ``resolve`` replaces the DNS lookup in tests)."""
     if url is None:
         return None
     field = "generation_params.callback_url"

@@ -39,8 +39,8 @@ from tests.servers import RunningServer, valkey_server
 
 from videogen_adapters.config import Settings
 from videogen_adapters.executors.celery import CeleryJobDispatcher, make_celery_app
-from videogen_adapters.jobs.lease import REQUEUED_NOTE
 from videogen_http import create_app
+from videogen_jobs.lease import REQUEUED_NOTE
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

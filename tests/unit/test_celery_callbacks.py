@@ -12,8 +12,8 @@ from tests.callback_receiver import CallbackReceiver, callback_receiver
 from videogen_adapters.config import Settings
 from videogen_adapters.executors.celery import completion_callbacks
 from videogen_core import JobRecord
-from videogen_http import ssrf
-from videogen_http.callbacks import CallbackSender
+from videogen_jobs import ssrf
+from videogen_jobs.callbacks import CallbackSender
 
 
 @pytest.fixture

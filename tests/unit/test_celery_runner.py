@@ -312,6 +312,27 @@ def test_completion_callbacks_post_the_job_as_the_api_shows_it() -> None:
     assert payload["status_url"] == "https://api.example/jobs/j2"
 
 
+def test_a_workers_callback_hides_server_paths_as_the_api_does() -> None:
+    # the worker's callback body is the API's job JSON: its error scrubbed the same way
+    from videogen_adapters.config import Settings
+    from videogen_adapters.executors.celery import completion_callbacks
+
+    sender = RecordingSender()
+    store = InMemoryJobStore()
+    where = "/srv/videogen/.videogen/work/w1/j3/clip_003.mp4"
+    failed = store.create(JobRecord(
+        id="j3", folder_id="trip", status="failed",
+        error={"code": "render_failed", "message": f"ffmpeg could not write {where}",
+               "details": {"path": where, "scene": 3}},
+        request={"generation_params": {"callback_url": "https://hooks.example/done"}}))
+    completion_callbacks(Settings(), sender)(failed)
+    [(_, payload)] = sender.sent
+    assert payload["error"] == {"code": "render_failed",
+                                "message": "ffmpeg could not write …/clip_003.mp4",
+                                "details": {"path": "…/clip_003.mp4", "scene": 3}}
+    assert "/srv/" not in str(payload)
+
+
 def test_a_process_exiting_mid_job_queues_it_again() -> None:
     store = InMemoryJobStore()
     new_job(store)

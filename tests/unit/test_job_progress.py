@@ -25,7 +25,7 @@ from videogen_adapters.executors.celery import JobTaskRunner
 from videogen_adapters.fakes import FakeClipRenderer, FakeMuxer
 from videogen_adapters.jobs import InMemoryJobStore
 from videogen_core import Cancelled, CancelToken, JobProgress, JobRecord, ProgressEvent
-from videogen_http.runner import JobRunner
+from videogen_jobs.runner import JobRunner
 
 
 def streamed_events(tmp_path: Path) -> list[ProgressEvent]:

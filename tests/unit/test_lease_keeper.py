@@ -11,7 +11,8 @@ import pytest
 from tests.unit.http.conftest import SEED_BODY, Env
 
 from videogen_adapters.jobs import InMemoryJobStore, SqliteJobStore
-from videogen_adapters.jobs.lease import (
+from videogen_core import JobRecord
+from videogen_jobs.lease import (
     LEASE_SECONDS,
     MAX_REQUEUES,
     REQUEUE_AFTER_SECONDS,
@@ -19,7 +20,6 @@ from videogen_adapters.jobs.lease import (
     LeaseKeeper,
     is_stale,
 )
-from videogen_core import JobRecord
 
 
 class Clock:

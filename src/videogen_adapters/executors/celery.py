@@ -19,7 +19,7 @@ Reliability, and what each setting buys:
   transport's ``visibility_timeout``.
 - A lease on the job record: while a job runs, its worker touches the record
   every :data:`HEARTBEAT_SECONDS`; a record older than :data:`LEASE_SECONDS`
-  is stale. A :class:`~videogen_adapters.jobs.lease.LeaseKeeper` in every API
+  is stale. A :class:`~videogen_jobs.lease.LeaseKeeper` in every API
   server and every ``videogen worker`` re-queues a job stale for 15 s and
   publishes it again (or fails it after repeated losses), so a killed
   worker's job restarts within ~20 s whatever the broker's visibility
@@ -72,7 +72,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from videogen_core import (
     Cancelled,
     CancelToken,
-    JobProgress,
     JobRecord,
     JobStore,
     NotFound,
@@ -80,9 +79,18 @@ from videogen_core import (
     ServiceUnavailable,
     VideogenError,
 )
+from videogen_jobs.completion import CompletionCallbacks
+from videogen_jobs.lease import HEARTBEAT_SECONDS, LEASE_SECONDS, LeaseKeeper
+from videogen_jobs.recording import (
+    TERMINAL_STATUSES,
+    ProgressRecorder,
+    record_failed,
+    record_succeeded,
+    restart_changes,
+)
+from videogen_jobs.runner import JobWork
 
 from ..config import Settings
-from ..jobs.lease import HEARTBEAT_SECONDS, LEASE_SECONDS, LeaseKeeper
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from celery import Celery
@@ -112,7 +120,6 @@ POLL_SECONDS = 0.5
 #: Seconds a task waits before trying again when the job store does not answer.
 STORE_RETRY_SECONDS = 5
 
-_TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 #: Redis transport options accepted in the broker URL's query, with their types.
 _URL_TRANSPORT_OPTIONS: dict[str, type] = {
     "visibility_timeout": float,
@@ -125,9 +132,6 @@ _DEFAULT_TRANSPORT_OPTIONS: dict[str, Any] = {
     "unacked_restore_throttle": 1,  # … really every 10 s (kombu's default is 10 × 10 s)
 }
 
-#: ``work(job, progress, cancel) -> (response body, warnings)``: renders one job.
-JobWork = Callable[[JobRecord, Callable[[ProgressEvent], None], CancelToken],
-                   tuple[Mapping[str, Any], list[str]]]
 
 
 # ------------------------------------------------------------------ configuration
@@ -277,35 +281,27 @@ def _pipeline_work(settings: Settings) -> JobWork:
     return work
 
 
-def completion_callbacks(settings: Settings,
-                         sender: Any = None) -> Callable[[JobRecord], None]:
-    """A hook POSTing a finished job to its ``callback_url`` (when it has one) with
-    the HTTP service's signed :class:`~videogen_http.callbacks.CallbackSender`
-    — with its address guard (``callback_allow_private``): a URL that now
-    resolves into a private network is not sent to. ``sender`` replaces it
-    (tests). Built lazily: a worker without callback jobs never creates an
-    HTTP client."""
+def completion_callbacks(settings: Settings, sender: Any = None) -> CompletionCallbacks:
+    """The hook POSTing a finished job to its ``callback_url`` (when it has one),
+    exactly as the API server does (:class:`~videogen_jobs.completion.CompletionCallbacks`),
+    with a signed :class:`~videogen_jobs.callbacks.CallbackSender` and its address
+    guard (``callback_allow_private``): a URL that now resolves into a private
+    network is not sent to. ``sender`` replaces it (tests). Built lazily: a worker
+    without callback jobs never loads httpx nor creates an HTTP client."""
     base = (settings.public_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
     senders: list[Any] = [] if sender is None else [sender]
     lock = threading.Lock()
 
-    def on_finish(job: JobRecord, *, base_url: str | None = None) -> None:
-        params = job.request.get("generation_params") or {}
-        url = params.get("callback_url") if isinstance(params, Mapping) else None
-        if not url:
-            return
-        # the HTTP layer owns the callback wire format; imported only when needed
-        from videogen_http.callbacks import CallbackSender
-        from videogen_http.presenters import job_to_dict
-
+    def get_sender() -> Any:
         with lock:
             if not senders:
+                from videogen_jobs.callbacks import CallbackSender
+
                 senders.append(CallbackSender(
                     settings.callback_secret, allow_private=settings.callback_allow_private))
-        senders[0].submit(str(url), job_to_dict(job, base_url or job.base_url or base,
-                                                 cancel_requested=job.cancel_requested))
+            return senders[0]
 
-    return on_finish
+    return CompletionCallbacks(get_sender, base)
 
 
 # ------------------------------------------------------------------ worker side
@@ -344,7 +340,7 @@ class JobTaskRunner:
             except NotFound:
                 log.warning("job %s: not in the job store; message dropped", job_id)
                 return "missing"
-            if job.status in _TERMINAL:
+            if job.status in TERMINAL_STATUSES:
                 log.info("job %s already %s; not rendered again", job_id, job.status)
                 return job.status
             notes: list[str] = []
@@ -395,7 +391,7 @@ class JobTaskRunner:
         token = CancelToken()
         if job.cancel_requested:
             token.cancel()
-        reporter = _Reporter(self.store, job, token, self.clock)
+        reporter = ProgressRecorder(self.store, job, token=token, clock=self.clock)
         stop = threading.Event()
         watcher = threading.Thread(target=self._watch, args=(job.id, token, reporter, stop),
                                    name=f"videogen-watch-{job.id[:8]}", daemon=True)
@@ -412,10 +408,7 @@ class JobTaskRunner:
             self._requeue(job)
             raise
         else:
-            final = self.store.update(job.id, status="succeeded", stage="done", percent=100.0,
-                                      eta_seconds=0.0, result=dict(body),
-                                      scenes_done=job.scenes_total,
-                                      warnings=[*job.warnings, *warnings])
+            final = record_succeeded(self.store, job, body, warnings)
             log.info("job %s succeeded", job.id)
         finally:
             stop.set()
@@ -426,32 +419,20 @@ class JobTaskRunner:
         """Best effort: the process is exiting; the lease covers a failed write."""
         log.warning("job %s interrupted: the worker is exiting; queued again", job.id)
         try:
-            self.store.update(job.id, status="queued", stage="", percent=0.0, scenes_done=0,
-                              frames_done=0, frames_total=0, eta_seconds=None, warnings=[
-                                  *job.warnings, "interrupted by a worker shutdown; "
-                                  "queued again"])
+            self.store.update(job.id, **restart_changes(
+                job, "interrupted by a worker shutdown; queued again"))
         except Exception:  # noqa: BLE001 - nothing more can be done while exiting
             log.warning("job %s: could not store the interruption", job.id)
 
     def _failed(self, job: JobRecord, exc: Exception) -> JobRecord:
         """The final record of a job whose work raised ``exc``."""
         if isinstance(exc, Cancelled):
-            return self._finish_cancelled(job.id, exc)
-        if isinstance(exc, VideogenError):
+            log.info("job %s cancelled", job.id)
+        elif isinstance(exc, VideogenError):
             log.info("job %s failed: %s", job.id, exc.message)
-            return self.store.update(job.id, status="failed", eta_seconds=None,
-                                     error=exc.to_dict())
-        log.error("job %s: unexpected failure", job.id, exc_info=exc)
-        return self.store.update(job.id, status="failed", eta_seconds=None, error={
-            "code": "internal_error", "message": "an unexpected error occurred",
-            "details": {"type": type(exc).__name__}})
+        return record_failed(self.store, job.id, exc, log)
 
-    def _finish_cancelled(self, job_id: str, exc: Cancelled) -> JobRecord:
-        log.info("job %s cancelled", job_id)
-        return self.store.update(job_id, status="cancelled", eta_seconds=None,
-                                 error=exc.to_dict())
-
-    def _watch(self, job_id: str, token: CancelToken, reporter: _Reporter,
+    def _watch(self, job_id: str, token: CancelToken, reporter: ProgressRecorder,
                stop: threading.Event) -> None:
         """Fire ``token`` when the job is asked to stop; keep the lease fresh."""
         while not stop.wait(self.poll):
@@ -467,41 +448,6 @@ class JobTaskRunner:
                 if not token.cancelled:
                     log.info("job %s: cancellation requested; stopping", job_id)
                 token.cancel()
-
-
-class _Reporter:
-    """The progress callback: pipeline events → job-store updates (no-ops skipped)."""
-
-    def __init__(self, store: JobStore, job: JobRecord, token: CancelToken,
-                 clock: Callable[[], float]) -> None:
-        self.store = store
-        self.job_id = job.id
-        self.token = token
-        self.clock = clock
-        self.progress = JobProgress(job.scenes_total)
-        self.last_write = clock()
-        self._lock = threading.Lock()
-
-    def __call__(self, event: ProgressEvent) -> None:
-        changes = self.progress.fold(event)
-        if changes is None:
-            return
-        try:
-            with self._lock:
-                job = self.store.update(self.job_id, **changes)
-                self.last_write = self.clock()
-        except VideogenError as exc:
-            log.warning("job %s: could not record progress: %s", self.job_id, exc)
-            return
-        if job.cancel_requested:
-            self.token.cancel()
-
-    def touch(self) -> JobRecord:
-        """Write nothing but a fresh ``updated_at`` (the lease heartbeat)."""
-        with self._lock:
-            job = self.store.update(self.job_id)
-            self.last_write = self.clock()
-        return job
 
 
 # ------------------------------------------------------------------ API side

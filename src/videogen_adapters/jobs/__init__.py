@@ -12,8 +12,9 @@ from ``Settings.job_store``.
 
 from __future__ import annotations
 
+from .factory import build_job_store
 from .memory import InMemoryJobStore
-from .records import JOB_STATUSES, TERMINAL_STATUSES, build_job_store
+from .records import JOB_STATUSES, TERMINAL_STATUSES
 from .sqlite import SqliteJobStore
 
 __all__ = [

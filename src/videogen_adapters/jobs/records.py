@@ -1,23 +1,26 @@
-"""Rules every job store shares: statuses, allowed changes, JSON (de)serialisation."""
+"""Rules every job store shares: statuses, allowed changes, JSON (de)serialisation.
+
+The stores import this module; it imports none of them (building a store from
+settings is :mod:`videogen_adapters.jobs.factory`'s job).
+"""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import attrs
 
-from videogen_core import Busy, InvalidRequest, JobRecord, JobStore
+from videogen_core import Busy, InvalidRequest, JobRecord
+from videogen_jobs.recording import JOB_STATUSES, TERMINAL_STATUSES
 
 __all__ = [
     "JOB_STATUSES",
     "TERMINAL_STATUSES",
     "UPDATABLE_FIELDS",
     "apply_changes",
-    "build_job_store",
     "check_limit",
     "check_new",
     "matches",
@@ -25,10 +28,6 @@ __all__ = [
     "record_to_row",
 ]
 
-#: Every status a job can be in, in lifecycle order.
-JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-#: Statuses a job never leaves.
-TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 #: Fields :meth:`JobStore.update` may change (``id``, ``created_at`` and the key never change).
 UPDATABLE_FIELDS = frozenset(
     a.name for a in attrs.fields(JobRecord)
@@ -101,39 +100,3 @@ def record_from_row(row: Mapping[str, Any]) -> JobRecord:
     if values.get("request") is None:
         values["request"] = {}
     return JobRecord(**values)
-
-
-def _sqlite_path(settings: Any) -> Path:
-    """``<data_dir>/.videogen/jobs.sqlite3``; a database an older version kept at
-    ``<data_dir>/jobs.sqlite3`` (where a folder id could name it) is moved there first."""
-    from ..config import STATE_DIR_NAME
-
-    state = Path(settings.data_dir) / STATE_DIR_NAME
-    path = state / "jobs.sqlite3"
-    old = Path(settings.data_dir) / "jobs.sqlite3"
-    if old.is_file() and not path.exists():
-        state.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            if Path(f"{old}{suffix}").is_file():
-                Path(f"{old}{suffix}").replace(f"{path}{suffix}")
-    return path
-
-
-def build_job_store(settings: Any) -> JobStore:
-    """The job store ``settings.job_store`` names: ``sqlite`` →
-    ``<data_dir>/.videogen/jobs.sqlite3``,
-    ``redis`` → ``VIDEOGEN_REDIS_URL`` (else ``VIDEOGEN_BROKER_URL``), ``memory``."""
-    kind = settings.job_store
-    if kind == "memory":
-        from .memory import InMemoryJobStore
-
-        return InMemoryJobStore()
-    if kind == "sqlite":
-        from .sqlite import SqliteJobStore
-
-        return SqliteJobStore(_sqlite_path(settings))
-    if kind == "redis":
-        from .redis import RedisJobStore
-
-        return RedisJobStore.from_url(settings.redis_url or settings.broker_url)
-    raise InvalidRequest("VIDEOGEN_JOB_STORE", f"job store {kind!r} is not available here", kind)

@@ -8,9 +8,9 @@ from flask import Blueprint, Request, Response, jsonify, request
 
 from videogen_adapters.converter import structure_request
 from videogen_core import Busy, JobRecord, match_images, validate_sequence
+from videogen_jobs.runner import TERMINAL
 
 from ..errors import Conflict, error_response
-from ..runner import TERMINAL
 from ..service import current_service
 from ..validation import check_callback_url, check_id, check_idempotency_key, read_json
 

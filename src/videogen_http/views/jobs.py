@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterator
 from flask import Blueprint, Response, jsonify, request
 
 from videogen_core import ServiceUnavailable
+from videogen_jobs.runner import TERMINAL
 
-from ..runner import TERMINAL
 from ..service import Service, current_service
 from ..validation import check_id
 

@@ -16,9 +16,9 @@ from tests.callback_receiver import CallbackReceiver, callback_receiver
 from tests.unit.http.conftest import SEED_BODY, Env, wait_for
 
 from videogen_core import InvalidRequest
-from videogen_http import ssrf
-from videogen_http.callbacks import CallbackSender
 from videogen_http.validation import check_callback_url
+from videogen_jobs import ssrf
+from videogen_jobs.callbacks import CallbackSender
 
 FIELD = "generation_params.callback_url"
 PUBLIC = "93.184.215.14"

@@ -13,7 +13,7 @@ import httpx
 from dependency_injector import providers
 from tests.unit.http.conftest import SEED_BODY, wait_for
 
-from videogen_http.callbacks import SIGNATURE_HEADER, CallbackSender, sign
+from videogen_jobs.callbacks import SIGNATURE_HEADER, CallbackSender, sign
 
 
 class Receiver:

@@ -9,7 +9,7 @@ import pytest
 
 from videogen_adapters.jobs import InMemoryJobStore
 from videogen_core import Busy, CancelToken, JobRecord, RenderFailed, ServiceUnavailable
-from videogen_http.runner import JobRunner
+from videogen_jobs.runner import JobRunner
 
 
 class Work:
@@ -71,7 +71,7 @@ def test_a_second_server_on_the_same_data_dir_refuses_to_start(make_env: Any) ->
 
 
 def test_a_job_running_elsewhere_cannot_be_cancelled_from_here() -> None:
-    from videogen_http.errors import Conflict
+    from videogen_jobs.errors import Conflict
 
     store = InMemoryJobStore()
     store.create(JobRecord(id="elsewhere", folder_id="f", request={}, status="running"))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from videogen_http import ssrf
+from videogen_jobs import ssrf
 
 REFUSED = [
     ("127.0.0.1", "loopback"), ("127.1.2.3", "loopback"), ("::1", "loopback"),

@@ -32,6 +32,8 @@ from collections.abc import Callable
 
 from videogen_core import Cancelled, JobRecord, JobStore, VideogenError
 
+from .recording import restart_changes
+
 __all__ = [
     "CHECK_SECONDS",
     "HEARTBEAT_SECONDS",
@@ -117,10 +119,7 @@ class LeaseKeeper:
         else:
             note = (f"{REQUEUED_NOTE} (no sign of life for {age:.0f} s during "
                     f"{job.stage or 'start'}); it starts again")
-            new = self.store.update_if(job.id, expected, status="queued", stage="",
-                                       percent=0.0, scenes_done=0, frames_done=0,
-                                       frames_total=0, eta_seconds=None,
-                                       warnings=[*job.warnings, note])
+            new = self.store.update_if(job.id, expected, **restart_changes(job, note))
         if new is None:
             return None  # touched meanwhile: its worker lives, or another keeper took it
         if new.status == "queued":

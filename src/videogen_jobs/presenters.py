@@ -1,4 +1,8 @@
-"""JSON shapes of the service's own resources (jobs, image listings)."""
+"""The job's JSON: what ``GET /jobs/<job_id>`` shows and a completion callback carries.
+
+One function for both, whoever renders the job (an API server's thread or a
+Celery worker), so the callback body is the job exactly as the API shows it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from videogen_core import JobRecord
+
+from .scrub import scrub
 
 __all__ = ["iso", "job_to_dict"]
 
@@ -19,8 +25,13 @@ def iso(stamp: float) -> str:
 def job_to_dict(job: JobRecord, base_url: str, *, cancel_requested: bool = False,
                 stale: bool = False) -> dict[str, Any]:
     """The job as ``GET /jobs/<job_id>`` shows it; ``result`` is the seed's
-    response body once the job succeeded, ``error`` the error object once it failed."""
+    response body once the job succeeded, ``error`` the error object once it
+    failed — scrubbed like every error body (no server path, no 10 KB echo)."""
     base = base_url.rstrip("/")
+    error = None if job.error is None else dict(job.error)
+    if error:
+        message, details = scrub(str(error.get("message", "")), error.get("details") or {})
+        error.update(message=message, details=details)
     return {
         "job_id": job.id,
         "folder_id": job.folder_id,
@@ -35,7 +46,7 @@ def job_to_dict(job: JobRecord, base_url: str, *, cancel_requested: bool = False
         "eta_seconds": job.eta_seconds,
         "warnings": list(job.warnings),
         "result": None if job.result is None else dict(job.result),
-        "error": None if job.error is None else dict(job.error),
+        "error": error,
         "cancel_requested": cancel_requested,
         "stale": stale,
         "created_at": iso(job.created_at),

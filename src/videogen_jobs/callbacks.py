@@ -13,13 +13,13 @@ Network errors, 408, 429 and 5xx answers are retried with exponential backoff
 followed (a 3xx answer is final too).
 
 Unless ``allow_private`` (``VIDEOGEN_CALLBACK_ALLOW_PRIVATE``), the URL's host
-is resolved again just before each attempt (:mod:`videogen_http.ssrf`): an
+is resolved again just before each attempt (:mod:`videogen_jobs.ssrf`): an
 address in a private, loopback, link-local… network — e.g. a name that
 resolved publicly when the request was checked and to 127.0.0.1 now (DNS
 rebinding) — means the callback is not sent, not retried, and counts as
 failed (a warning is logged). A name that does not resolve is retried like a
 network error. The POST then connects to the checked address itself
-(:func:`videogen_http.ssrf.pinned`: the name stays in ``Host`` and in TLS), so
+(:func:`videogen_jobs.ssrf.pinned`: the name stays in ``Host`` and in TLS), so
 nothing is resolved again between the check and the connection.
 """
 
@@ -58,7 +58,7 @@ class CallbackSender:
     ``client`` is an :class:`httpx.Client` (tests pass one with a
     ``MockTransport``); ``sleep`` is injectable so tests do not wait.
     ``allow_private`` turns the address guard off; ``resolve`` replaces its DNS
-    lookup (default :func:`videogen_http.ssrf.resolve_host`).
+    lookup (default :func:`videogen_jobs.ssrf.resolve_host`).
     """
 
     def __init__(self, secret: str = "", *, client: httpx.Client | None = None,
@@ -104,7 +104,9 @@ class CallbackSender:
         job_id = payload.get("job_id")
         for attempt in range(1, self.attempts + 1):
             try:
-                target, extra, extensions = url, {}, {}
+                target = url
+                extra: dict[str, str] = {}
+                extensions: dict[str, str] = {}
                 if not self.allow_private:  # again now: the name may resolve elsewhere
                     checked = ssrf.check_url(url, self.resolve)
                     # ...and connect to the very address that was checked

@@ -6,7 +6,7 @@ Retry-After). Every state change is written to the :class:`JobStore` first,
 so a restarted server knows every job: :meth:`JobRunner.recover` re-queues
 the jobs it finds queued or running (or marks them failed with the reason).
 Recovery assumes this process is the only runner of the store: the SQLite
-store's data dir is locked (:mod:`videogen_http.lock`); with a shared store
+store's data dir is locked (the HTTP service's :mod:`videogen_http.lock`); with a shared store
 (Redis) start-up recovery would also take jobs other live servers run.
 Each job has a :class:`CancelToken`; :meth:`JobRunner.cancel` fires it and the
 pipeline stops between steps and removes its temporary files.
@@ -16,7 +16,7 @@ nothing itself: a new job is stored and handed to the dispatcher (Celery
 workers render it and write its progress into the shared store), waiting and
 events poll the store, cancelling a running job sets its ``cancel_requested``
 flag for the worker to see, and start-up recovery is left to the lease
-keepers (:mod:`videogen_adapters.jobs.lease`: a job whose worker died is
+keepers (:mod:`videogen_jobs.lease`: a job whose worker died is
 re-queued and published again). The queue bound then counts the
 jobs waiting in the shared store (``JobStore.count("queued")``: every API
 server's jobs not yet taken by a worker), so clients cannot flood the broker;
@@ -41,7 +41,6 @@ from videogen_core import (
     Busy,
     Cancelled,
     CancelToken,
-    JobProgress,
     JobRecord,
     JobStore,
     NotFound,
@@ -51,13 +50,20 @@ from videogen_core import (
 )
 
 from .errors import Conflict
+from .recording import (
+    TERMINAL_STATUSES,
+    ProgressRecorder,
+    record_failed,
+    record_succeeded,
+    restart_changes,
+)
 
 __all__ = ["TERMINAL", "JobDispatcher", "JobRunner", "JobWork"]
 
 log = logging.getLogger("videogen.jobs")
 
-#: Statuses a job never leaves.
-TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+#: Statuses a job never leaves (:data:`~videogen_jobs.recording.TERMINAL_STATUSES`).
+TERMINAL = TERMINAL_STATUSES
 
 #: ``work(job, progress, cancel) -> (result body, warnings)``: runs one job.
 JobWork = Callable[[JobRecord, Callable[[ProgressEvent], None], CancelToken],
@@ -228,10 +234,7 @@ class JobRunner:
                 was = job.status if job.status == "queued" else f"running ({job.stage or '?'})"
                 if policy == "resume":
                     note = f"resumed after a server restart (it was {was})"
-                    job = self.store.update(job.id, status="queued", stage="", percent=0.0,
-                                            scenes_done=0, frames_done=0, frames_total=0,
-                                            eta_seconds=None,
-                                            warnings=[*job.warnings, note])
+                    job = self.store.update(job.id, **restart_changes(job, note))
                     self._enqueue(job.id)
                     log.info("job %s re-queued after restart (was %s)", job.id, was)
                 else:
@@ -361,35 +364,21 @@ class JobRunner:
         log.info("job %s running", job_id)
         self._notify()
         started = time.monotonic()
-        progress = _ProgressWriter(self, job)
+        progress = ProgressRecorder(self.store, job, on_write=self._notify)
         try:
             body, warnings = self.work(job, progress, token)
-        except Cancelled as exc:
-            if self._requeue_interrupted and job_id not in self._user_cancelled:
+        except Exception as exc:  # noqa: BLE001 - recorded, never lost
+            if (isinstance(exc, Cancelled) and self._requeue_interrupted
+                    and job_id not in self._user_cancelled):
                 # the server is stopping (SIGTERM), not the user cancelling: the job
                 # waits for the next start, which resumes it
-                final = self.store.update(job_id, status="queued", stage="", percent=0.0,
-                                          scenes_done=0, frames_done=0, frames_total=0,
-                                          eta_seconds=None, warnings=[
-                                              *job.warnings, "interrupted by a server "
-                                              "shutdown; queued again"])
+                final = self.store.update(job_id, **restart_changes(
+                    job, "interrupted by a server shutdown; queued again"))
                 log.warning("job %s interrupted by the shutdown; queued again", job_id)
             else:
-                final = self.store.update(job_id, status="cancelled", eta_seconds=None,
-                                          error=exc.to_dict())
-        except VideogenError as exc:
-            final = self.store.update(job_id, status="failed", eta_seconds=None,
-                                      error=exc.to_dict())
-        except Exception as exc:  # noqa: BLE001 - recorded, never lost
-            log.exception("job %s: unexpected failure", job_id)
-            final = self.store.update(job_id, status="failed", eta_seconds=None, error={
-                "code": "internal_error", "message": "an unexpected error occurred",
-                "details": {"type": type(exc).__name__}})
+                final = record_failed(self.store, job_id, exc, log)
         else:
-            final = self.store.update(job_id, status="succeeded", stage="done", percent=100.0,
-                                      eta_seconds=0.0, result=dict(body),
-                                      scenes_done=job.scenes_total,
-                                      warnings=[*job.warnings, *warnings])
+            final = record_succeeded(self.store, job, body, warnings)
             self._record_duration(time.monotonic() - started)
         finally:
             with self._lock:
@@ -445,21 +434,3 @@ class JobRunner:
         for thread in self._threads:
             thread.join(timeout)
 
-
-class _ProgressWriter:
-    """Turns pipeline progress events into job-store updates (skipping no-ops)."""
-
-    def __init__(self, runner: JobRunner, job: JobRecord) -> None:
-        self.runner = runner
-        self.job_id = job.id
-        self.progress = JobProgress(job.scenes_total)
-
-    def __call__(self, event: ProgressEvent) -> None:
-        changes = self.progress.fold(event)
-        if changes is None:
-            return
-        try:
-            self.runner.store.update(self.job_id, **changes)
-        except VideogenError:
-            log.warning("job %s: could not record progress", self.job_id)
-        self.runner._notify()
