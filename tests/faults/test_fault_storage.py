@@ -133,7 +133,8 @@ def test_a_transient_upload_failure_is_retried_and_the_job_succeeds(
         pipeline.executor.shutdown()
     assert proxy.video_puts == 2  # one 503, one retry
     assert keys(direct, bucket, "f/videos/") == sorted(
-        [result.video_key, result.video_key[:-4] + ".srt", result.video_key[:-4] + ".vtt"])
+        [result.video_key, *(result.video_key[:-4] + ext
+                             for ext in (".srt", ".vtt", ".words.json"))])
 
 
 def test_a_lasting_upload_failure_fails_the_job_and_leaves_no_object(

@@ -84,7 +84,7 @@ def test_tts_down_mid_job_falls_back_and_the_record_says_so(
     assert len(fallbacks) == 2, job["warnings"]  # scenes 2 and 3; scene 1 was spoken by http
     assert all("narrator http failed" in w and "503" in w for w in fallbacks)
     assert {w.split(":")[0] for w in fallbacks} == {"scene 2", "scene 3"}
-    assert len(job["_videos"]) == 3  # mp4 + srt + vtt
+    assert len(job["_videos"]) == 4  # mp4 + srt + vtt + words.json
 
 
 def test_tts_down_mid_job_without_a_fallback_fails_clearly(
