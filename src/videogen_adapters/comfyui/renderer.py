@@ -9,18 +9,32 @@ template's ``max_frames`` are chained segments (see
 :mod:`videogen_adapters.comfyui.planning`): each segment starts from the last
 kept frame of the previous one, whose repeated first frame is dropped.
 
-``concurrency`` bounds the prompts this renderer has queued on the server at
-once (renders of several scenes run in parallel threads; uploads,
-downloads and conforming are not limited).
+Scheduling (see :mod:`videogen_adapters.comfyui.scheduler`): ``concurrency``
+is each server's window of prompts queued or executing at once (2: one
+executing, one waiting, so the server never waits for us). The server part
+of a clip (upload, prompt, download, join) runs on the renderer's own
+threads; :meth:`ComfyUIClipRenderer.render_ahead` starts it for every clip of
+a job up front, so prompts are queued whenever a slot is free, while the
+pipeline's workers conform finished clips. With several servers (several
+clients), a scene's chained segments stay on one server and each scene goes
+to the least-loaded one.
 """
 
 from __future__ import annotations
 
+import collections
+import itertools
+import logging
+import shutil
 import tempfile
 import threading
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+import attrs
 
 from videogen_core import (
     CancelToken,
@@ -40,9 +54,12 @@ from .planning import (
     plan_segments,
     segment_seed,
 )
+from .scheduler import Lease, PromptScheduler
 from .workflow import WorkflowTemplate
 
-__all__ = ["ComfyUIClipRenderer", "Conform"]
+__all__ = ["ComfyUIClipRenderer", "Conform", "Dispatch"]
+
+log = logging.getLogger(__name__)
 
 Conform = Callable[..., RenderedClip]
 Progress = Callable[[float], None]
@@ -55,31 +72,44 @@ def _default_conform() -> Conform:
 
 
 class ComfyUIClipRenderer:
-    """Renders clips with a ComfyUI workflow template (see the module docstring)."""
+    """Renders clips with a ComfyUI workflow template (see the module docstring).
+
+    ``client``: one server's client, or a sequence of them (one per server).
+    ``dispatches`` lists the last prompts sent (scene, segment, server, prompt id).
+    """
 
     name = "comfyui"
 
     def __init__(
         self,
-        client: ComfyUIClient,
+        client: ComfyUIClient | Sequence[ComfyUIClient],
         template: WorkflowTemplate,
         *,
         max_duration: float = 6.0,
-        concurrency: int = 1,
+        concurrency: int = 2,
         conform: Conform | None = None,
         timeout: float = 600.0,
         negative_prompt: str | None = None,
     ) -> None:
         if max_duration <= 0:
             raise ValueError("max_duration must be > 0")
-        self.client = client
+        self.clients: list[ComfyUIClient] = (list(client) if isinstance(client, (list, tuple))
+                                             else [client])  # type: ignore[list-item]
+        self.client = self.clients[0]
         self.template = template
         self.max_duration = max_duration
         self.timeout = timeout
         self.negative_prompt = (negative_prompt if negative_prompt is not None
                                 else template.negative_prompt or DEFAULT_NEGATIVE_PROMPT)
         self._conform = conform if conform is not None else _default_conform()
-        self._slots = threading.BoundedSemaphore(max(1, concurrency))
+        self.scheduler: PromptScheduler[ComfyUIClient] = PromptScheduler(self.clients,
+                                                                          concurrency)
+        self.dispatches: collections.deque[Dispatch] = collections.deque(maxlen=1000)
+        self._jobs: dict[tuple[ClipRequest, Path], _ClipJob] = {}
+        self._jobs_lock = threading.Lock()
+        self._order = itertools.count()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     # ------------------------------------------------------------- planning
     def generation_fps(self, request: ClipRequest) -> float:
@@ -116,37 +146,98 @@ class ComfyUIClipRenderer:
 
     # --------------------------------------------------------------- health
     def check(self) -> None:
-        """Readiness: the server answers and has every node class of the template."""
-        self.client.system_stats()
-        self.client.check_nodes(self.template.class_types, self.template.name)
+        """Readiness: every server answers and has every node class of the template."""
+        for client in self.clients:
+            client.system_stats()
+            client.check_nodes(self.template.class_types, self.template.name)
 
     # --------------------------------------------------------------- render
+    def render_ahead(self, jobs: Iterable[tuple[ClipRequest, Path]], *,
+                     cancel: CancelToken | None = None) -> None:
+        """Start the server part of these clips now, in this order; a later
+        :meth:`render` of the same ``(request, output_path)`` takes the result.
+
+        The pipeline calls this with every clip of a job before its workers call
+        :meth:`render`, so prompts are queued as soon as a server has a free slot
+        instead of when a worker gets to the scene. Cancelling ``cancel`` stops
+        every clip not yet taken (queued prompts are deleted, a running one is
+        interrupted) and removes their files.
+        """
+        for request, output_path in jobs:
+            with self._jobs_lock:
+                key = (request, output_path)
+                if key not in self._jobs:
+                    self._jobs[key] = self._start(request, output_path, cancel)
+
+    def discard(self, request: ClipRequest, output_path: Path) -> None:
+        """Drop a clip started by :meth:`render_ahead` that will not be taken."""
+        with self._jobs_lock:
+            job = self._jobs.pop((request, output_path), None)
+        if job is not None:
+            job.token.cancel()
+
     def render(self, request: ClipRequest, output_path: Path, *, progress: Progress | None = None,
                cancel: CancelToken | None = None) -> RenderedClip:
         """Render ``request`` into ``output_path`` (see :class:`~videogen_core.ClipRenderer`)."""
-        segments = self.plan(request)
-        image = prepare_image(request.image_path, request.scene_number)
+        with self._jobs_lock:
+            job = self._jobs.pop((request, output_path), None)
+            if job is None:
+                job = self._start(request, output_path, cancel)
+            job.claimed = True
         if cancel is not None:
-            cancel.raise_if_cancelled()
-        best = [0.0]
-        output_path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix=".comfyui-", dir=output_path.parent) as tmp:
-            work = Path(tmp)
-            joined = work / "joined.mkv"
-            with FrameJoiner(joined, self.generation_fps(request)) as joiner:
-                for segment in segments:
-                    def report(fraction: float, k: int = segment.index) -> None:
-                        # monotonic even when several nodes report steps in turn
-                        value = 0.95 * (k + fraction) / len(segments)
-                        if progress is not None and value > best[0]:
-                            best[0] = value
-                            progress(value)
-                    files = self._run_segment(request, segment, image, work, report, cancel)
-                    image = self._append(joiner, files, segment)
+            cancel.on_cancel(job.token.cancel)
+        job.watch(progress)
+        try:
+            joined = job.future.result()
             clip = self._conform(joined, request, output_path, cancel=cancel)
+        finally:
+            job.remove_files()
         if progress is not None:
             progress(1.0)
         return clip
+
+    def _start(self, request: ClipRequest, output_path: Path,
+               cancel: CancelToken | None) -> _ClipJob:
+        """Create a clip job and run its server part on the renderer's threads."""
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+        job = _ClipJob(request, output_path, next(self._order))
+        if cancel is not None:
+            cancel.on_cancel(job.token.cancel)
+        job.token.on_cancel(job.drop_unclaimed)
+        if self._pool is None:
+            with self._pool_lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(
+                        max_workers=max(4, 2 * self.scheduler.window * len(self.clients)),
+                        thread_name_prefix="comfyui")
+        job.future = self._pool.submit(self._produce, job)
+        return job
+
+    def _produce(self, job: _ClipJob) -> Path:
+        """The server part of one clip: every segment prompted, downloaded and joined
+        losslessly (on a renderer thread); returns the joined file."""
+        request, cancel = job.request, job.token
+        try:
+            cancel.raise_if_cancelled()
+            segments = self.plan(request)
+            image = prepare_image(request.image_path, request.scene_number)
+            job.work = Path(tempfile.mkdtemp(prefix=".comfyui-", dir=job.output_path.parent))
+            joined = job.work / "joined.mkv"
+            lease = self.scheduler.lease(job.order, len(segments))
+            try:
+                with FrameJoiner(joined, self.generation_fps(request)) as joiner:
+                    for segment in segments:
+                        def report(fraction: float, k: int = segment.index) -> None:
+                            job.report(0.95 * (k + fraction) / len(segments))
+                        files = self._run_segment(request, segment, image, job.work, report,
+                                                  cancel, lease)
+                        image = self._append(joiner, files, segment)
+            finally:
+                lease.close()
+            return joined
+        except BaseException:
+            job.remove_files()
+            raise
 
     @staticmethod
     def _append(joiner: FrameJoiner, files: list[Path], segment: Segment) -> bytes:
@@ -171,11 +262,23 @@ class ComfyUIClipRenderer:
         return png_bytes(joiner.last)
 
     def _run_segment(self, request: ClipRequest, segment: Segment, image: bytes, work: Path,
-                     report: Progress, cancel: CancelToken | None) -> list[Path]:
-        name = self.client.upload_image(image, cancel=cancel)
-        graph = self.template.bind(self.values(request, segment, name))
-        with self._slots:
-            result = self.client.run(graph, progress=report, cancel=cancel, timeout=self.timeout)
+                     report: Progress, cancel: CancelToken,
+                     lease: Lease[ComfyUIClient]) -> list[Path]:
+        name = None
+        if lease.server is not None:  # a continuation: its server is known, upload first
+            name = self.clients[lease.server].upload_image(image, cancel=cancel)
+        with lease.slot(cancel) as (index, client):
+            if name is None:  # a first segment: upload to the server it was given
+                name = client.upload_image(image, cancel=cancel)
+            graph = self.template.bind(self.values(request, segment, name))
+            prompt_id = str(uuid.uuid4())
+            self.dispatches.append(Dispatch(request.scene_number, segment.index, index,
+                                            prompt_id))
+            log.info("comfyui: scene %s segment %d → %s (prompt %s)", request.scene_number,
+                     segment.index, self._url(client), prompt_id)
+            # the slot is given back when the prompt has executed, before the download
+            result = client.run(graph, progress=report, cancel=cancel, timeout=self.timeout,
+                                prompt_id=prompt_id)
         picked = pick_outputs(result.outputs, self.template.output_node)
         if not picked:
             raise RenderFailed("comfyui output", "the workflow finished without a video or image "
@@ -184,7 +287,65 @@ class ComfyUIClipRenderer:
             picked = picked[:segment.keep]
         paths = []
         for i, item in enumerate(picked):
-            paths.append(self.client.download(
+            paths.append(client.download(
                 item, work / f"seg{segment.index:03d}_{i:05d}{item.suffix or '.bin'}"))
         report(1.0)
         return paths
+
+    @staticmethod
+    def _url(client: ComfyUIClient) -> str:
+        return str(getattr(client, "base_url", "?"))
+
+
+@attrs.frozen
+class Dispatch:
+    """One prompt sent: scene, segment, server (index into ``clients``) and prompt id."""
+
+    scene_number: int
+    segment: int
+    server: int
+    prompt_id: str
+
+
+class _ClipJob:
+    """The server part of one clip, running on a renderer thread; taken by ``render``."""
+
+    def __init__(self, request: ClipRequest, output_path: Path, order: int) -> None:
+        self.request = request
+        self.output_path = output_path
+        self.order = order
+        self.token = CancelToken()
+        self.future: Future[Path] = Future()
+        self.work: Path | None = None
+        self.claimed = False
+        self._lock = threading.Lock()
+        self._best = 0.0
+        self._progress: Progress | None = None
+
+    def watch(self, progress: Progress | None) -> None:
+        """Send progress (monotonic) to ``progress`` from now on, starting with the best so far."""
+        with self._lock:
+            self._progress = progress
+            best = self._best
+        if progress is not None and best > 0:
+            progress(best)
+
+    def report(self, value: float) -> None:
+        with self._lock:
+            if value <= self._best:
+                return
+            self._best = value
+            progress = self._progress
+        if progress is not None:
+            progress(value)
+
+    def drop_unclaimed(self) -> None:
+        """On cancel: remove the files of a finished clip nobody will take."""
+        if not self.claimed and self.future.done():
+            self.remove_files()
+
+    def remove_files(self) -> None:
+        with self._lock:
+            work, self.work = self.work, None
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)

@@ -45,7 +45,8 @@ class FakeClient:
         self.uploads.append(data)
         return f"upload_{len(self.uploads)}.png"
 
-    def run(self, graph, *, progress=None, cancel=None, timeout=600.0) -> PromptResult:
+    def run(self, graph, *, progress=None, cancel=None, timeout=600.0,
+            prompt_id=None) -> PromptResult:
         self.graphs.append(graph)
         frames = graph["3"]["inputs"]["video_frames"]
         g = len(self.graphs)

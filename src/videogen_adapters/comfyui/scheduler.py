@@ -1,0 +1,149 @@
+"""``PromptScheduler``: which prompt goes to which ComfyUI server, and when.
+
+A ComfyUI server runs one prompt at a time. If a client queues its next
+prompt only after downloading and conforming the previous output, the
+server idles meanwhile (measured: busy 55 % of the time on a CPU server
+with 4 s scenes). So every server has a *window* of slots (2 by default:
+one prompt executing, one waiting in its queue): a prompt may be queued
+only while it holds a slot, and gives it back as soon as it has finished
+executing on the server — before its output is downloaded — so the waiting
+prompt starts at once and the next one is queued behind it.
+
+Each scene takes a :class:`Lease` for all its chained segments. Its first
+segment goes to the least-loaded server that has a free slot (load = prompts
+in flight + segments reserved by scenes already placed there); the later
+segments stay on that server (each waits for its predecessor, whose last
+frame seeds it). When several prompts wait for slots, the scene that asked
+first (lowest ``order``) goes first, so a scene's continuation segments are
+not overtaken by scenes that started later.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Generic, TypeVar
+
+from videogen_core import Cancelled, CancelToken
+
+__all__ = ["Lease", "PromptScheduler"]
+
+C = TypeVar("C")
+
+
+class _Server(Generic[C]):
+    def __init__(self, index: int, client: C) -> None:
+        self.index = index
+        self.client = client
+        self.in_flight = 0  # prompts holding a slot (queued or executing)
+        self.reserved = 0  # segments of placed scenes not yet in flight
+
+    @property
+    def load(self) -> int:
+        return self.in_flight + self.reserved
+
+
+class _Waiter:
+    def __init__(self, order: int, server: int | None) -> None:
+        self.order = order
+        self.server = server  # required server (a continuation segment), None: any
+        self.granted: int | None = None
+
+
+class PromptScheduler(Generic[C]):
+    """Slots on several servers (``clients``), ``window`` per server (see the module docstring)."""
+
+    def __init__(self, clients: Sequence[C], window: int = 2) -> None:
+        if not clients:
+            raise ValueError("at least one ComfyUI server is needed")
+        self.window = max(1, window)
+        self._servers = [_Server(i, c) for i, c in enumerate(clients)]
+        self._cond = threading.Condition()
+        self._waiters: list[_Waiter] = []
+
+    @property
+    def clients(self) -> list[C]:
+        """The servers' clients, in the configured order."""
+        return [s.client for s in self._servers]
+
+    def in_flight(self) -> list[int]:
+        """Prompts holding a slot, per server (for tests and logs)."""
+        with self._cond:
+            return [s.in_flight for s in self._servers]
+
+    def lease(self, order: int, segments: int) -> Lease[C]:
+        """A lease for one scene of ``segments`` chained prompts; ``order``: lower goes first."""
+        return Lease(self, order, segments)
+
+    # ------------------------------------------------------------- internals
+    def _acquire(self, order: int, server: int | None, cancel: CancelToken | None) -> int:
+        waiter = _Waiter(order, server)
+        with self._cond:
+            self._waiters.append(waiter)
+            self._grant()
+            while waiter.granted is None:
+                if cancel is not None and cancel.cancelled:
+                    self._waiters.remove(waiter)
+                    raise Cancelled()
+                self._cond.wait(0.1)
+            return waiter.granted
+
+    def _release(self, server: int) -> None:
+        with self._cond:
+            self._servers[server].in_flight -= 1
+            self._grant()
+
+    def _reserve(self, server: int, count: int) -> None:
+        with self._cond:
+            self._servers[server].reserved += count
+
+    def _grant(self) -> None:
+        """Give free slots to waiters, earliest ``order`` first (lock held)."""
+        granted = False
+        for waiter in sorted(self._waiters, key=lambda w: w.order):
+            candidates = (self._servers if waiter.server is None
+                          else [self._servers[waiter.server]])
+            free = [s for s in candidates if s.in_flight < self.window]
+            if not free:
+                continue
+            best = min(free, key=lambda s: (s.load, s.in_flight, s.index))
+            best.in_flight += 1
+            waiter.granted = best.index
+            self._waiters.remove(waiter)
+            granted = True
+        if granted:
+            self._cond.notify_all()
+
+
+class Lease(Generic[C]):
+    """One scene's claim on the scheduler: a slot per segment, all on one server."""
+
+    def __init__(self, scheduler: PromptScheduler[C], order: int, segments: int) -> None:
+        self._scheduler = scheduler
+        self.order = order
+        self.server: int | None = None
+        self._left = segments  # segments not yet given a slot
+
+    @contextmanager
+    def slot(self, cancel: CancelToken | None = None) -> Iterator[tuple[int, C]]:
+        """Wait for a slot for the next segment; yields ``(server index, client)``.
+        Leave the block as soon as the prompt has finished executing on the server."""
+        s = self._scheduler
+        index = s._acquire(self.order, self.server, cancel)
+        if self.server is None:
+            self.server = index
+            s._reserve(index, self._left - 1)  # the scene's later segments come here too
+        else:
+            s._reserve(index, -1)
+        self._left -= 1
+        try:
+            yield index, s._servers[index].client
+        finally:
+            s._release(index)
+
+    def close(self) -> None:
+        """Give back the reservation of segments that will not run (failure, cancel)."""
+        if self.server is not None and self._left > 0:
+            self._scheduler._reserve(self.server, -self._left)
+        self._left = 0
