@@ -266,6 +266,10 @@ class ComfyUIClient:
         except ServiceUnavailable:
             return False
 
+    def delete_queued(self, prompt_ids: list[str]) -> None:
+        """``POST /queue {"delete": [...]}``: remove these prompts if still waiting."""
+        self._send("POST", "/queue", json={"delete": list(prompt_ids)}, retries=1)
+
     def cancel_prompt(self, prompt_id: str) -> None:
         """Remove the prompt from the queue and interrupt it if it runs (both idempotent)."""
         self._send("POST", "/queue", json={"delete": [prompt_id]}, retries=1)

@@ -41,6 +41,7 @@ from videogen_core import (
     ClipRequest,
     RenderedClip,
     RenderFailed,
+    VideogenError,
 )
 
 from .client import ComfyUIClient
@@ -163,11 +164,37 @@ class ComfyUIClipRenderer:
         every clip not yet taken (queued prompts are deleted, a running one is
         interrupted) and removes their files.
         """
+        started: list[_ClipJob] = []
+        if cancel is not None:  # registered first: runs before each clip stops its own prompt
+            cancel.on_cancel(lambda: self._stop_all(started))
         for request, output_path in jobs:
             with self._jobs_lock:
                 key = (request, output_path)
                 if key not in self._jobs:
                     self._jobs[key] = self._start(request, output_path, cancel)
+                    started.append(self._jobs[key])
+
+    def _stop_all(self, jobs: list[_ClipJob]) -> None:
+        """On cancel: first stop the clips with nothing on a server (so none takes a slot
+        freed below), then delete the queued prompts in one request per server, then
+        let each clip stop its own prompt (interrupting a running one only now, when no
+        waiting prompt of ours is left for the server to start)."""
+        jobs = list(jobs)
+        for job in jobs:
+            if job.prompt is None:
+                job.token.cancel()
+        by_server: dict[int, list[str]] = {}
+        for job in jobs:
+            current = job.prompt
+            if current is not None:
+                by_server.setdefault(current[0], []).append(current[1])
+        for index, ids in by_server.items():
+            try:
+                self.clients[index].delete_queued(ids)
+            except VideogenError as exc:
+                log.warning("comfyui: could not delete queued prompts: %s", exc)
+        for job in jobs:
+            job.token.cancel()
 
     def discard(self, request: ClipRequest, output_path: Path) -> None:
         """Drop a clip started by :meth:`render_ahead` that will not be taken."""
@@ -198,9 +225,12 @@ class ComfyUIClipRenderer:
 
     def _start(self, request: ClipRequest, output_path: Path,
                cancel: CancelToken | None) -> _ClipJob:
-        """Create a clip job and run its server part on the renderer's threads."""
+        """Create a clip job (its scheduler lease taken now, so scenes are placed in the
+        order they were started) and run its server part on the renderer's threads."""
+        segments = self.plan(request)
         output_path.parent.mkdir(parents=True, exist_ok=True)
-        job = _ClipJob(request, output_path, next(self._order))
+        job = _ClipJob(request, output_path, segments,
+                       self.scheduler.lease(next(self._order), len(segments)))
         if cancel is not None:
             cancel.on_cancel(job.token.cancel)
         job.token.on_cancel(job.drop_unclaimed)
@@ -216,28 +246,25 @@ class ComfyUIClipRenderer:
     def _produce(self, job: _ClipJob) -> Path:
         """The server part of one clip: every segment prompted, downloaded and joined
         losslessly (on a renderer thread); returns the joined file."""
-        request, cancel = job.request, job.token
+        request, cancel, segments = job.request, job.token, job.segments
         try:
             cancel.raise_if_cancelled()
-            segments = self.plan(request)
             image = prepare_image(request.image_path, request.scene_number)
             job.work = Path(tempfile.mkdtemp(prefix=".comfyui-", dir=job.output_path.parent))
             joined = job.work / "joined.mkv"
-            lease = self.scheduler.lease(job.order, len(segments))
-            try:
-                with FrameJoiner(joined, self.generation_fps(request)) as joiner:
-                    for segment in segments:
-                        def report(fraction: float, k: int = segment.index) -> None:
-                            job.report(0.95 * (k + fraction) / len(segments))
-                        files = self._run_segment(request, segment, image, job.work, report,
-                                                  cancel, lease)
-                        image = self._append(joiner, files, segment)
-            finally:
-                lease.close()
+            with FrameJoiner(joined, self.generation_fps(request)) as joiner:
+                for segment in segments:
+                    def report(fraction: float, k: int = segment.index) -> None:
+                        job.report(0.95 * (k + fraction) / len(segments))
+                    files = self._run_segment(request, segment, image, job.work, report,
+                                              cancel, job)
+                    image = self._append(joiner, files, segment)
             return joined
         except BaseException:
             job.remove_files()
             raise
+        finally:
+            job.lease.close()
 
     @staticmethod
     def _append(joiner: FrameJoiner, files: list[Path], segment: Segment) -> bytes:
@@ -262,8 +289,8 @@ class ComfyUIClipRenderer:
         return png_bytes(joiner.last)
 
     def _run_segment(self, request: ClipRequest, segment: Segment, image: bytes, work: Path,
-                     report: Progress, cancel: CancelToken,
-                     lease: Lease[ComfyUIClient]) -> list[Path]:
+                     report: Progress, cancel: CancelToken, job: _ClipJob) -> list[Path]:
+        lease = job.lease
         name = None
         if lease.server is not None:  # a continuation: its server is known, upload first
             name = self.clients[lease.server].upload_image(image, cancel=cancel)
@@ -277,8 +304,12 @@ class ComfyUIClipRenderer:
             log.info("comfyui: scene %s segment %d → %s (prompt %s)", request.scene_number,
                      segment.index, self._url(client), prompt_id)
             # the slot is given back when the prompt has executed, before the download
-            result = client.run(graph, progress=report, cancel=cancel, timeout=self.timeout,
-                                prompt_id=prompt_id)
+            job.prompt = (index, prompt_id)
+            try:
+                result = client.run(graph, progress=report, cancel=cancel, timeout=self.timeout,
+                                    prompt_id=prompt_id)
+            finally:
+                job.prompt = None
         picked = pick_outputs(result.outputs, self.template.output_node)
         if not picked:
             raise RenderFailed("comfyui output", "the workflow finished without a video or image "
@@ -310,10 +341,13 @@ class Dispatch:
 class _ClipJob:
     """The server part of one clip, running on a renderer thread; taken by ``render``."""
 
-    def __init__(self, request: ClipRequest, output_path: Path, order: int) -> None:
+    def __init__(self, request: ClipRequest, output_path: Path, segments: list[Segment],
+                 lease: Lease[ComfyUIClient]) -> None:
         self.request = request
         self.output_path = output_path
-        self.order = order
+        self.segments = segments
+        self.lease = lease
+        self.prompt: tuple[int, str] | None = None  # (server, prompt id) queued or running
         self.token = CancelToken()
         self.future: Future[Path] = Future()
         self.work: Path | None = None

@@ -7,15 +7,19 @@ with 4 s scenes). So every server has a *window* of slots (2 by default:
 one prompt executing, one waiting in its queue): a prompt may be queued
 only while it holds a slot, and gives it back as soon as it has finished
 executing on the server — before its output is downloaded — so the waiting
-prompt starts at once and the next one is queued behind it.
+prompt starts at once and the next one is queued behind it. (A chained
+segment passes its slot on to the scene's next segment instead.)
 
 Each scene takes a :class:`Lease` for all its chained segments. Its first
 segment goes to the least-loaded server that has a free slot (load = prompts
 in flight + segments reserved by scenes already placed there); the later
 segments stay on that server (each waits for its predecessor, whose last
-frame seeds it). When several prompts wait for slots, the scene that asked
-first (lowest ``order``) goes first, so a scene's continuation segments are
-not overtaken by scenes that started later.
+frame seeds it). Scenes are placed strictly in the order their leases were
+taken (the pipeline's: longest first), whichever thread gets to the
+scheduler first; and when several prompts wait for slots, the scene that
+came first (lowest ``order``) goes first, so a scene's continuation segments
+are not overtaken by scenes that started later (a long chain left for the
+end would leave the server waiting between its segments).
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ class PromptScheduler(Generic[C]):
         self._servers = [_Server(i, c) for i, c in enumerate(clients)]
         self._cond = threading.Condition()
         self._waiters: list[_Waiter] = []
+        self._unplaced: set[int] = set()  # orders of leases whose first prompt has no slot yet
 
     @property
     def clients(self) -> list[C]:
@@ -73,7 +78,10 @@ class PromptScheduler(Generic[C]):
             return [s.in_flight for s in self._servers]
 
     def lease(self, order: int, segments: int) -> Lease[C]:
-        """A lease for one scene of ``segments`` chained prompts; ``order``: lower goes first."""
+        """A lease for one scene of ``segments`` chained prompts; ``order``: lower goes first.
+        Until :meth:`Lease.close`, scenes with a higher order wait for this one's placement."""
+        with self._cond:
+            self._unplaced.add(order)
         return Lease(self, order, segments)
 
     # ------------------------------------------------------------- internals
@@ -98,10 +106,18 @@ class PromptScheduler(Generic[C]):
         with self._cond:
             self._servers[server].reserved += count
 
+    def _forget(self, order: int) -> None:
+        with self._cond:
+            if order in self._unplaced:
+                self._unplaced.discard(order)
+                self._grant()
+
     def _grant(self) -> None:
         """Give free slots to waiters, earliest ``order`` first (lock held)."""
         granted = False
         for waiter in sorted(self._waiters, key=lambda w: w.order):
+            if waiter.server is None and min(self._unplaced, default=waiter.order) < waiter.order:
+                continue  # an earlier scene is still on its way to its first slot
             candidates = (self._servers if waiter.server is None
                           else [self._servers[waiter.server]])
             free = [s for s in candidates if s.in_flight < self.window]
@@ -111,6 +127,7 @@ class PromptScheduler(Generic[C]):
             best.in_flight += 1
             waiter.granted = best.index
             self._waiters.remove(waiter)
+            self._unplaced.discard(waiter.order)
             granted = True
         if granted:
             self._cond.notify_all()
@@ -124,26 +141,48 @@ class Lease(Generic[C]):
         self.order = order
         self.server: int | None = None
         self._left = segments  # segments not yet given a slot
+        self._held: int | None = None  # a slot kept for the next segment
 
     @contextmanager
     def slot(self, cancel: CancelToken | None = None) -> Iterator[tuple[int, C]]:
         """Wait for a slot for the next segment; yields ``(server index, client)``.
-        Leave the block as soon as the prompt has finished executing on the server."""
+        Leave the block as soon as the prompt has finished executing on the server.
+
+        The slot of a segment with a successor is kept for that successor (which
+        only needs the last frame downloaded): otherwise a scene started later
+        would take it, and the chain's last segments would run at the end, each
+        waiting for its predecessor's download with nothing else queued."""
         s = self._scheduler
-        index = s._acquire(self.order, self.server, cancel)
+        if self._held is not None:
+            index, self._held = self._held, None
+        else:
+            index = s._acquire(self.order, self.server, cancel)
+        if cancel is not None and cancel.cancelled:  # granted as the cancel came
+            s._release(index)
+            raise Cancelled()
         if self.server is None:
             self.server = index
             s._reserve(index, self._left - 1)  # the scene's later segments come here too
         else:
             s._reserve(index, -1)
         self._left -= 1
+        ok = False
         try:
             yield index, s._servers[index].client
+            ok = True
         finally:
-            s._release(index)
+            if ok and self._left > 0:
+                self._held = index
+            else:
+                s._release(index)
 
     def close(self) -> None:
-        """Give back the reservation of segments that will not run (failure, cancel)."""
+        """Done: give back a kept slot and the reservation of segments that will not
+        run (failure, cancel), and let later scenes be placed if this one never was."""
+        if self._held is not None:
+            self._scheduler._release(self._held)
+            self._held = None
         if self.server is not None and self._left > 0:
             self._scheduler._reserve(self.server, -self._left)
         self._left = 0
+        self._scheduler._forget(self.order)
