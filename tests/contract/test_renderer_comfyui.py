@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import threading
 import time
@@ -482,7 +483,7 @@ def runs_of(server: ComfyUITestServer, prompt_ids) -> list[dict]:
 
 
 def assert_queue_never_empty(runs: list[dict]) -> None:
-    for before, after in zip(runs, runs[1:], strict=False):
+    for before, after in itertools.pairwise(runs):
         assert after["queued"] < before["ended"], (
             f"prompt {after['prompt_id']} was queued {after['queued'] - before['ended']:.3f} s "
             "after the previous one finished: the server waited")
@@ -516,7 +517,7 @@ def test_the_queue_stays_one_prompt_ahead_while_the_client_conforms(server, tmp_
     # scene 1's segments ran in turn: each queued only after its predecessor finished
     chain = runs_of(server, [d.prompt_id for d in sent if d.scene_number == 1])
     assert [d.segment for d in sent if d.scene_number == 1] == [0, 1, 2]
-    for before, after in zip(chain, chain[1:], strict=False):
+    for before, after in itertools.pairwise(chain):
         assert after["queued"] > before["ended"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "1.mp4", "2.mp4", "3.mp4", "4.mp4"]  # no work files left

@@ -10,7 +10,6 @@ import pytest
 from videogen_adapters.comfyui.scheduler import PromptScheduler
 from videogen_core import Cancelled, CancelToken
 
-
 _HELD: list = []  # a slot context dropped unreferenced would be closed (released) at once
 
 
@@ -53,7 +52,7 @@ def test_reserved_segments_count_as_load_and_continuations_stay():
     assert [hold(s.lease(i, 1))[1] for i in (1, 2)] == ["b", "b"]
     release()
     for _ in range(2):  # later segments come back to a even though it is the busier one
-        index, client, release = hold(long_scene)
+        _, client, release = hold(long_scene)
         assert client == "a"
         release()
     assert s.in_flight() == [0, 2]
