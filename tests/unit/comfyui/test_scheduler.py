@@ -46,7 +46,7 @@ def test_scenes_spread_to_the_least_loaded_server():
 def test_reserved_segments_count_as_load_and_continuations_stay():
     s = PromptScheduler(["a", "b"], window=2)
     long_scene = s.lease(0, 3)  # 3 chained segments
-    index, client, release = hold(long_scene)
+    _, client, release = hold(long_scene)
     assert client == "a"
     # a holds 1 prompt + 2 reserved segments: the next two scenes go to b
     assert [hold(s.lease(i, 1))[1] for i in (1, 2)] == ["b", "b"]
