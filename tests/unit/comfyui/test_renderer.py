@@ -203,3 +203,48 @@ def test_fallback_does_not_hide_real_failures(tmp_path, scene):
     with pytest.raises(RenderFailed):
         renderer.render(ClipRequest(image_path=scene, duration=1.0, clip_action="", seed=1),
                         tmp_path / "a.mp4")
+
+
+class _Ahead(_Down):
+    """A primary that can be handed clips ahead; records what it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ahead: list = []
+        self.discarded: list = []
+
+    def render_ahead(self, jobs, *, cancel=None):
+        self.ahead.extend(jobs)
+
+    def discard(self, request, output_path):
+        self.discarded.append((request, output_path))
+
+
+def test_fallback_hands_clips_ahead_only_while_the_primary_is_up(tmp_path, scene):
+    now = [0.0]
+    primary = _Ahead()
+    renderer = FallbackClipRenderer(primary, _Still(), cooldown=30.0, clock=lambda: now[0])
+    request = ClipRequest(image_path=scene, duration=1.0, clip_action="", seed=1)
+    renderer.render_ahead([(request, tmp_path / "a.mp4")])
+    assert primary.ahead == [(request, tmp_path / "a.mp4")]
+    renderer.render(request, tmp_path / "a.mp4")  # primary down → Ken Burns, cooldown starts
+    renderer.render_ahead([(request, tmp_path / "b.mp4")])
+    assert len(primary.ahead) == 1  # not handed to a server known to be down
+    renderer.render(request, tmp_path / "c.mp4")  # skipped: a clip started ahead is dropped
+    assert primary.discarded == [(request, tmp_path / "c.mp4")]
+
+
+def test_a_lone_render_and_one_started_ahead_give_the_same_clip(tmp_path, scene):
+    client, conform = FakeClient(), RecordingConform()
+    renderer = ComfyUIClipRenderer(client, load_template("svd_xt"), conform=conform)
+    request = ClipRequest(image_path=scene, duration=2.0, clip_action="", seed=5,
+                          settings=SETTINGS, scene_number=1)
+    renderer.render_ahead([(request, tmp_path / "out" / "a.mp4")])
+    renderer.render_ahead([(request, tmp_path / "out" / "a.mp4")])  # the same clip: once
+    seen: list[float] = []
+    renderer.render(request, tmp_path / "out" / "a.mp4", progress=seen.append)
+    assert len(client.graphs) == 1 and seen[-1] == 1.0
+    renderer.render(request, tmp_path / "out" / "b.mp4")  # not started ahead: done now
+    assert len(client.graphs) == 2
+    assert [d.scene_number for d in renderer.dispatches] == [1, 1]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.mp4", "b.mp4"]
