@@ -7,8 +7,7 @@ with 4 s scenes). So every server has a *window* of slots (2 by default:
 one prompt executing, one waiting in its queue): a prompt may be queued
 only while it holds a slot, and gives it back as soon as it has finished
 executing on the server — before its output is downloaded — so the waiting
-prompt starts at once and the next one is queued behind it. (A chained
-segment passes its slot on to the scene's next segment instead.)
+prompt starts at once and the next one is queued behind it.
 
 Each scene takes a :class:`Lease` for all its chained segments. Its first
 segment goes to the least-loaded server that has a free slot (load = prompts
@@ -16,10 +15,13 @@ in flight + segments reserved by scenes already placed there); the later
 segments stay on that server (each waits for its predecessor, whose last
 frame seeds it). Scenes are placed strictly in the order their leases were
 taken (the pipeline's: longest first), whichever thread gets to the
-scheduler first; and when several prompts wait for slots, the scene that
-came first (lowest ``order``) goes first, so a scene's continuation segments
-are not overtaken by scenes that started later (a long chain left for the
-end would leave the server waiting between its segments).
+scheduler first. When several prompts wait for slots, the one whose scene
+has the most segments left goes first (then the scene taken first): the
+longest remaining chains run interleaved with other work while each
+segment's predecessor downloads, instead of being left for the end, where
+the server would wait out every download between their segments. For the
+same reason a chained segment's slot is kept for the scene's next segment
+(see :meth:`Lease.slot`).
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ class _Server(Generic[C]):
 
 
 class _Waiter:
-    def __init__(self, order: int, server: int | None) -> None:
+    def __init__(self, order: int, server: int | None, remaining: int) -> None:
         self.order = order
+        self.remaining = remaining  # segments of its scene still to run, this one included
         self.server = server  # required server (a continuation segment), None: any
         self.granted: int | None = None
 
@@ -85,8 +88,9 @@ class PromptScheduler(Generic[C]):
         return Lease(self, order, segments)
 
     # ------------------------------------------------------------- internals
-    def _acquire(self, order: int, server: int | None, cancel: CancelToken | None) -> int:
-        waiter = _Waiter(order, server)
+    def _acquire(self, order: int, server: int | None, remaining: int,
+                 cancel: CancelToken | None) -> int:
+        waiter = _Waiter(order, server, remaining)
         with self._cond:
             self._waiters.append(waiter)
             self._grant()
@@ -106,6 +110,15 @@ class PromptScheduler(Generic[C]):
         with self._cond:
             self._servers[server].reserved += count
 
+    def _keep(self, server: int, remaining: int) -> bool:
+        """Whether a chain may keep its slot on ``server`` for its next segment (with
+        ``remaining`` segments left): no waiter that could use it has more left."""
+        with self._cond:
+            return not any(
+                w.remaining > remaining and w.server in (None, server)
+                and (w.server is not None or min(self._unplaced, default=w.order) >= w.order)
+                for w in self._waiters)
+
     def _forget(self, order: int) -> None:
         with self._cond:
             if order in self._unplaced:
@@ -113,9 +126,10 @@ class PromptScheduler(Generic[C]):
                 self._grant()
 
     def _grant(self) -> None:
-        """Give free slots to waiters, earliest ``order`` first (lock held)."""
+        """Give free slots to waiters: most segments left first, then earliest ``order``
+        (lock held)."""
         granted = False
-        for waiter in sorted(self._waiters, key=lambda w: w.order):
+        for waiter in sorted(self._waiters, key=lambda w: (-w.remaining, w.order)):
             if waiter.server is None and min(self._unplaced, default=waiter.order) < waiter.order:
                 continue  # an earlier scene is still on its way to its first slot
             candidates = (self._servers if waiter.server is None
@@ -149,14 +163,15 @@ class Lease(Generic[C]):
         Leave the block as soon as the prompt has finished executing on the server.
 
         The slot of a segment with a successor is kept for that successor (which
-        only needs the last frame downloaded): otherwise a scene started later
-        would take it, and the chain's last segments would run at the end, each
-        waiting for its predecessor's download with nothing else queued."""
+        only needs the last frame downloaded) unless a scene with more segments
+        left is waiting for it: otherwise a shorter scene would be queued ahead of
+        it, and the chain's last segments would run at the end, each waiting for
+        its predecessor's download with nothing else queued."""
         s = self._scheduler
         if self._held is not None:
             index, self._held = self._held, None
         else:
-            index = s._acquire(self.order, self.server, cancel)
+            index = s._acquire(self.order, self.server, self._left, cancel)
         if cancel is not None and cancel.cancelled:  # granted as the cancel came
             s._release(index)
             raise Cancelled()
@@ -171,7 +186,7 @@ class Lease(Generic[C]):
             yield index, s._servers[index].client
             ok = True
         finally:
-            if ok and self._left > 0:
+            if ok and self._left > 0 and s._keep(index, self._left):
                 self._held = index
             else:
                 s._release(index)

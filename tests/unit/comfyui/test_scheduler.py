@@ -105,29 +105,25 @@ def test_no_servers_is_an_error():
         PromptScheduler([])
 
 
-def test_a_chained_segment_passes_its_slot_to_the_next_segment():
+def test_the_scene_with_most_segments_left_goes_first():
     s = PromptScheduler(["a"], window=1)
-    chain = s.lease(0, 2)
-    release = hold(chain)[2]
-    got: list[str] = []
-    later = threading.Thread(target=lambda: got.append(hold(s.lease(1, 1))[1]))
-    later.start()
-    release()  # segment 0 executed; segment 1 still downloading its seed frame
-    later.join(0.3)
-    assert later.is_alive() and got == []  # the slot waits for segment 1
-    release = hold(chain)[2]  # no waiting
-    release()  # the last segment gives the slot back
-    later.join(5)
-    assert got == ["a"]
-
-
-def test_closing_a_failed_chain_gives_back_its_kept_slot():
-    s = PromptScheduler(["a"], window=1)
-    chain = s.lease(0, 3)
-    hold(chain)[2]()
-    assert s.in_flight() == [1]
-    chain.close()
-    assert s.in_flight() == [0]
+    s._servers[0].in_flight = 1  # someone's prompt runs
+    order: list[int] = []
+    threads = []
+    # (order, required server, segments left): a continuation with 2 left, two single scenes
+    for k, server, remaining in ((5, None, 1), (3, 0, 2), (1, None, 1)):
+        def take(k=k, server=server, remaining=remaining):
+            s._acquire(k, server, remaining, None)
+            order.append(k)
+        threads.append(threading.Thread(target=take))
+        threads[-1].start()
+        time.sleep(0.05)
+    for _ in range(3):
+        s._release(0)
+        time.sleep(0.1)
+    for t in threads:
+        t.join(5)
+    assert order == [3, 1, 5]
 
 
 def test_later_scenes_wait_for_an_earlier_scene_to_be_placed():
@@ -141,3 +137,43 @@ def test_later_scenes_wait_for_an_earlier_scene_to_be_placed():
     hold(first)
     later.join(5)
     assert got == [0]
+
+
+def test_a_chained_segment_keeps_its_slot_for_the_next_segment():
+    s = PromptScheduler(["a"], window=1)
+    chain = s.lease(0, 2)
+    release = hold(chain)[2]
+    got: list[str] = []
+    later = threading.Thread(target=lambda: got.append(hold(s.lease(1, 1))[1]))
+    later.start()
+    time.sleep(0.05)
+    release()  # segment 0 executed; segment 1 still downloading its seed frame
+    later.join(0.3)
+    assert later.is_alive() and got == []  # the slot waits for segment 1
+    release = hold(chain)[2]  # no waiting
+    release()  # the last segment gives the slot back
+    later.join(5)
+    assert got == ["a"]
+
+
+def test_a_kept_slot_goes_to_a_scene_with_more_segments_left():
+    s = PromptScheduler(["a"], window=1)
+    short_chain = s.lease(0, 2)
+    release = hold(short_chain)[2]
+    got: list[str] = []
+    long_chain = s.lease(1, 3)
+    later = threading.Thread(target=lambda: got.append(hold(long_chain)[1]))
+    later.start()
+    time.sleep(0.05)
+    release()  # the waiting scene has 3 segments left, ours 1: it gets the slot
+    later.join(5)
+    assert got == ["a"]
+
+
+def test_closing_a_failed_chain_gives_back_its_kept_slot():
+    s = PromptScheduler(["a"], window=1)
+    chain = s.lease(0, 3)
+    hold(chain)[2]()
+    assert s.in_flight() == [1]
+    chain.close()
+    assert s.in_flight() == [0]
