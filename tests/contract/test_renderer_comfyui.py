@@ -503,7 +503,7 @@ def scene_jobs(tmp_path: Path, durations: list[float]) -> list[tuple[ClipRequest
 
 
 def test_the_queue_stays_one_prompt_ahead_while_the_client_conforms(server, tmp_path):
-    server.execution_time = 0.8
+    server.execution_time = 1.0
     renderer = make_renderer(server, max_duration=1.0, conform=slow_conform(1.0))
     jobs = scene_jobs(tmp_path, [2.5, 1.0, 1.0, 1.0])  # scene 1: 3 chained segments
     clips = render_all(renderer, jobs)
@@ -585,7 +585,7 @@ def test_pipeline_keeps_the_server_queue_ahead(server, tmp_path):
     from videogen_core import GenerationParams, Scene, Sequence
     from videogen_core.pipeline import VideoPipeline
 
-    server.execution_time = 0.8
+    server.execution_time = 1.0
     storage = InMemoryStorage({
         f"f/scene_{n}.png": textured_image(tmp_path / f"{n}.png", seed=next(_SEEDS)).read_bytes()
         for n in range(1, 5)})
