@@ -237,8 +237,11 @@ class ComfyUIClipRenderer:
         if self._pool is None:
             with self._pool_lock:
                 if self._pool is None:
+                    # threads mostly wait (for a slot, a prompt, a download); a clip whose
+                    # thread is busy joining a finished output must not keep the next
+                    # scene from being queued, so there are many more than slots
                     self._pool = ThreadPoolExecutor(
-                        max_workers=max(4, 2 * self.scheduler.window * len(self.clients)),
+                        max_workers=max(16, 4 * self.scheduler.window * len(self.clients)),
                         thread_name_prefix="comfyui")
         job.future = self._pool.submit(self._produce, job)
         return job
