@@ -107,7 +107,7 @@ class ComfyUIClipRenderer:
                                                                           concurrency)
         self.dispatches: collections.deque[Dispatch] = collections.deque(maxlen=1000)
         self._jobs: dict[tuple[ClipRequest, Path], _ClipJob] = {}
-        self._jobs_lock = threading.Lock()
+        self._jobs_lock = threading.RLock()  # a cancel may forget a job while one starts
         self._order = itertools.count()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
@@ -171,8 +171,16 @@ class ComfyUIClipRenderer:
             with self._jobs_lock:
                 key = (request, output_path)
                 if key not in self._jobs:
-                    self._jobs[key] = self._start(request, output_path, cancel)
-                    started.append(self._jobs[key])
+                    job = self._start(request, output_path, cancel)
+                    self._jobs[key] = job
+                    started.append(job)
+                    # a cancelled clip nobody took is forgotten (no leak in a long-lived service)
+                    job.token.on_cancel(lambda key=key, job=job: self._forget(key, job))
+
+    def _forget(self, key: tuple[ClipRequest, Path], job: _ClipJob) -> None:
+        with self._jobs_lock:
+            if self._jobs.get(key) is job:
+                del self._jobs[key]
 
     def _stop_all(self, jobs: list[_ClipJob]) -> None:
         """On cancel: first stop the clips with nothing on a server (so none takes a slot

@@ -248,3 +248,20 @@ def test_a_lone_render_and_one_started_ahead_give_the_same_clip(tmp_path, scene)
     assert len(client.graphs) == 2
     assert [d.scene_number for d in renderer.dispatches] == [1, 1]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.mp4", "b.mp4"]
+
+
+def test_clips_handed_ahead_and_cancelled_are_forgotten(tmp_path, scene):
+    from videogen_core import Cancelled, CancelToken
+
+    renderer = ComfyUIClipRenderer(FakeClient(), load_template("svd_xt"),
+                                   conform=RecordingConform())
+    token = CancelToken()
+    requests = [ClipRequest(image_path=scene, duration=1.0, clip_action="", seed=k,
+                            settings=SETTINGS, scene_number=k) for k in (1, 2)]
+    renderer.render_ahead([(r, tmp_path / "out" / f"{r.scene_number}.mp4") for r in requests],
+                          cancel=token)
+    assert len(renderer._jobs) == 2
+    token.cancel()
+    assert renderer._jobs == {}
+    with pytest.raises(Cancelled):  # a render after the cancel starts afresh and stops
+        renderer.render(requests[0], tmp_path / "out" / "1.mp4", cancel=token)
