@@ -601,3 +601,29 @@ def test_pipeline_keeps_the_server_queue_ahead(server, tmp_path):
     runs = runs_of(server, [d.prompt_id for d in renderer.dispatches])
     assert len(runs) == 4
     assert_queue_never_empty(runs)
+
+
+def test_a_scene_goes_to_another_server_when_its_server_is_down(server, tmp_path):
+    down = ComfyUITestServer().start()
+    url = down.url
+    down.stop()  # the port is now closed
+    renderer = ComfyUIClipRenderer([make_client(url, retries=1), make_client(server.url)],
+                                   load_template(FLIP))
+    clips = render_all(renderer, scene_jobs(tmp_path, [1.0, 1.0, 1.0]))
+    assert [frame_count(c.path) for c in clips] == [12, 12, 12]
+    assert {d.server for d in renderer.dispatches} == {1}
+    assert {e["prompt_id"] for e in server.executions} >= {
+        d.prompt_id for d in renderer.dispatches}
+
+
+def test_every_server_down_is_service_unavailable(tmp_path):
+    urls = []
+    for _ in range(2):
+        down = ComfyUITestServer().start()
+        urls.append(down.url)
+        down.stop()
+    renderer = ComfyUIClipRenderer([make_client(u, retries=1) for u in urls],
+                                   load_template(FLIP))
+    [(request, output)] = scene_jobs(tmp_path, [1.0])
+    with pytest.raises(ServiceUnavailable, match="cannot connect"):
+        renderer.render(request, output)

@@ -41,10 +41,11 @@ from videogen_core import (
     ClipRequest,
     RenderedClip,
     RenderFailed,
+    ServiceUnavailable,
     VideogenError,
 )
 
-from .client import ComfyUIClient
+from .client import ComfyUIClient, PromptResult
 from .media import FrameJoiner, iter_frames, png_bytes, prepare_image
 from .outputs import pick_outputs
 from .planning import (
@@ -305,22 +306,24 @@ class ComfyUIClipRenderer:
         name = None
         if lease.server is not None:  # a continuation: its server is known, upload first
             name = self.clients[lease.server].upload_image(image, cancel=cancel)
-        with lease.slot(cancel) as (index, client):
-            if name is None:  # a first segment: upload to the server it was given
-                name = client.upload_image(image, cancel=cancel)
-            graph = self.template.bind(self.values(request, segment, name))
-            prompt_id = str(uuid.uuid4())
-            self.dispatches.append(Dispatch(request.scene_number, segment.index, index,
-                                            prompt_id))
-            log.info("comfyui: scene %s segment %d → %s (prompt %s)", request.scene_number,
-                     segment.index, self._url(client), prompt_id)
-            # the slot is given back when the prompt has executed, before the download
-            job.prompt = (index, prompt_id)
-            try:
-                result = client.run(graph, progress=report, cancel=cancel, timeout=self.timeout,
-                                    prompt_id=prompt_id)
-            finally:
-                job.prompt = None
+        for _ in range(len(self.clients)):
+            with lease.slot(cancel) as (index, client):
+                if name is None:  # a first segment: upload to the server it was given
+                    try:
+                        name = client.upload_image(image, cancel=cancel)
+                    except ServiceUnavailable as exc:
+                        if not self.scheduler.mark_down(index):
+                            raise
+                        log.warning("comfyui: %s does not answer (%s); scene %s goes to "
+                                    "another server", self._url(client),
+                                    exc.details.get("reason", exc.message),
+                                    request.scene_number)
+                        lease.move()
+                        continue
+                result = self._queue(request, segment, name, index, client, report, cancel, job)
+            break
+        else:
+            raise ServiceUnavailable("comfyui", "no ComfyUI server answers")
         picked = pick_outputs(result.outputs, self.template.output_node)
         if not picked:
             raise RenderFailed("comfyui output", "the workflow finished without a video or image "
@@ -333,6 +336,23 @@ class ComfyUIClipRenderer:
                 item, work / f"seg{segment.index:03d}_{i:05d}{item.suffix or '.bin'}"))
         report(1.0)
         return paths
+
+    def _queue(self, request: ClipRequest, segment: Segment, name: str, index: int,
+               client: ComfyUIClient, report: Progress, cancel: CancelToken,
+               job: _ClipJob) -> PromptResult:
+        """Bind and run one segment's prompt on ``client`` (its slot is held)."""
+        graph = self.template.bind(self.values(request, segment, name))
+        prompt_id = str(uuid.uuid4())
+        self.dispatches.append(Dispatch(request.scene_number, segment.index, index, prompt_id))
+        log.info("comfyui: scene %s segment %d → %s (prompt %s)", request.scene_number,
+                 segment.index, self._url(client), prompt_id)
+        job.prompt = (index, prompt_id)
+        try:
+            # the slot is given back when the prompt has executed, before the download
+            return client.run(graph, progress=report, cancel=cancel, timeout=self.timeout,
+                              prompt_id=prompt_id)
+        finally:
+            job.prompt = None
 
     @staticmethod
     def _url(client: ComfyUIClient) -> str:

@@ -22,11 +22,16 @@ segment's predecessor downloads, instead of being left for the end, where
 the server would wait out every download between their segments. For the
 same reason a chained segment's slot is kept for the scene's next segment
 (see :meth:`Lease.slot`).
+
+A server that does not answer a scene's first upload is left out of new
+placements for ``down_cooldown`` seconds and the scene goes to another one
+(:meth:`PromptScheduler.mark_down`, :meth:`Lease.move`).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Generic, TypeVar
@@ -43,6 +48,7 @@ class _Server(Generic[C]):
         self.index = index
         self.client = client
         self.in_flight = 0  # prompts holding a slot (queued or executing)
+        self.down_until = 0.0  # no new scenes before this time.monotonic()
         self.reserved = 0  # segments of placed scenes not yet in flight
 
     @property
@@ -61,10 +67,12 @@ class _Waiter:
 class PromptScheduler(Generic[C]):
     """Slots on several servers (``clients``), ``window`` per server (see the module docstring)."""
 
-    def __init__(self, clients: Sequence[C], window: int = 2) -> None:
+    def __init__(self, clients: Sequence[C], window: int = 2, *,
+                 down_cooldown: float = 30.0) -> None:
         if not clients:
             raise ValueError("at least one ComfyUI server is needed")
         self.window = max(1, window)
+        self.down_cooldown = down_cooldown
         self._servers = [_Server(i, c) for i, c in enumerate(clients)]
         self._cond = threading.Condition()
         self._waiters: list[_Waiter] = []
@@ -79,6 +87,14 @@ class PromptScheduler(Generic[C]):
         """Prompts holding a slot, per server (for tests and logs)."""
         with self._cond:
             return [s.in_flight for s in self._servers]
+
+    def mark_down(self, server: int) -> bool:
+        """``server`` did not answer: place no new scene there for ``down_cooldown``
+        seconds. True when another server is up (the scene can go there instead)."""
+        with self._cond:
+            now = time.monotonic()
+            self._servers[server].down_until = now + self.down_cooldown
+            return any(s.down_until <= now for s in self._servers)
 
     def lease(self, order: int, segments: int) -> Lease[C]:
         """A lease for one scene of ``segments`` chained prompts; ``order``: lower goes first.
@@ -98,7 +114,8 @@ class PromptScheduler(Generic[C]):
                 if cancel is not None and cancel.cancelled:
                     self._waiters.remove(waiter)
                     raise Cancelled()
-                self._cond.wait(0.1)
+                if not self._cond.wait(0.1):
+                    self._grant()  # a server's down time may have run out
             return waiter.granted
 
     def _release(self, server: int) -> None:
@@ -119,6 +136,10 @@ class PromptScheduler(Generic[C]):
                 and (w.server is not None or min(self._unplaced, default=w.order) >= w.order)
                 for w in self._waiters)
 
+    def _unplace(self, order: int) -> None:
+        with self._cond:
+            self._unplaced.add(order)
+
     def _forget(self, order: int) -> None:
         with self._cond:
             if order in self._unplaced:
@@ -129,11 +150,12 @@ class PromptScheduler(Generic[C]):
         """Give free slots to waiters: most segments left first, then earliest ``order``
         (lock held)."""
         granted = False
+        now = time.monotonic()
+        up = [s for s in self._servers if s.down_until <= now] or self._servers
         for waiter in sorted(self._waiters, key=lambda w: (-w.remaining, w.order)):
             if waiter.server is None and min(self._unplaced, default=waiter.order) < waiter.order:
                 continue  # an earlier scene is still on its way to its first slot
-            candidates = (self._servers if waiter.server is None
-                          else [self._servers[waiter.server]])
+            candidates = up if waiter.server is None else [self._servers[waiter.server]]
             free = [s for s in candidates if s.in_flight < self.window]
             if not free:
                 continue
@@ -156,6 +178,7 @@ class Lease(Generic[C]):
         self.server: int | None = None
         self._left = segments  # segments not yet given a slot
         self._held: int | None = None  # a slot kept for the next segment
+        self._moved = False
 
     @contextmanager
     def slot(self, cancel: CancelToken | None = None) -> Iterator[tuple[int, C]]:
@@ -181,15 +204,28 @@ class Lease(Generic[C]):
         else:
             s._reserve(index, -1)
         self._left -= 1
+        self._moved = False
         ok = False
         try:
             yield index, s._servers[index].client
             ok = True
         finally:
-            if ok and self._left > 0 and s._keep(index, self._left):
+            if ok and not self._moved and self._left > 0 and s._keep(index, self._left):
                 self._held = index
             else:
                 s._release(index)
+
+    def move(self) -> None:
+        """Inside :meth:`slot` of a first segment that could not reach its server (see
+        :meth:`PromptScheduler.mark_down`): the scene is not placed after all; the
+        next :meth:`slot` places it again (the slot is given back on leaving)."""
+        s = self._scheduler
+        if self.server is not None:
+            s._reserve(self.server, -self._left)
+        self._left += 1
+        self.server = None
+        self._moved = True
+        s._unplace(self.order)
 
     def close(self) -> None:
         """Done: give back a kept slot and the reservation of segments that will not

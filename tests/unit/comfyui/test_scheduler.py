@@ -177,3 +177,20 @@ def test_closing_a_failed_chain_gives_back_its_kept_slot():
     assert s.in_flight() == [1]
     chain.close()
     assert s.in_flight() == [0]
+
+
+def test_a_server_marked_down_gets_no_new_scene_until_its_cooldown_ends():
+    s = PromptScheduler(["a", "b"], window=2, down_cooldown=0.3)
+    lease = s.lease(0, 2)
+    with lease.slot() as (index, _):
+        assert index == 0
+        assert s.mark_down(0)  # b is up: the scene may go there
+        lease.move()
+    assert s.in_flight() == [0, 0]
+    with lease.slot() as (index, _):
+        assert index == 1 and lease.server == 1
+    # b keeps a slot for the scene's segment 1; a is down, so the next scene goes to b
+    # too, and the one after waits (b is full) until a's down time has run out
+    started = time.monotonic()
+    assert [hold(s.lease(k, 1))[1] for k in (1, 2)] == ["b", "a"]
+    assert time.monotonic() - started > 0.2
