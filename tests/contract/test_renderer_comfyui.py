@@ -547,9 +547,9 @@ def test_two_servers_share_the_scenes_and_a_scene_stays_on_one(server, second_se
         ours = {d.prompt_id for d in sent if d.server == index}
         assert {e["prompt_id"] for e in s.executions} & {d.prompt_id for d in sent} == ours
         assert s.max_queue_depth <= 2
-    # the 3-segment scene counts as 3 prompts of load: the single scenes went mostly elsewhere
-    long_server = next(iter(placed[1]))
-    assert sum(d.server == long_server for d in sent) <= 4
+    # placed in order, the 3-segment scene counts as 3 prompts of load: the next two
+    # scenes go to the other server, though it is then as busy as the first one
+    assert placed[1] == {0} and placed[2] == placed[3] == {1}
 
 
 def test_cancel_deletes_the_waiting_prompt_and_interrupts_the_running_one(server, tmp_path):
@@ -559,10 +559,10 @@ def test_cancel_deletes_the_waiting_prompt_and_interrupts_the_running_one(server
     token = CancelToken()
     renderer.render_ahead(jobs, cancel=token)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not (
-            len(renderer.dispatches) == 2 and any(e["started"] for e in server.executions
-                                                  if e["prompt_id"] in
-                                                  {d.prompt_id for d in renderer.dispatches})):
+    while time.monotonic() < deadline:  # until one of ours runs and one waits on the server
+        ours = runs_of(server, [d.prompt_id for d in renderer.dispatches])
+        if len(ours) == 2 and any(e["started"] for e in ours):
+            break
         time.sleep(0.02)
     token.cancel()
     for job in jobs:

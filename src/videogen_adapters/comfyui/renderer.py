@@ -175,8 +175,10 @@ class ComfyUIClipRenderer:
                     job = self._start(request, output_path, cancel)
                     self._jobs[key] = job
                     started.append(job)
-                    # a cancelled clip nobody took is forgotten (no leak in a long-lived service)
-                    job.token.on_cancel(lambda key=key, job=job: self._forget(key, job))
+                    # a cancelled clip nobody took is forgotten once stopped (no leak in a
+                    # long-lived service; until then a render() waits for it to stop)
+                    job.token.on_cancel(lambda key=key, job=job: job.future.add_done_callback(
+                        lambda _: self._forget(key, job)))
 
     def _forget(self, key: tuple[ClipRequest, Path], job: _ClipJob) -> None:
         with self._jobs_lock:
@@ -343,10 +345,10 @@ class ComfyUIClipRenderer:
         """Bind and run one segment's prompt on ``client`` (its slot is held)."""
         graph = self.template.bind(self.values(request, segment, name))
         prompt_id = str(uuid.uuid4())
+        job.prompt = (index, prompt_id)  # first: a cancel from now on deletes it
         self.dispatches.append(Dispatch(request.scene_number, segment.index, index, prompt_id))
         log.info("comfyui: scene %s segment %d → %s (prompt %s)", request.scene_number,
                  segment.index, self._url(client), prompt_id)
-        job.prompt = (index, prompt_id)
         try:
             # the slot is given back when the prompt has executed, before the download
             return client.run(graph, progress=report, cancel=cancel, timeout=self.timeout,

@@ -149,22 +149,25 @@ class PromptScheduler(Generic[C]):
     def _grant(self) -> None:
         """Give free slots to waiters: most segments left first, then earliest ``order``
         (lock held)."""
-        granted = False
         now = time.monotonic()
         up = [s for s in self._servers if s.down_until <= now] or self._servers
-        for waiter in sorted(self._waiters, key=lambda w: (-w.remaining, w.order)):
-            if waiter.server is None and min(self._unplaced, default=waiter.order) < waiter.order:
-                continue  # an earlier scene is still on its way to its first slot
-            candidates = up if waiter.server is None else [self._servers[waiter.server]]
-            free = [s for s in candidates if s.in_flight < self.window]
-            if not free:
-                continue
-            best = min(free, key=lambda s: (s.load, s.in_flight, s.index))
-            best.in_flight += 1
-            waiter.granted = best.index
-            self._waiters.remove(waiter)
-            self._unplaced.discard(waiter.order)
-            granted = True
+        granted, progress = False, True
+        while progress:  # a placement may unblock a later scene: go round again
+            progress = False
+            for waiter in sorted(self._waiters, key=lambda w: (-w.remaining, w.order)):
+                if (waiter.server is None
+                        and min(self._unplaced, default=waiter.order) < waiter.order):
+                    continue  # an earlier scene is still on its way to its first slot
+                candidates = up if waiter.server is None else [self._servers[waiter.server]]
+                free = [s for s in candidates if s.in_flight < self.window]
+                if not free:
+                    continue
+                best = min(free, key=lambda s: (s.load, s.in_flight, s.index))
+                best.in_flight += 1
+                waiter.granted = best.index
+                self._waiters.remove(waiter)
+                self._unplaced.discard(waiter.order)
+                granted = progress = True
         if granted:
             self._cond.notify_all()
 

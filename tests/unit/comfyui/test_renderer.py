@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import time
 from pathlib import Path
 
 import av
@@ -262,6 +264,12 @@ def test_clips_handed_ahead_and_cancelled_are_forgotten(tmp_path, scene):
                           cancel=token)
     assert len(renderer._jobs) == 2
     token.cancel()
+    for job in list(renderer._jobs.values()):
+        with contextlib.suppress(Exception):
+            job.future.result(10)
+    deadline = time.monotonic() + 5  # forgotten by the future's done-callback
+    while renderer._jobs and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert renderer._jobs == {}
     with pytest.raises(Cancelled):  # a render after the cancel starts afresh and stops
         renderer.render(requests[0], tmp_path / "out" / "1.mp4", cancel=token)
