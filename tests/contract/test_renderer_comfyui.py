@@ -532,7 +532,7 @@ def second_server():
 def test_two_servers_share_the_scenes_and_a_scene_stays_on_one(server, second_server, tmp_path):
     servers = [server, second_server]
     for s in servers:
-        s.execution_time = 0.5
+        s.execution_time = 1.0  # scenes 2 and 3 are placed long before scene 1 is done
     renderer = ComfyUIClipRenderer([make_client(s.url) for s in servers], load_template(FLIP),
                                    max_duration=1.0)
     jobs = scene_jobs(tmp_path, [2.5, 1.0, 1.0, 1.0, 1.0])
