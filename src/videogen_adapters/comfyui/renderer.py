@@ -112,6 +112,7 @@ class ComfyUIClipRenderer:
         self._order = itertools.count()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self._prepare_lock = threading.Lock()
 
     # ------------------------------------------------------------- planning
     def generation_fps(self, request: ClipRequest) -> float:
@@ -263,7 +264,8 @@ class ComfyUIClipRenderer:
         request, cancel, segments = job.request, job.token, job.segments
         try:
             cancel.raise_if_cancelled()
-            image = prepare_image(request.image_path, request.scene_number)
+            with self._prepare_lock:  # one at a time: the first scene's prompt goes out first
+                image = prepare_image(request.image_path, request.scene_number)
             job.work = Path(tempfile.mkdtemp(prefix=".comfyui-", dir=job.output_path.parent))
             joined = job.work / "joined.mkv"
             with FrameJoiner(joined, self.generation_fps(request)) as joiner:
