@@ -23,6 +23,7 @@ to the least-loaded one.
 from __future__ import annotations
 
 import collections
+import functools
 import itertools
 import logging
 import shutil
@@ -178,8 +179,10 @@ class ComfyUIClipRenderer:
                     started.append(job)
                     # a cancelled clip nobody took is forgotten once stopped (no leak in a
                     # long-lived service; until then a render() waits for it to stop)
-                    job.token.on_cancel(lambda key=key, job=job: job.future.add_done_callback(
-                        lambda _: self._forget(key, job)))
+                    job.token.on_cancel(functools.partial(self._forget_when_done, key, job))
+
+    def _forget_when_done(self, key: tuple[ClipRequest, Path], job: _ClipJob) -> None:
+        job.future.add_done_callback(lambda _: self._forget(key, job))
 
     def _forget(self, key: tuple[ClipRequest, Path], job: _ClipJob) -> None:
         with self._jobs_lock:
