@@ -20,6 +20,9 @@ the recorded model-free server (empty model-file combo lists).
 Scenario switches (attributes, change them any time):
 
 - ``node_delay`` s per executed node (slow run; lets ``/interrupt`` land)
+- ``execution_time``: every prompt that executes takes at least this many
+  seconds from ``execution_start`` to its end (a GPU-like fixed cost; the wait
+  is interruptible)
 - ``http_delay`` s late answers for the next ``http_delay_count`` HTTP requests (-1: all;
   the request is handled first, only the answer is late)
 - ``fail_5xx``: the next N HTTP requests get the recorded 500
@@ -31,7 +34,9 @@ Scenario switches (attributes, change them any time):
   for RepeatImageBatch nodes, each with a binary preview frame
 
 Observations: ``uploads``, ``prompts`` (POST bodies), ``interrupts``,
-``deletes``, ``requests`` (method, path), ``max_queue_depth``, ``history``.
+``deletes``, ``requests`` (method, path), ``max_queue_depth``, ``history``,
+``executions`` (per queued prompt, ``time.monotonic()`` stamps: ``queued``,
+``started``, ``ended``, and its ``status``), :meth:`busy_share`.
 """
 
 from __future__ import annotations
@@ -93,6 +98,8 @@ class _Task:
         self.number, self.prompt_id, self.graph = number, prompt_id, graph
         self.extra, self.outputs, self.client_id = extra, outputs, client_id
         self.interrupted = False
+        self.log: dict[str, Any] = {"prompt_id": prompt_id, "queued": time.monotonic(),
+                                    "started": None, "ended": None, "status": "queued"}
 
     def row(self) -> list[Any]:
         return [self.number, self.prompt_id, self.graph, self.extra, self.outputs]
@@ -108,6 +115,7 @@ class ComfyUITestServer:
         self.port = 0
         # scenario switches
         self.node_delay = 0.0
+        self.execution_time = 0.0
         self.http_delay = 0.0
         self.http_delay_count = 0
         self.fail_5xx = 0
@@ -125,6 +133,7 @@ class ComfyUITestServer:
         self.sent: dict[str, list[Any]] = {}  # client id -> messages sent (text parsed, bytes)
         self.max_queue_depth = 0
         self.history: dict[str, Any] = {}
+        self.executions: list[dict[str, Any]] = []
         # state (event-loop thread only)
         example = (FIXTURES / "upload_input.png").read_bytes()
         self.inputs: dict[str, bytes] = {"example.png": example}
@@ -143,7 +152,7 @@ class ComfyUITestServer:
 
     def reset_scenario(self) -> None:
         """Back to the default scenario: fast, websocket on, no injected failures."""
-        self.node_delay = self.http_delay = 0.0
+        self.node_delay = self.http_delay = self.execution_time = 0.0
         self.http_delay_count = self.fail_5xx = 0
         self.ws_enabled, self.drop_ws_after = True, None
         self.force_execution_error = self.force_validation_error = False
@@ -195,6 +204,16 @@ class ComfyUITestServer:
         assert self._loop is not None
         done: asyncio.Future[Any] = asyncio.run_coroutine_threadsafe(_as_coro(fn), self._loop)
         return done.result(10)
+
+    def busy_share(self) -> float:
+        """The share of the time from the first prompt queued to the last one's end
+        that the server spent executing prompts (0 when nothing ran)."""
+        runs = [e for e in list(self.executions) if e["started"] and e["ended"]]
+        if not runs:
+            return 0.0
+        span = max(e["ended"] for e in runs) - min(e["queued"] for e in runs)
+        busy = sum(e["ended"] - e["started"] for e in runs)
+        return busy / span if span > 0 else 1.0
 
     def queue_snapshot(self) -> dict[str, Any]:
         """What ``GET /queue`` would answer now."""
@@ -402,7 +421,9 @@ class ComfyUITestServer:
             extra["client_id"] = client_id
         outputs = [nid for nid, n in graph.items()
                    if self.object_info_base[n["class_type"]].get("output_node")]
-        self._pending.append(_Task(number, prompt_id, graph, extra, outputs, client_id))
+        task = _Task(number, prompt_id, graph, extra, outputs, client_id)
+        self._pending.append(task)
+        self.executions.append(task.log)
         self.max_queue_depth = max(self.max_queue_depth, self._remaining())
         assert self._wake is not None
         self._wake.set()
@@ -451,9 +472,14 @@ class ComfyUITestServer:
     async def h_post_queue(self, request: web.Request) -> web.Response:
         body = await request.json()
         if body.get("clear"):
+            for task in self._pending:
+                task.log["status"] = "deleted"
             self._pending.clear()
         for prompt_id in body.get("delete", []):
             self.deletes.append(prompt_id)
+            for task in self._pending:
+                if task.prompt_id == prompt_id:
+                    task.log["status"] = "deleted"
             self._pending = [t for t in self._pending if t.prompt_id != prompt_id]
         await self._status()
         return web.Response(status=200)
@@ -512,6 +538,7 @@ class ComfyUITestServer:
             await self._emit(task, kind, data)
 
         await self._status()
+        task.log["started"] = started = time.monotonic()
         await event("execution_start", {"prompt_id": pid, "timestamp": _now_ms()}, True)
         order = _topological(task.graph)
         signatures = {nid: _signature(task.graph, nid) for nid in order}
@@ -560,6 +587,16 @@ class ComfyUITestServer:
                 await event("executed", {"node": nid, "display_node": nid, "output": output,
                                          "prompt_id": pid})
             await event("progress_state", {"prompt_id": pid, "nodes": dict(states)})
+        if status == "success" and self.execution_time:
+            await self._sleep(task, self.execution_time - (time.monotonic() - started))
+            if task.interrupted:
+                last = order[-1]
+                await event("execution_interrupted", {
+                    "prompt_id": pid, "node_id": last, "node_type": task.graph[last]["class_type"],
+                    "executed": executed, "timestamp": _now_ms()}, True)
+                status = "error"
+        task.log["ended"] = time.monotonic()
+        task.log["status"] = status
         if status == "success":
             await event("execution_success", {"prompt_id": pid, "timestamp": _now_ms()}, True)
         self.history[pid] = {

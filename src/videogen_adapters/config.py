@@ -112,7 +112,7 @@ class Settings:
     comfyui_url: str = "http://127.0.0.1:8188"
     comfyui_workflow: str = "svd_xt"
     comfyui_timeout: float = 600.0
-    comfyui_concurrency: int = 1
+    comfyui_concurrency: int = 2
     comfyui_fallback: bool = False
     # scale-out
     broker_url: str = "redis://127.0.0.1:6379/0"

@@ -413,15 +413,19 @@ class _Run:
         if not streaming:
             clip_dir.mkdir()
         clip_jobs: dict[int, Future[Any]] = {}
+        requests: dict[int, ClipRequest] = {}
         # longest clips first: parallel workers then finish together
         for i in sorted(range(len(scenes)), key=lambda k: -frame_counts[k]):
             scene = scenes[i]
-            request = ClipRequest(
+            requests[i] = ClipRequest(
                 image_path=images[i], duration=timeline.durations[i], clip_action=actions[i],
                 seed=derive_seed(seed, "scene", scene.scene_number), settings=self.video,
                 scene_number=scene.scene_number, narration=scene.narration,
                 cut_frames=timeline.cut_frames(i, fps), frame_count=frame_counts[i],
                 focus=scene.focus)
+        if not streaming:
+            self._render_ahead([(r, clip_dir / f"{i:04d}.mp4") for i, r in requests.items()])
+        for i, request in requests.items():
             if streamer is not None:
                 # frames are made while the muxer encodes; a bad image fails here, early
                 clip_jobs[i] = self.executor.submit(streamer.stream, request)
@@ -566,6 +570,20 @@ class _Run:
     def _scenes_at(self, frames: int) -> int:
         """Scenes of a streamed encode whole once ``frames`` frames are encoded."""
         return sum(1 for end in self._scene_ends if end <= frames)
+
+    def _render_ahead(self, jobs: list[tuple[ClipRequest, Path]]) -> None:
+        """A renderer that queues work on servers (ComfyUI: ``render_ahead``) gets every
+        clip not in the cache now, so its servers never wait for our workers (busy
+        conforming earlier clips); :meth:`_render` then takes each result."""
+        ahead = getattr(self.p.renderer, "render_ahead", None)
+        if ahead is None:
+            return
+        cache = self.p.cache_dir
+        if cache is not None:
+            jobs = [(r, o) for r, o in jobs
+                    if not (cache / f"{_clip_cache_key(self.p.renderer, r)}.mp4").exists()]
+        if jobs:
+            ahead(jobs, cancel=self.cancel)
 
     def _render(self, request: ClipRequest, output: Path) -> RenderedClip:
         """Render one clip, from the content-hash cache when an identical one exists."""

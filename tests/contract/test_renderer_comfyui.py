@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import av
@@ -458,3 +461,169 @@ def test_server_without_client_id_sends_only_broadcasts(server):
                 kinds.add(json.loads(ws.recv(timeout=0.2))["type"])
     assert kinds == {"status", "progress_state"}
     assert server.history[pid]["status"]["status_str"] == "success"
+
+
+# ---------------------------------------------------------------- scheduling
+def slow_conform(delay: float):
+    """The real conform, after ``delay`` s of other work: a busy client (the old renderer
+    let the server idle while its workers conformed)."""
+    from videogen_adapters.ffmpeg.conform import conform_clip
+
+    def conform(*args, **kwargs):
+        time.sleep(delay)
+        return conform_clip(*args, **kwargs)
+    return conform
+
+
+def runs_of(server: ComfyUITestServer, prompt_ids) -> list[dict]:
+    """The server's own log of these prompts, in the order they executed."""
+    ids = set(prompt_ids)
+    return sorted((e for e in server.executions if e["prompt_id"] in ids),
+                  key=lambda e: e["started"] or float("inf"))
+
+
+def assert_queue_never_empty(runs: list[dict]) -> None:
+    for before, after in itertools.pairwise(runs):
+        assert after["queued"] < before["ended"], (
+            f"prompt {after['prompt_id']} was queued {after['queued'] - before['ended']:.3f} s "
+            "after the previous one finished: the server waited")
+
+
+def render_all(renderer, jobs, *, workers: int = 2, cancel=None):
+    """As the pipeline does: every clip to render_ahead, then ``workers`` threads take them."""
+    renderer.render_ahead(jobs, cancel=cancel)
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(lambda job: renderer.render(*job, cancel=cancel), jobs))
+
+
+def scene_jobs(tmp_path: Path, durations: list[float]) -> list[tuple[ClipRequest, Path]]:
+    return [(request_for(textured_image(tmp_path / f"scene_{n}.png", seed=next(_SEEDS)),
+                         scene_number=n, duration=d), tmp_path / "out" / f"{n}.mp4")
+            for n, d in enumerate(durations, start=1)]
+
+
+def test_the_queue_stays_one_prompt_ahead_while_the_client_conforms(server, tmp_path):
+    server.execution_time = 1.0
+    renderer = make_renderer(server, max_duration=1.0, conform=slow_conform(1.0))
+    jobs = scene_jobs(tmp_path, [2.5, 1.0, 1.0, 1.0])  # scene 1: 3 chained segments
+    clips = render_all(renderer, jobs)
+    assert [frame_count(c.path) for c in clips] == [30, 12, 12, 12]
+    sent = list(renderer.dispatches)
+    assert len(sent) == 6
+    runs = runs_of(server, [d.prompt_id for d in sent])
+    assert [r["status"] for r in runs] == ["success"] * 6
+    assert_queue_never_empty(runs)
+    assert server.max_queue_depth == 2  # one executing + one waiting, never more
+    # scene 1's segments ran in turn: each queued only after its predecessor finished
+    chain = runs_of(server, [d.prompt_id for d in sent if d.scene_number == 1])
+    assert [d.segment for d in sent if d.scene_number == 1] == [0, 1, 2]
+    for before, after in itertools.pairwise(chain):
+        assert after["queued"] > before["ended"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "1.mp4", "2.mp4", "3.mp4", "4.mp4"]  # no work files left
+
+
+@pytest.fixture
+def second_server():
+    with ComfyUITestServer() as running:
+        yield running
+
+
+def test_two_servers_share_the_scenes_and_a_scene_stays_on_one(server, second_server, tmp_path):
+    servers = [server, second_server]
+    for s in servers:
+        s.execution_time = 1.0  # scenes 2 and 3 are placed long before scene 1 is done
+    renderer = ComfyUIClipRenderer([make_client(s.url) for s in servers], load_template(FLIP),
+                                   max_duration=1.0)
+    jobs = scene_jobs(tmp_path, [2.5, 1.0, 1.0, 1.0, 1.0])
+    clips = render_all(renderer, jobs)
+    assert [frame_count(c.path) for c in clips] == [30, 12, 12, 12, 12]
+    sent = list(renderer.dispatches)
+    assert len(sent) == 7
+    placed = {n: {d.server for d in sent if d.scene_number == n} for n in range(1, 6)}
+    assert all(len(where) == 1 for where in placed.values()), placed
+    assert {next(iter(where)) for where in placed.values()} == {0, 1}  # both got scenes
+    for index, s in enumerate(servers):  # each server ran exactly the prompts sent to it
+        ours = {d.prompt_id for d in sent if d.server == index}
+        assert {e["prompt_id"] for e in s.executions} & {d.prompt_id for d in sent} == ours
+        assert s.max_queue_depth <= 2
+    # placed in order, the 3-segment scene counts as 3 prompts of load: the next two
+    # scenes go to the other server, though it is then as busy as the first one
+    assert placed[1] == {0} and placed[2] == placed[3] == {1}
+
+
+def test_cancel_deletes_the_waiting_prompt_and_interrupts_the_running_one(server, tmp_path):
+    server.execution_time = 5.0
+    renderer = make_renderer(server)
+    jobs = scene_jobs(tmp_path, [1.0, 1.0, 1.0])
+    token = CancelToken()
+    renderer.render_ahead(jobs, cancel=token)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # until one of ours runs and one waits on the server
+        ours = runs_of(server, [d.prompt_id for d in renderer.dispatches])
+        if len(ours) == 2 and any(e["started"] for e in ours):
+            break
+        time.sleep(0.02)
+    token.cancel()
+    for job in jobs:
+        with pytest.raises(Cancelled):
+            renderer.render(*job, cancel=token)
+    sent = [d.prompt_id for d in renderer.dispatches]
+    assert len(sent) == 2  # the third scene never reached the server
+    running, waiting = runs_of(server, sent)
+    assert running["prompt_id"] in server.interrupts and running["status"] == "error"
+    assert waiting["prompt_id"] in server.deletes and waiting["status"] == "deleted"
+    assert server.queue_snapshot() == {"queue_running": [], "queue_pending": []}
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_pipeline_keeps_the_server_queue_ahead(server, tmp_path):
+    from videogen_adapters.executors import ThreadPoolExecutorAdapter
+    from videogen_adapters.ffmpeg.muxer import FfmpegMuxer
+    from videogen_adapters.storage.memory import InMemoryStorage
+    from videogen_adapters.tts.chain import SilentNarrator
+    from videogen_core import GenerationParams, Scene, Sequence
+    from videogen_core.pipeline import VideoPipeline
+
+    server.execution_time = 1.0
+    storage = InMemoryStorage({
+        f"f/scene_{n}.png": textured_image(tmp_path / f"{n}.png", seed=next(_SEEDS)).read_bytes()
+        for n in range(1, 5)})
+    renderer = make_renderer(server, conform=slow_conform(1.0))
+    pipeline = VideoPipeline(storage=storage, renderer=renderer, narrator=SilentNarrator(),
+                             music=None, muxer=FfmpegMuxer(),
+                             executor=ThreadPoolExecutorAdapter(2), video=SMALL,
+                             workdir=tmp_path / "work")
+    sequence = Sequence([Scene(n, "", 1.0, "zoom in") for n in range(1, 5)],
+                        GenerationParams(transition_type="none", seed=3, fps=12))
+    result = pipeline.run("f", sequence)
+    assert result.scenes == 4 and abs(result.duration - 4.0) < 0.1
+    runs = runs_of(server, [d.prompt_id for d in renderer.dispatches])
+    assert len(runs) == 4
+    assert_queue_never_empty(runs)
+
+
+def test_a_scene_goes_to_another_server_when_its_server_is_down(server, tmp_path):
+    down = ComfyUITestServer().start()
+    url = down.url
+    down.stop()  # the port is now closed
+    renderer = ComfyUIClipRenderer([make_client(url, retries=1), make_client(server.url)],
+                                   load_template(FLIP))
+    clips = render_all(renderer, scene_jobs(tmp_path, [1.0, 1.0, 1.0]))
+    assert [frame_count(c.path) for c in clips] == [12, 12, 12]
+    assert {d.server for d in renderer.dispatches} == {1}
+    assert {e["prompt_id"] for e in server.executions} >= {
+        d.prompt_id for d in renderer.dispatches}
+
+
+def test_every_server_down_is_service_unavailable(tmp_path):
+    urls = []
+    for _ in range(2):
+        down = ComfyUITestServer().start()
+        urls.append(down.url)
+        down.stop()
+    renderer = ComfyUIClipRenderer([make_client(u, retries=1) for u in urls],
+                                   load_template(FLIP))
+    [(request, output)] = scene_jobs(tmp_path, [1.0])
+    with pytest.raises(ServiceUnavailable, match="cannot connect"):
+        renderer.render(request, output)

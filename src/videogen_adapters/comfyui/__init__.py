@@ -10,6 +10,7 @@
     schema.py    check_graph — a graph against /object_info node schemas
     planning.py  prompt text, motion strength, seeds, chained segments
     media.py     decoding outputs, joining segments losslessly
+    scheduler.py PromptScheduler — per-server slots, placement of scenes on servers
     renderer.py  ComfyUIClipRenderer
     fallback.py  FallbackClipRenderer (Ken Burns when ComfyUI is unreachable)
     factory.py   build_comfyui_renderer(settings)

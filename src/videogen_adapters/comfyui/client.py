@@ -266,14 +266,20 @@ class ComfyUIClient:
         except ServiceUnavailable:
             return False
 
+    def delete_queued(self, prompt_ids: list[str]) -> None:
+        """``POST /queue {"delete": [...]}``: remove these prompts if still waiting."""
+        self._send("POST", "/queue", json={"delete": list(prompt_ids)}, retries=1)
+
     def cancel_prompt(self, prompt_id: str) -> None:
         """Remove the prompt from the queue and interrupt it if it runs (both idempotent)."""
         self._send("POST", "/queue", json={"delete": [prompt_id]}, retries=1)
         self._send("POST", "/interrupt", json={"prompt_id": prompt_id}, retries=1)
 
     def run(self, graph: Mapping[str, Any], *, progress: Callable[[float], None] | None = None,
-            cancel: CancelToken | None = None, timeout: float = 600.0) -> PromptResult:
-        """Queue ``graph``, follow it to the end, return its outputs.
+            cancel: CancelToken | None = None, timeout: float = 600.0,
+            prompt_id: str | None = None) -> PromptResult:
+        """Queue ``graph`` (as ``prompt_id``, a new UUID by default), follow it to the
+        end, return its outputs.
 
         RenderFailed for validation/execution errors, Cancelled when ``cancel``
         fires (the prompt is deleted/interrupted first), ServiceUnavailable when
@@ -281,7 +287,7 @@ class ComfyUIClient:
         """
         if cancel is not None:
             cancel.raise_if_cancelled()
-        prompt_id = str(uuid.uuid4())
+        prompt_id = prompt_id or str(uuid.uuid4())
         # one clientId per run: ComfyUI keeps one socket per clientId and drops the
         # older one when a second connects, so concurrent runs must not share it
         client_id = f"{self.client_id}-{prompt_id[:8]}"

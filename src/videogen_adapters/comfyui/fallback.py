@@ -5,14 +5,15 @@ validation or execution error is a real failure and is raised as is. The
 clip then carries a warning saying what happened, which the pipeline
 collects into the job's warnings. After a failure the primary is skipped
 for ``cooldown`` seconds so the remaining scenes do not each wait through
-the retry backoff.
+the retry backoff. Clips the primary started ahead (``render_ahead``) that
+fail with ServiceUnavailable fall back the same way.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import attrs
@@ -36,6 +37,16 @@ class FallbackClipRenderer:
         self._reason = ""
         self._lock = threading.Lock()
 
+    def render_ahead(self, jobs: Iterable[tuple[ClipRequest, Path]], *,
+                     cancel: CancelToken | None = None) -> None:
+        """Let the primary start these clips now (see ``ComfyUIClipRenderer.render_ahead``),
+        unless it is known to be unreachable."""
+        ahead = getattr(self.primary, "render_ahead", None)
+        with self._lock:
+            skip = self._clock() < self._down_until
+        if ahead is not None and not skip:
+            ahead(jobs, cancel=cancel)
+
     def render(self, request: ClipRequest, output_path: Path, *,
                progress: Callable[[float], None] | None = None,
                cancel: CancelToken | None = None) -> RenderedClip:
@@ -52,6 +63,9 @@ class FallbackClipRenderer:
                 with self._lock:
                     self._down_until = self._clock() + self.cooldown
                     self._reason = reason
+        discard = getattr(self.primary, "discard", None)
+        if skip and discard is not None:  # started ahead before the primary went down
+            discard(request, output_path)
         clip = self.fallback.render(request, output_path, progress=progress, cancel=cancel)
         warning = (f"scene {request.scene_number}: {self.primary.name} unavailable ({reason}); "
                    f"rendered with {self.fallback.name} instead")

@@ -68,7 +68,7 @@ def _cascade() -> Any:
     cascade = getattr(_local, "cascade", None)
     if cascade is None:
         with _IMPORT_LOCK:  # cv2's bootstrap re-imports itself: two threads importing it
-            import cv2      # at once can leave a half-made module (no ``cv2.data``)
+            import cv2  # at once can leave a half-made module (no ``cv2.data``)
 
             path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
         cascade = cv2.CascadeClassifier(path)

@@ -45,3 +45,15 @@ def test_fallback_only_when_enabled():
     on = build_comfyui_renderer(Settings(comfyui_fallback=True), fallback=KenBurns(),
                                 conform=_conform)
     assert isinstance(on, FallbackClipRenderer) and on.name == "comfyui"
+
+
+def test_several_servers_from_a_comma_separated_url():
+    settings = Settings(renderer="comfyui",
+                        comfyui_url="http://gpu1:8188, http://gpu2:8188/ ,",
+                        comfyui_concurrency=3)
+    renderer = build_comfyui_renderer(settings, conform=_conform)
+    assert [c.base_url for c in renderer.clients] == ["http://gpu1:8188", "http://gpu2:8188"]
+    assert renderer.client is renderer.clients[0]
+    assert renderer.scheduler.window == 3
+    assert len({c.client_id for c in renderer.clients}) == 2
+    assert Settings().comfyui_concurrency == 2  # one prompt executing + one waiting

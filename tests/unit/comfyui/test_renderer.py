@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import time
 from pathlib import Path
 
 import av
@@ -45,7 +47,8 @@ class FakeClient:
         self.uploads.append(data)
         return f"upload_{len(self.uploads)}.png"
 
-    def run(self, graph, *, progress=None, cancel=None, timeout=600.0) -> PromptResult:
+    def run(self, graph, *, progress=None, cancel=None, timeout=600.0,
+            prompt_id=None) -> PromptResult:
         self.graphs.append(graph)
         frames = graph["3"]["inputs"]["video_frames"]
         g = len(self.graphs)
@@ -242,3 +245,70 @@ def test_uploaded_image_is_framed_on_the_face(tmp_path) -> None:
     assert auto.size == centre.size == (512, 288)
     assert len(detect_faces(auto.convert("RGB"))) == 1
     assert detect_faces(centre.convert("RGB")) == []
+
+class _Ahead(_Down):
+    """A primary that can be handed clips ahead; records what it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ahead: list = []
+        self.discarded: list = []
+
+    def render_ahead(self, jobs, *, cancel=None):
+        self.ahead.extend(jobs)
+
+    def discard(self, request, output_path):
+        self.discarded.append((request, output_path))
+
+
+def test_fallback_hands_clips_ahead_only_while_the_primary_is_up(tmp_path, scene):
+    now = [0.0]
+    primary = _Ahead()
+    renderer = FallbackClipRenderer(primary, _Still(), cooldown=30.0, clock=lambda: now[0])
+    request = ClipRequest(image_path=scene, duration=1.0, clip_action="", seed=1)
+    renderer.render_ahead([(request, tmp_path / "a.mp4")])
+    assert primary.ahead == [(request, tmp_path / "a.mp4")]
+    renderer.render(request, tmp_path / "a.mp4")  # primary down → Ken Burns, cooldown starts
+    renderer.render_ahead([(request, tmp_path / "b.mp4")])
+    assert len(primary.ahead) == 1  # not handed to a server known to be down
+    renderer.render(request, tmp_path / "c.mp4")  # skipped: a clip started ahead is dropped
+    assert primary.discarded == [(request, tmp_path / "c.mp4")]
+
+
+def test_a_lone_render_and_one_started_ahead_give_the_same_clip(tmp_path, scene):
+    client, conform = FakeClient(), RecordingConform()
+    renderer = ComfyUIClipRenderer(client, load_template("svd_xt"), conform=conform)
+    request = ClipRequest(image_path=scene, duration=2.0, clip_action="", seed=5,
+                          settings=SETTINGS, scene_number=1)
+    renderer.render_ahead([(request, tmp_path / "out" / "a.mp4")])
+    renderer.render_ahead([(request, tmp_path / "out" / "a.mp4")])  # the same clip: once
+    seen: list[float] = []
+    renderer.render(request, tmp_path / "out" / "a.mp4", progress=seen.append)
+    assert len(client.graphs) == 1 and seen[-1] == 1.0
+    renderer.render(request, tmp_path / "out" / "b.mp4")  # not started ahead: done now
+    assert len(client.graphs) == 2
+    assert [d.scene_number for d in renderer.dispatches] == [1, 1]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.mp4", "b.mp4"]
+
+
+def test_clips_handed_ahead_and_cancelled_are_forgotten(tmp_path, scene):
+    from videogen_core import Cancelled, CancelToken
+
+    renderer = ComfyUIClipRenderer(FakeClient(), load_template("svd_xt"),
+                                   conform=RecordingConform())
+    token = CancelToken()
+    requests = [ClipRequest(image_path=scene, duration=1.0, clip_action="", seed=k,
+                            settings=SETTINGS, scene_number=k) for k in (1, 2)]
+    renderer.render_ahead([(r, tmp_path / "out" / f"{r.scene_number}.mp4") for r in requests],
+                          cancel=token)
+    assert len(renderer._jobs) == 2
+    token.cancel()
+    for job in list(renderer._jobs.values()):
+        with contextlib.suppress(Exception):
+            job.future.result(10)
+    deadline = time.monotonic() + 5  # forgotten by the future's done-callback
+    while renderer._jobs and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert renderer._jobs == {}
+    with pytest.raises(Cancelled):  # a render after the cancel starts afresh and stops
+        renderer.render(requests[0], tmp_path / "out" / "1.mp4", cancel=token)
