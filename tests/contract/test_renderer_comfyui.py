@@ -219,7 +219,7 @@ def test_cancel_interrupts_the_running_prompt(server, image, tmp_path):
 
 def test_cancel_removes_a_queued_prompt(server, image, tmp_path):
     """Ours waits behind someone else's slow prompt; cancelling deletes it from the queue."""
-    server.node_delay = 0.2
+    server.node_delay = 0.6  # the blocker runs ~1.8 s: ours is still queued at 0.3 s on a busy CI
     other = make_client(server.url)
     name = other.upload_image((FIXTURES / "upload_input.png").read_bytes())
     blocker = load_template("test_repeat").bind({"image": name, "frames": 3,
