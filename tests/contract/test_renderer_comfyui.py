@@ -219,7 +219,7 @@ def test_cancel_interrupts_the_running_prompt(server, image, tmp_path):
 
 def test_cancel_removes_a_queued_prompt(server, image, tmp_path):
     """Ours waits behind someone else's slow prompt; cancelling deletes it from the queue."""
-    server.node_delay = 0.6  # the blocker runs ~1.8 s: ours is still queued at 0.3 s on a busy CI
+    server.node_delay = 0.6  # the blocker runs ~1.8 s
     other = make_client(server.url)
     name = other.upload_image((FIXTURES / "upload_input.png").read_bytes())
     blocker = load_template("test_repeat").bind({"image": name, "frames": 3,
@@ -229,7 +229,16 @@ def test_cancel_removes_a_queued_prompt(server, image, tmp_path):
     renderer = make_renderer(server)
     try:
         token = CancelToken()
-        threading.Timer(0.3, token.cancel).start()
+
+        def cancel_once_queued() -> None:  # not a fixed delay: a loaded machine is slow
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not any(
+                    p["client_id"].startswith(renderer.client.client_id)
+                    for p in server.prompts):
+                time.sleep(0.02)
+            token.cancel()
+
+        threading.Thread(target=cancel_once_queued, daemon=True).start()
         with pytest.raises(Cancelled):
             renderer.render(request_for(image), tmp_path / "c.mp4", cancel=token)
     finally:
