@@ -18,6 +18,7 @@ it is longer than that window.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 
@@ -194,7 +195,7 @@ class Timeline:
             if ov:
                 cuts.add(start + ov)
         edges = [0, *sorted(c for c in cuts if 0 < c < total), total]
-        return tuple((a, b) for a, b in zip(edges, edges[1:], strict=False) if b > a)
+        return tuple((a, b) for a, b in itertools.pairwise(edges) if b > a)
 
 
 @attrs.frozen

@@ -130,7 +130,7 @@ class DiskCache:
         return sum(size for _, size, _ in self._entries())
 
     def _entries(self) -> list[tuple[Path, int, float]]:
-        out = []
+        out: list[tuple[Path, int, float]] = []
         if not self.root.is_dir():
             return out
         for sub in self.root.iterdir():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,7 +46,7 @@ def test_chunks_tile_the_video_and_never_cut_inside_a_transition(case: tuple[Tim
     bounds = t.chunk_bounds(fps)
     assert bounds[0][0] == 0
     assert bounds[-1][1] == t.total_frames(fps) == round(t.total * fps)
-    for (a, b), (c, _) in zip(bounds, bounds[1:], strict=False):
+    for (a, b), (c, _) in itertools.pairwise(bounds):
         assert a < b == c
     cuts = [a for a, _ in bounds[1:]]
     for lo, hi in _transition_spans(t, fps):
