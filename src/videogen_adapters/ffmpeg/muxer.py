@@ -529,7 +529,8 @@ def chunk_key(plan: MuxPlan, start: int, stop: int, burnt: bool) -> str:
                           i > 0, i < n - 1))
     if burnt:
         t0, t1 = start / fps, stop / fps
-        shown = [c for c in plan.cues if c.end > t0 and c.start < t1]
+        # (a caption stays up across a short gap: cues ending just before count too)
+        shown = [c for c in plan.cues if c.end + 1.0 > t0 and c.start < t1]
         parts += [start, plan.caption_style, repr(shown)]
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:40]
 
