@@ -249,5 +249,6 @@ def result_to_response(result: VideoResult) -> dict[str, Any]:
             "loudness_lufs": result.loudness_lufs,
             "scene_details": [_CONVERTER.unstructure(r) for r in result.scene_reports],
             "poster_url": result.poster_url,
+            "render_mode": result.render_mode,
         },
     }

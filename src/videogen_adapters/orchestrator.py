@@ -70,9 +70,11 @@ def build_renderer(settings: Settings) -> ClipRenderer:
 
 def build_muxer(settings: Settings) -> Muxer:
     """The ffmpeg muxer."""
+    from .cache import DiskCache
     from .ffmpeg.muxer import FfmpegMuxer
 
-    return FfmpegMuxer()
+    cache = DiskCache(settings.cache_path, int(settings.cache_max_gb * 1e9))
+    return FfmpegMuxer(cache=cache)
 
 
 def build_pipeline(
@@ -119,6 +121,10 @@ def build_pipeline(
         soft_subtitles=settings.soft_subtitles,
         burn_subtitles=settings.burn_subtitles,
         stream_clips=settings.stream_clips,
+        render_mode=settings.render_mode,
+        chunked_above=settings.chunked_above,
+        # a Celery worker's job, re-delivered after a crash, resumes from its chunks
+        prefer_chunks=settings.executor == "celery",
     )
 
 

@@ -9,6 +9,15 @@ When the renderer can stream (Ken Burns) and the muxer takes frame sources,
 "render clips" only checks the images and the muxer makes and encodes every
 frame in one encoder (the render progress is that encode's).
 
+The render mode (``render_mode``: ``stream`` | ``chunked`` | ``auto``) says how
+the muxer makes the video: ``stream``, one encoder for the whole video;
+``chunked``, the timeline cut into chunks (``Timeline.chunk_bounds``) encoded
+apart, reused from the muxer's cache by a key built from each scene's key (a
+hash of its image bytes, request and renderer); ``auto`` picks ``chunked`` for
+jobs longer than ``chunked_above`` seconds and where ``prefer_chunks`` (Celery
+workers: a re-delivered job resumes from its chunks), ``stream`` otherwise. The
+result says which (``VideoResult.render_mode``).
+
 Every stage reports progress through one sink; cancellation is checked
 between steps and handed to adapters (the narrator and music source check it
 between pieces); narration is seeded per scene from the job seed; a run submits
@@ -68,7 +77,8 @@ from .ports import (
 from .progress import CancelToken, ProgressEvent, ProgressTracker
 from .timeline import Timeline, fit_narration
 
-__all__ = ["SceneReport", "VideoPipeline", "VideoResult", "music_spans"]
+__all__ = ["AUTO_CHUNKED_SECONDS", "SceneReport", "VideoPipeline", "VideoResult",
+           "music_spans"]
 
 log = logging.getLogger("videogen.pipeline")
 T = TypeVar("T")
@@ -88,6 +98,10 @@ class SceneReport:
     extended_by: float = 0.0
 
 
+#: ``auto`` render mode: jobs longer than this many seconds are rendered in chunks.
+AUTO_CHUNKED_SECONDS = 300.0
+
+
 @attrs.frozen
 class VideoResult:
     """The stored video and its metadata (the seed's response plus more)."""
@@ -105,6 +119,8 @@ class VideoResult:
     elapsed_seconds: float = 0.0
     #: the poster JPEG (a frame of the first scene, or of ``poster_scene``)
     poster_url: str | None = None
+    #: how the video was made: ``stream`` (one encoder) or ``chunked``
+    render_mode: str = "stream"
 
 
 def music_spans(moods: Iterable[str], timeline: Timeline, crossfade: float
@@ -156,6 +172,9 @@ class VideoPipeline:
         soft_subtitles: bool = True,
         burn_subtitles: bool = False,
         stream_clips: bool = True,
+        render_mode: str = "stream",
+        chunked_above: float = AUTO_CHUNKED_SECONDS,
+        prefer_chunks: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.storage = storage
@@ -173,7 +192,23 @@ class VideoPipeline:
         self.burn_subtitles = burn_subtitles
         #: stream clips into the muxer (one encode) when renderer and muxer can
         self.stream_clips = stream_clips
+        if render_mode not in ("auto", "stream", "chunked"):
+            raise ValueError(f"render_mode must be auto, stream or chunked, not {render_mode!r}")
+        #: ``stream`` | ``chunked`` | ``auto`` (see the module docstring)
+        self.render_mode = render_mode
+        self.chunked_above = chunked_above
+        self.prefer_chunks = prefer_chunks
         self._clock = clock
+
+    def mode_for(self, timeline: Timeline) -> str:
+        """The render mode of a job of ``timeline``: ``stream`` or ``chunked`` (only a
+        muxer that renders chunks gets ``chunked``)."""
+        if not getattr(self.muxer, "renders_chunks", False):
+            return "stream"
+        if self.render_mode == "auto":
+            chunked = self.prefer_chunks or timeline.total > self.chunked_above
+            return "chunked" if chunked else "stream"
+        return self.render_mode
 
     @property
     def streamer(self) -> StreamingClipRenderer | None:
@@ -413,6 +448,7 @@ class _Run:
         if not streaming:
             clip_dir.mkdir()
         clip_jobs: dict[int, Future[Any]] = {}
+        requests: list[ClipRequest] = [None] * len(scenes)  # type: ignore[list-item]
         # longest clips first: parallel workers then finish together
         for i in sorted(range(len(scenes)), key=lambda k: -frame_counts[k]):
             scene = scenes[i]
@@ -422,6 +458,7 @@ class _Run:
                 scene_number=scene.scene_number, narration=scene.narration,
                 cut_frames=timeline.cut_frames(i, fps), frame_count=frame_counts[i],
                 focus=scene.focus)
+            requests[i] = request
             if streamer is not None:
                 # frames are made while the muxer encodes; a bad image fails here, early
                 clip_jobs[i] = self.executor.submit(streamer.stream, request)
@@ -437,6 +474,11 @@ class _Run:
                 music_jobs.append(self.executor.submit(
                     p.music.compose, mood, end - start, music_dir / f"{k:03d}.wav",
                     seed=derive_seed(seed, "music", k), cancel=cancel))
+        mode = p.mode_for(timeline)
+        scene_keys: tuple[str, ...] = ()
+        if mode == "chunked":
+            renderer = streamer if streamer is not None else p.renderer
+            scene_keys = tuple(_clip_cache_key(renderer, r) for r in requests)
         ordered = [clip_jobs[i] for i in range(len(scenes))]
         plan_clips: tuple[Path | FrameSource, ...]
         if streaming:
@@ -474,7 +516,8 @@ class _Run:
                        burn_subtitles=style in ("karaoke", "bold") or (
                            style == "subtitle" and p.burn_subtitles),
                        caption_style=style, chapters=_chapters(seq, timeline),
-                       poster=_poster_span(seq, timeline))
+                       poster=_poster_span(seq, timeline), render_mode=mode,
+                       scene_keys=scene_keys)
         final = self.work / "final.mp4"
         self._stream_frames = timeline.total_frames(fps)
         self._scene_ends = [min(round(end * fps), self._stream_frames) for end in timeline.ends]
@@ -533,7 +576,7 @@ class _Run:
             scenes=len(scenes), timestamp=stamp.isoformat().replace("+00:00", "Z"),
             warnings=tuple(self.warnings), subtitles=subtitles, scene_reports=tuple(reports),
             size_bytes=final.stat().st_size, loudness_lufs=muxed.loudness_lufs,
-            poster_url=poster_url)
+            poster_url=poster_url, render_mode=mode)
 
     def _mux_progress(self, fraction: float) -> None:
         self.tracker.report("mux", fraction, 1)

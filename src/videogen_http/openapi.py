@@ -191,6 +191,12 @@ _SCHEMAS: dict[str, Any] = {
                         "description": "A JPEG of the video's size: a sharp frame of the "
                                        "first scene (or of `poster_scene`).",
                     },
+                    "render_mode": {
+                        "enum": ["stream", "chunked"],
+                        "description": "How the video was encoded (`VIDEOGEN_RENDER_MODE`): "
+                                       "`stream`, one encoder; `chunked`, cached chunks "
+                                       "joined by stream copy.",
+                    },
                 },
             },
         },

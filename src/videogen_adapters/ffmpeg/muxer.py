@@ -116,6 +116,8 @@ class FfmpegMuxer:
 
     #: takes :class:`~videogen_core.ports.FrameSource` clips (the pipeline streams then)
     accepts_frame_sources = True
+    #: makes ``render_mode="chunked"`` plans in chunks (``Timeline.chunk_bounds``)
+    renders_chunks = True
 
     def __init__(self, *, runner: FfmpegRunner | None = None, fonts_dir: Path | None = None,
                  workdir: Path | None = None, audio_nice: int = 10,
