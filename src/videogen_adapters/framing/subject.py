@@ -44,6 +44,9 @@ _SALIENCY_MAX_AREA = 0.3  # a "subject" box larger than this share of the image 
 _SALIENCY_MIN_GAIN = 1.6  # mass share in the box / area share of the box
 
 _local = threading.local()
+#: OpenCV's package bootstrap is not safe when two threads import it at once (one
+#: sees a half-made ``cv2`` without ``cv2.data``): first import under a lock
+_cv2_import = threading.Lock()
 
 
 @attrs.frozen
@@ -66,7 +69,8 @@ def _cascade() -> Any:
     state, so threads do not share one)."""
     cascade = getattr(_local, "cascade", None)
     if cascade is None:
-        import cv2
+        with _cv2_import:
+            import cv2
 
         cascade = cv2.CascadeClassifier(cv2.data.haarcascades
                                         + "haarcascade_frontalface_default.xml")
