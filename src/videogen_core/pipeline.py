@@ -654,7 +654,7 @@ def _poster_span(seq: Sequence, timeline: Timeline) -> tuple[float, float]:
     return (round(start, 3), round(max(start, end), 3))
 
 
-def _clip_cache_key(renderer: ClipRenderer, request: ClipRequest) -> str:
+def _clip_cache_key(renderer: ClipRenderer | StreamingClipRenderer, request: ClipRequest) -> str:
     import hashlib
 
     digest = hashlib.sha256()
@@ -663,6 +663,8 @@ def _clip_cache_key(renderer: ClipRenderer, request: ClipRequest) -> str:
             digest.update(chunk)
     fields = attrs.asdict(request, recurse=True,
                           filter=lambda a, _: a.name not in {"image_path", "narration"})
+    # the renderer's name, version and own options (``cache_token``: e.g. Ken Burns' fit)
     digest.update(repr((getattr(renderer, "name", type(renderer).__name__),
-                        getattr(renderer, "version", 1), sorted(fields.items()))).encode())
+                        getattr(renderer, "version", 1), getattr(renderer, "cache_token", ""),
+                        sorted(fields.items()))).encode())
     return digest.hexdigest()[:32]

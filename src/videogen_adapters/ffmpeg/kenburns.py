@@ -98,6 +98,8 @@ class KenBurnsClipRenderer:
         self.resample = _RESAMPLE[resample]
         self.oversample = max(1.0, oversample)
         self.max_pixels = max_pixels
+        #: the rest of what decides the frames, for cache keys (chunks, clips)
+        self.cache_token = f"fit={fit}:resample={resample}:oversample={self.oversample}"
         self.fast_transitions = fast_transitions
 
     def render(
