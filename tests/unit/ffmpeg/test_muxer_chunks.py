@@ -110,3 +110,22 @@ def test_chunk_keys_follow_what_decides_the_frames() -> None:
     burnt = [chunk_key(cued, a, b, True) for a, b in bounds]
     plain = [chunk_key(attrs.evolve(base, cues=()), a, b, True) for a, b in bounds]
     assert burnt[0] != plain[0] and burnt[-1] == plain[-1]
+
+
+def test_an_unchanged_soundtrack_is_not_mixed_again(tmp_path: Path) -> None:
+    from tests.unit.ffmpeg.test_muxer_stream import write_voice
+
+    from videogen_core.ports import NarrationPlacement
+
+    voice = write_voice(tmp_path / "voice.wav", 1.5)
+    timeline = Timeline.build([1.0, 1.5], "none")
+    muxer = FfmpegMuxer(cache=DiskCache(tmp_path / "cache", 1 << 30))
+    narrated = (NarrationPlacement(voice, 0.3, 1.5),)
+    first = muxer.mux(plan(timeline, ACTIONS[:2], narrations=narrated), tmp_path / "a.mp4")
+    again = muxer.mux(plan(timeline, ACTIONS[:2], narrations=narrated), tmp_path / "b.mp4")
+    assert muxer.audio_mixes == 1
+    assert probe(tmp_path / "b.mp4").has_audio
+    assert again.loudness_lufs == first.loudness_lufs
+    later = (NarrationPlacement(voice, 0.5, 1.5),)  # moved: another mix
+    muxer.mux(plan(timeline, ACTIONS[:2], narrations=later), tmp_path / "c.mp4")
+    assert muxer.audio_mixes == 2
