@@ -37,6 +37,8 @@ __all__ = [
     "build_muxer",
     "build_pipeline",
     "build_renderer",
+    "cached_music",
+    "cached_narrator",
     "generate",
     "process_video_generation",
 ]
@@ -77,6 +79,43 @@ def build_muxer(settings: Settings) -> Muxer:
     return FfmpegMuxer(cache=cache)
 
 
+def _audio_token(settings: Settings, inner: Any, *fields: str) -> str:
+    """What decides a narrator's or music source's audio besides the call itself."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        package = version("videogen")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        package = "source"
+    return repr((package, getattr(inner, "version", 1),
+                 [(f, getattr(settings, f)) for f in fields]))
+
+
+def cached_narrator(settings: Settings, narrator: Narrator) -> Narrator:
+    """``narrator`` answered from the cache (README "Chunked rendering")."""
+    from .cache import DiskCache
+    from .cache.audio import CachingNarrator
+
+    token = _audio_token(settings, narrator, "narrator", "voice", "piper_voice_path",
+                         "narrator_chain", "espeak_voice", "tts_url", "tts_model",
+                         "tts_voice")
+    return CachingNarrator(narrator, DiskCache(settings.cache_path,
+                                               int(settings.cache_max_gb * 1e9)), token)
+
+
+def cached_music(settings: Settings, music: MusicSource) -> MusicSource:
+    """``music`` answered from the cache (README "Chunked rendering"); the synthesiser
+    only (a library folder can change under us)."""
+    if settings.music != "synth":
+        return music
+    from .cache import DiskCache
+    from .cache.audio import CachingMusicSource
+
+    return CachingMusicSource(music, DiskCache(settings.cache_path,
+                                               int(settings.cache_max_gb * 1e9)),
+                              _audio_token(settings, music, "music"))
+
+
 def build_pipeline(
     settings: Settings | None = None,
     *,
@@ -98,11 +137,12 @@ def build_pipeline(
     if narrator is None:
         from .tts import build_narrator
 
-        narrator = build_narrator(settings)
+        narrator = cached_narrator(settings, build_narrator(settings))
     if music is None and settings.music != "none":
         from .music import build_music_source
 
         music = build_music_source(settings)
+        music = cached_music(settings, music)
     from .workdirs import process_work_dir, work_root
 
     return VideoPipeline(
