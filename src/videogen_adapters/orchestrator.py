@@ -12,8 +12,11 @@ warnings) and raises domain errors.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
+
+import attrs
 
 from videogen_core import (
     CancelToken,
@@ -37,6 +40,7 @@ __all__ = [
     "build_muxer",
     "build_pipeline",
     "build_renderer",
+    "build_scene_renderers",
     "cached_music",
     "cached_narrator",
     "generate",
@@ -68,6 +72,46 @@ def build_renderer(settings: Settings) -> ClipRenderer:
             renderer = FallbackClipRenderer(renderer, kenburns)
         return renderer
     return kenburns
+
+
+class _LazyRenderer:
+    """A renderer built on its first use (a scene asks for it by name): a server
+    that never uses ComfyUI never builds its client."""
+
+    def __init__(self, name: str, build: Callable[[], ClipRenderer]) -> None:
+        self.name = name
+        self._build = build
+        self._built: ClipRenderer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def inner(self) -> ClipRenderer:
+        """The renderer, built now if not yet."""
+        with self._lock:
+            if self._built is None:
+                self._built = self._build()
+            return self._built
+
+    def render(self, request: Any, output_path: Any, **kwargs: Any) -> Any:
+        """The built renderer's ``render``."""
+        return self.inner.render(request, output_path, **kwargs)
+
+
+def build_scene_renderers(settings: Settings, default: ClipRenderer
+                          ) -> dict[str, ClipRenderer]:
+    """The renderers a scene can name (``"renderer": "kenburns" | "comfyui"``) next
+    to ``default``: Ken Burns always; ComfyUI when ``VIDEOGEN_COMFYUI_URL`` is set
+    (built on first use, with the Ken Burns fallback when configured)."""
+    from .ffmpeg.kenburns import KenBurnsClipRenderer
+
+    named: dict[str, ClipRenderer] = {"kenburns": KenBurnsClipRenderer(fit=settings.image_fit)}
+    if settings.comfyui_url:
+        comfy = attrs.evolve(settings, renderer="comfyui")
+        named["comfyui"] = _LazyRenderer("comfyui", lambda: build_renderer(comfy))
+    name = getattr(default, "name", "")
+    if name in named:
+        named[name] = default
+    return named
 
 
 def build_muxer(settings: Settings) -> Muxer:
@@ -145,9 +189,11 @@ def build_pipeline(
         music = cached_music(settings, music)
     from .workdirs import process_work_dir, work_root
 
+    renderer = renderer or build_renderer(settings)
     return VideoPipeline(
         storage=storage,
-        renderer=renderer or build_renderer(settings),
+        renderer=renderer,
+        renderers=build_scene_renderers(settings, renderer),
         narrator=narrator,
         music=music,
         muxer=muxer or build_muxer(settings),

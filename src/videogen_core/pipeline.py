@@ -34,7 +34,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,11 +43,12 @@ from typing import Any, TypeVar
 import attrs
 
 from .captions import chapter_title, format_srt, format_vtt, format_words_json, timed_words
-from .errors import Cancelled, InvalidImage, RenderFailed, VideogenError
+from .errors import Cancelled, InvalidImage, InvalidRequest, RenderFailed, VideogenError
 from .images import explain_match, match_images
 from .model import (
     AnimationSettings,
     AudioSettings,
+    Scene,
     Sequence,
     VideoSettings,
     derive_seed,
@@ -96,6 +97,10 @@ class SceneReport:
     narration_duration: float = 0.0
     narration_speed: float = 1.0
     extended_by: float = 0.0
+    #: the scene's ``renderer`` as asked (``auto``, ``kenburns``, ``comfyui``)...
+    requested_renderer: str = "auto"
+    #: ...and the renderer that made it (another one after a fallback)
+    renderer: str = ""
 
 
 #: ``auto`` render mode: jobs longer than this many seconds are rendered in chunks.
@@ -172,6 +177,7 @@ class VideoPipeline:
         soft_subtitles: bool = True,
         burn_subtitles: bool = False,
         stream_clips: bool = True,
+        renderers: Mapping[str, ClipRenderer] | None = None,
         render_mode: str = "stream",
         chunked_above: float = AUTO_CHUNKED_SECONDS,
         prefer_chunks: bool = False,
@@ -192,6 +198,8 @@ class VideoPipeline:
         self.burn_subtitles = burn_subtitles
         #: stream clips into the muxer (one encode) when renderer and muxer can
         self.stream_clips = stream_clips
+        #: renderers a scene can ask for by name (``Scene.renderer``) besides the default
+        self.renderers = dict(renderers or {})
         if render_mode not in ("auto", "stream", "chunked"):
             raise ValueError(f"render_mode must be auto, stream or chunked, not {render_mode!r}")
         #: ``stream`` | ``chunked`` | ``auto`` (see the module docstring)
@@ -218,6 +226,26 @@ class VideoPipeline:
                 and getattr(self.muxer, "accepts_frame_sources", False)):
             return self.renderer
         return None
+
+    def streamer_of(self, renderer: ClipRenderer) -> StreamingClipRenderer | None:
+        """``renderer`` when its clips go to the muxer as frame sources."""
+        if (self.stream_clips and isinstance(renderer, StreamingClipRenderer)
+                and getattr(self.muxer, "accepts_frame_sources", False)):
+            return renderer
+        return None
+
+    def renderer_for(self, scene: Scene, index: int) -> ClipRenderer:
+        """The renderer of ``scene`` (``sequence_data[index]``): the default for
+        ``auto``, else the one of that name; InvalidRequest naming
+        ``sequence_data[index].renderer`` when this pipeline has none of that name."""
+        name = scene.renderer
+        if name == "auto" or getattr(self.renderer, "name", "") == name:
+            return self.renderer
+        found = self.renderers.get(name)
+        if found is None:
+            raise InvalidRequest(f"sequence_data[{index}].renderer",
+                                 f"no {name} renderer is configured on this server", name)
+        return found
 
     @property
     def streaming(self) -> bool:
@@ -278,6 +306,7 @@ class _Run:
         self.tracker = tracker
         self.cancel = cancel
         self.warnings: list[str] = []
+        self.renderers: list[ClipRenderer] = []  # per scene (Scene.renderer), once validated
         self.image_keys: dict[str, str] = {}  # name of a fetched copy → the user's key
         self.image_scenes: dict[str, int] = {}  # name of a fetched copy → its scene
         self.video = attrs.evolve(p.video, fps=sequence.params.fps)
@@ -356,6 +385,7 @@ class _Run:
         # 1. validate
         self.tracker.report("validate", 0, 1)
         validate_sequence(seq, p.animation)
+        self.renderers = [p.renderer_for(scene, i) for i, scene in enumerate(scenes)]
         actions = []
         for scene in scenes:
             limited = limit_clip_action(scene.clip_action, scene.duration,
@@ -443,8 +473,8 @@ class _Run:
         frame_counts = timeline.frame_counts(fps)
         clip_dir = self.work / "clips"
         seed = seq.params.seed
-        streamer = p.streamer
-        streaming = streamer is not None
+        streamers = [p.streamer_of(r) for r in self.renderers]
+        streaming = all(s is not None for s in streamers)  # every scene: progress by encode
         if not streaming:
             clip_dir.mkdir()
         clip_jobs: dict[int, Future[Any]] = {}
@@ -459,11 +489,12 @@ class _Run:
                 cut_frames=timeline.cut_frames(i, fps), frame_count=frame_counts[i],
                 focus=scene.focus)
             requests[i] = request
+            streamer = streamers[i]
             if streamer is not None:
                 # frames are made while the muxer encodes; a bad image fails here, early
                 clip_jobs[i] = self.executor.submit(streamer.stream, request)
             else:
-                clip_jobs[i] = self.executor.submit(self._render, request,
+                clip_jobs[i] = self.executor.submit(self._render, self.renderers[i], request,
                                                     clip_dir / f"{i:04d}.mp4")
         music_jobs: list[Future[Any]] = []
         spans = music_spans([s.music_mood for s in scenes], timeline, p.audio.music_crossfade)
@@ -477,19 +508,25 @@ class _Run:
         mode = p.mode_for(timeline)
         scene_keys: tuple[str, ...] = ()
         if mode == "chunked":
-            renderer = streamer if streamer is not None else p.renderer
-            scene_keys = tuple(_clip_cache_key(renderer, r) for r in requests)
+            scene_keys = tuple(_clip_cache_key(r, q) for r, q in zip(self.renderers, requests,
+                                                                     strict=True))
         ordered = [clip_jobs[i] for i in range(len(scenes))]
         plan_clips: tuple[Path | FrameSource, ...]
-        if streaming:
-            # progress is reported by the encode itself (see _stream_progress)
-            plan_clips = tuple(self._gather(None, ordered, list(numbers)))
-        else:
-            clips: list[RenderedClip] = self._gather("render", ordered, list(numbers))
-            for scene, clip in zip(scenes, clips, strict=True):
+        made: list[Path | FrameSource] = []
+        # streaming, progress is reported by the encode itself (see _stream_progress)
+        for i, (scene, clip) in enumerate(zip(scenes, self._gather(
+                None if streaming else "render", ordered, list(numbers)), strict=True)):
+            name = getattr(self.renderers[i], "name", "")
+            if isinstance(clip, RenderedClip):
                 for w in clip.warnings:
                     self._warn(f"scene {scene.scene_number}: {w}")
-            plan_clips = tuple(c.path for c in clips)
+                name = clip.renderer or name
+                made.append(clip.path)
+            else:
+                made.append(clip)
+            reports[i] = attrs.evolve(reports[i], requested_renderer=scene.renderer,
+                                      renderer=name)
+        plan_clips = tuple(made)
         beds = self._gather(None if streaming else "music", music_jobs) if music_jobs else []
         placements = []
         for bed, (_, start, end) in zip(beds, spans, strict=False):
@@ -610,19 +647,20 @@ class _Run:
         """Scenes of a streamed encode whole once ``frames`` frames are encoded."""
         return sum(1 for end in self._scene_ends if end <= frames)
 
-    def _render(self, request: ClipRequest, output: Path) -> RenderedClip:
+    def _render(self, renderer: ClipRenderer, request: ClipRequest, output: Path
+                ) -> RenderedClip:
         """Render one clip, from the content-hash cache when an identical one exists."""
         self.cancel.raise_if_cancelled()
         cache = self.p.cache_dir
-        key = _clip_cache_key(self.p.renderer, request) if cache else ""
+        key = _clip_cache_key(renderer, request) if cache else ""
         if cache is not None:
             cached = cache / f"{key}.mp4"
             if cached.exists():
                 shutil.copyfile(cached, output)
                 log.info("scene %s: clip taken from cache", request.scene_number)
                 return RenderedClip(output, request.frames, request.frames / request.settings.fps)
-        clip = self.p.renderer.render(request, output, cancel=self.cancel)
-        if cache is not None:
+        clip = renderer.render(request, output, cancel=self.cancel)
+        if cache is not None and not clip.renderer:  # a fallback's clip is not the real one
             cache.mkdir(parents=True, exist_ok=True)
             tmp = cache / f".{key}.{id(request)}.tmp"
             shutil.copyfile(clip.path, tmp)

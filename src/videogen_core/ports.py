@@ -94,6 +94,8 @@ class RenderedClip:
     frames: int
     duration: float
     warnings: tuple[str, ...] = ()
+    #: the renderer that made the clip when not the one asked (a fallback's name)
+    renderer: str = ""
 
 
 class ClipRenderer(Protocol):
