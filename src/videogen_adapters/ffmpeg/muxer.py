@@ -42,6 +42,7 @@ import functools
 import hashlib
 import itertools
 import json
+import os
 import shutil
 import tempfile
 import threading
@@ -269,6 +270,13 @@ class FfmpegMuxer:
             self._encode_chunk(plan, sources, bounds[0], burn, files[0], keys[0], stop,
                                lambda f: encoded(0, f))
             return files
+        side_by_side = min(len(todo), max(1, int(getattr(executor, "workers", 1))))
+        if side_by_side > 1 and plan.video.threads == 0:
+            # encoders running side by side get the cores shared out, not cores + 2 each
+            # (see commands.x264_args); the keys keep the plan's settings
+            cores = os.cpu_count() or 1
+            plan = attrs.evolve(plan, video=attrs.evolve(
+                plan.video, threads=max(1, -(-cores // side_by_side))))
         jobs = [executor.submit(self._encode_chunk, plan, sources, bounds[k], burn, files[k],
                                 keys[k], stop, functools.partial(encoded, k)) for k in todo]
         pending += jobs

@@ -129,3 +129,26 @@ def test_an_unchanged_soundtrack_is_not_mixed_again(tmp_path: Path) -> None:
     later = (NarrationPlacement(voice, 0.5, 1.5),)  # moved: another mix
     muxer.mux(plan(timeline, ACTIONS[:2], narrations=later), tmp_path / "c.mp4")
     assert muxer.audio_mixes == 2
+
+
+def test_side_by_side_chunk_encoders_share_the_cores(tmp_path: Path) -> None:
+    import os
+
+    from videogen_adapters.ffmpeg.runner import FfmpegRunner
+
+    threads: list[str] = []
+
+    class Recording(FfmpegRunner):
+        def run(self, argv, *, stage, cancel=None, feed=None):  # type: ignore[no-untyped-def]
+            if stage == "encode":
+                threads.append(argv[argv.index("-threads") + 1])
+            return super().run(argv, stage=stage, cancel=cancel, feed=feed)
+
+    timeline = Timeline.build([1.0, 1.0, 1.0], "none")
+    FfmpegMuxer(runner=Recording()).mux(plan(timeline, ACTIONS), tmp_path / "a.mp4",
+                                        executor=ThreadPoolExecutorAdapter(2))
+    cores = os.cpu_count() or 1
+    assert threads == [str(max(1, -(-cores // 2)))] * 3
+    threads.clear()
+    FfmpegMuxer(runner=Recording()).mux(plan(timeline, ACTIONS), tmp_path / "b.mp4")
+    assert len(threads) == 3 and all(int(t) >= cores for t in threads)  # one at a time
