@@ -117,3 +117,22 @@ def test_auto_mode(tmp_path: Path) -> None:
 
 class Chunky(StreamMuxer):
     renders_chunks = True
+
+
+def test_render_settings(tmp_path: Path) -> None:
+    from videogen_adapters.config import Settings
+    from videogen_adapters.orchestrator import build_muxer, build_pipeline
+    from videogen_core import InvalidRequest
+
+    assert Settings.from_env({}).render_mode == "auto"
+    with pytest.raises(InvalidRequest) as info:
+        Settings.from_env({"VIDEOGEN_RENDER_MODE": "fast"})
+    assert info.value.field == "VIDEOGEN_RENDER_MODE"
+    settings = Settings(data_dir=tmp_path, cache_max_gb=0.5)
+    assert settings.cache_path == tmp_path / ".videogen" / "cache"
+    assert Settings(cache_dir=str(tmp_path / "c")).cache_path == tmp_path / "c"
+    muxer = build_muxer(settings)
+    assert muxer.cache.root == settings.cache_path and muxer.cache.max_bytes == 500_000_000
+    p = build_pipeline(Settings(data_dir=tmp_path, executor="celery", storage="memory",
+                                narrator="silent", music="none"))
+    assert p.render_mode == "auto" and p.prefer_chunks is True

@@ -145,10 +145,10 @@ def test_side_by_side_chunk_encoders_share_the_cores(tmp_path: Path) -> None:
             return super().run(argv, stage=stage, cancel=cancel, feed=feed)
 
     timeline = Timeline.build([1.0, 1.0, 1.0], "none")
-    FfmpegMuxer(runner=Recording()).mux(plan(timeline, ACTIONS), tmp_path / "a.mp4",
+    FfmpegMuxer(runner=Recording()).mux(plan(timeline, ACTIONS[:3]), tmp_path / "a.mp4",
                                         executor=ThreadPoolExecutorAdapter(2))
     cores = os.cpu_count() or 1
     assert threads == [str(max(1, -(-cores // 2)))] * 3
     threads.clear()
-    FfmpegMuxer(runner=Recording()).mux(plan(timeline, ACTIONS), tmp_path / "b.mp4")
+    FfmpegMuxer(runner=Recording()).mux(plan(timeline, ACTIONS[:3]), tmp_path / "b.mp4")
     assert len(threads) == 3 and all(int(t) >= cores for t in threads)  # one at a time
