@@ -47,7 +47,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -281,6 +281,12 @@ class FfmpegMuxer:
                                 keys[k], stop, functools.partial(encoded, k)) for k in todo]
         pending += jobs
         try:
+            wait(jobs, return_when=FIRST_EXCEPTION)  # the first failure stops the others
+            failed = next((job for job in jobs if _failed(job)), None)
+            if failed is not None:
+                stop.cancel()
+                wait(jobs)
+                failed.result()  # raises the first failure (siblings only saw Cancelled)
             for job in jobs:
                 job.result()
         except BaseException:
@@ -304,9 +310,11 @@ class FfmpegMuxer:
             video_filter = f"setpts=PTS+{a}/({fps}*TB),{burn},setpts=PTS-STARTPTS"
         frames = composed_frames(sources, plan.timeline, settings, start=a, stop=b,
                                  cancel=stop)
-        encode_frames(self.burn_runner if burn else self.runner, frames, output, settings,
-                      b - a, fast_transitions=False, stage="encode", progress=progress,
-                      cancel=stop, video_filter=video_filter, faststart=False)
+        with contextlib.closing(frames):  # stopped between frames: its sources close now
+            encode_frames(self.burn_runner if burn else self.runner, frames, output,
+                          settings, b - a, fast_transitions=False, stage="encode",
+                          progress=progress, cancel=stop, video_filter=video_filter,
+                          faststart=False)
         with self._count_lock:
             self.chunk_encodes += 1
         if self.cache is not None and key:

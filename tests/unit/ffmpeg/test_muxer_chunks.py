@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import pytest
 from tests.unit.ffmpeg.test_muxer_stream import PHOTO
 
@@ -152,3 +153,26 @@ def test_side_by_side_chunk_encoders_share_the_cores(tmp_path: Path) -> None:
     threads.clear()
     FfmpegMuxer(runner=Recording()).mux(plan(timeline, ACTIONS[:3]), tmp_path / "b.mp4")
     assert len(threads) == 3 and all(int(t) >= cores for t in threads)  # one at a time
+
+
+def test_a_failing_chunk_stops_the_others_and_leaves_no_file(tmp_path: Path) -> None:
+    from tests.unit.ffmpeg.test_muxer_stream import Slow, Wrapped, helper_threads
+
+    from videogen_core.errors import InvalidImage
+
+    timeline = Timeline.build([20.0, 1.0, 1.0], "none")  # the first chunk is long and slow
+    base = plan(timeline, ACTIONS[:3])
+    error = InvalidImage("scene_3.jpg", "truncated", 3)
+    Slow.produced = 0
+    streamed: list[Wrapped] = [Slow(base.clips[0]), Wrapped(base.clips[1]),  # type: ignore
+                               Wrapped(base.clips[2], fail_at=3, error=error)]  # type: ignore
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    muxer = FfmpegMuxer(cache=DiskCache(tmp_path / "cache", 1 << 30))
+    with pytest.raises(InvalidImage) as info:
+        muxer.mux(attrs.evolve(base, clips=tuple(streamed)), out_dir / "final.mp4",
+                  executor=ThreadPoolExecutorAdapter(2))
+    assert info.value is error  # the failure itself, not a sibling's Cancelled
+    assert list(out_dir.iterdir()) == []
+    assert Slow.produced < timeline.frame_counts(12)[0] // 2  # the long chunk stopped early
+    assert helper_threads() == []  # every chunk's composer closed its sources
