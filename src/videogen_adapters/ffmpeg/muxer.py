@@ -7,6 +7,15 @@ is mixed and measured on a thread; a stream-copy mux then adds the soundtrack
 and the caption track (``+faststart``). Burnt-in captions are drawn during
 that single encode. Clip files in a streamed plan are decoded and fitted.
 
+**Chunked** (``plan.render_mode == "chunked"``, any clips): the same composed
+frames cut at :meth:`~videogen_core.timeline.Timeline.chunk_bounds` (never inside
+a transition), each chunk one encode of that very code (stream mode is the
+one-chunk case), run as tasks on the executor; a chunk whose :func:`chunk_key`
+is in the cache (:class:`~videogen_adapters.cache.DiskCache`) is not encoded
+again, nor is a soundtrack whose :func:`audio_key` is. The chunks are joined by
+the concat demuxer with ``-c copy`` in the final mux. ``chunk_encodes``,
+``chunk_hits`` and ``audio_mixes`` count what this muxer did.
+
 **Clip files** (generative renderers): clips arrive encoded with the final
 settings and an IDR frame at every cut frame of the
 :class:`~videogen_core.timeline.Timeline`. The muxer
