@@ -136,3 +136,25 @@ def test_render_settings(tmp_path: Path) -> None:
     p = build_pipeline(Settings(data_dir=tmp_path, executor="celery", storage="memory",
                                 narrator="silent", music="none"))
     assert p.render_mode == "auto" and p.prefer_chunks is True
+
+
+def test_an_interrupted_job_resumes_from_its_chunks(tmp_path: Path) -> None:
+    from videogen_core import Cancelled, CancelToken
+
+    muxer = FfmpegMuxer(cache=DiskCache(tmp_path / "cache", 1 << 30))
+    p = make(tmp_path, "chunked", muxer)
+    p.executor = ThreadPoolExecutorAdapter(1)  # one chunk at a time: a clean cut
+    token = CancelToken()
+
+    def progress(_: ProgressEvent) -> None:
+        if muxer.chunk_encodes >= 2:
+            token.cancel()  # e.g. the worker was stopped
+
+    seq = sequence("crossfade")
+    with pytest.raises(Cancelled):
+        p.run(FOLDER, seq, progress=progress, cancel=token)
+    made = muxer.chunk_encodes
+    assert 2 <= made < 5
+    result = p.run(FOLDER, seq)
+    assert muxer.chunk_hits == made and muxer.chunk_encodes == 5  # only the rest
+    assert result.render_mode == "chunked"
