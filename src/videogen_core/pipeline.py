@@ -29,12 +29,14 @@ removed again if the video fails).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import shutil
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from datetime import UTC, datetime
 from pathlib import Path
@@ -473,6 +475,7 @@ class _Run:
         frame_counts = timeline.frame_counts(fps)
         clip_dir = self.work / "clips"
         seed = seq.params.seed
+        mode = p.mode_for(timeline)
         streamers = [p.streamer_of(r) for r in self.renderers]
         streaming = all(s is not None for s in streamers)  # every scene: progress by encode
         if not streaming:
@@ -490,7 +493,12 @@ class _Run:
                 focus=scene.focus)
             requests[i] = request
             streamer = streamers[i]
-            if streamer is not None:
+            if streamer is not None and mode == "chunked":
+                # the image is looked at only if one of the scene's chunks is not cached
+                done: Future[Any] = Future()
+                done.set_result(_DeferredSource(streamer, request))
+                clip_jobs[i] = done
+            elif streamer is not None:
                 # frames are made while the muxer encodes; a bad image fails here, early
                 clip_jobs[i] = self.executor.submit(streamer.stream, request)
             else:
@@ -505,7 +513,6 @@ class _Run:
                 music_jobs.append(self.executor.submit(
                     p.music.compose, mood, end - start, music_dir / f"{k:03d}.wav",
                     seed=derive_seed(seed, "music", k), cancel=cancel))
-        mode = p.mode_for(timeline)
         scene_keys: tuple[str, ...] = ()
         if mode == "chunked":
             scene_keys = tuple(_clip_cache_key(r, q) for r, q in zip(self.renderers, requests,
@@ -666,6 +673,46 @@ class _Run:
             shutil.copyfile(clip.path, tmp)
             tmp.replace(cache / f"{key}.mp4")
         return clip
+
+
+class _DeferredSource:
+    """A streaming renderer's frame source made when first needed: chunked, a scene
+    whose chunks are all cached is never looked at (no decode, no subject search);
+    a bad image then fails when its chunk is prepared (still InvalidImage)."""
+
+    def __init__(self, streamer: StreamingClipRenderer, request: ClipRequest) -> None:
+        self.streamer = streamer
+        self.request = request
+        self._source: FrameSource | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def frame_count(self) -> int:
+        """The scene's frames on the timeline."""
+        return self.request.frames
+
+    def source(self) -> FrameSource:
+        """The real frame source (made once)."""
+        with self._lock:
+            if self._source is None:
+                self._source = self.streamer.stream(self.request)
+            return self._source
+
+    def prepare(self) -> None:
+        """Make the real source and prepare it."""
+        self.source().prepare()
+
+    def open(self) -> Iterator[bytes]:
+        """The real source's frames."""
+        return self.source().open()
+
+    def open_at(self, start: int) -> Iterator[bytes]:
+        """The real source's frames from ``start`` (skipped when it cannot seek)."""
+        source = self.source()
+        open_at = getattr(source, "open_at", None)
+        if callable(open_at):
+            return iter(open_at(start))
+        return itertools.islice(source.open(), start, None)
 
 
 def _chapters(seq: Sequence, timeline: Timeline) -> tuple[Chapter, ...]:

@@ -158,3 +158,22 @@ def test_an_interrupted_job_resumes_from_its_chunks(tmp_path: Path) -> None:
     result = p.run(FOLDER, seq)
     assert muxer.chunk_hits == made and muxer.chunk_encodes == 5  # only the rest
     assert result.render_mode == "chunked"
+
+
+def test_a_cached_scene_is_not_looked_at_and_a_bad_image_still_fails(tmp_path: Path) -> None:
+    from videogen_core import InvalidImage
+
+    muxer = FfmpegMuxer(cache=DiskCache(tmp_path / "cache", 1 << 30))
+    p = make(tmp_path, "chunked", muxer)
+    spy = p.renderer
+    assert isinstance(spy, SpyKenBurns)
+    seq = sequence("none")
+    p.run(FOLDER, seq)
+    assert len(spy.streamed) == 3
+    p.run(FOLDER, seq)
+    assert len(spy.streamed) == 3  # every chunk cached: no image decoded, no subject search
+    p.storage = InMemoryStorage(photo_images(corrupt=2))
+    with pytest.raises(InvalidImage) as info:
+        p.run(FOLDER, seq)
+    assert info.value.details["file"] == f"{FOLDER}/scene_2.jpg"
+    assert info.value.details.get("scene_number") == 2
