@@ -96,6 +96,13 @@ class _LazyRenderer:
         """The built renderer's ``render``."""
         return self.inner.render(request, output_path, **kwargs)
 
+    def __getattr__(self, attribute: str) -> Any:
+        """Anything else (``version``, ``cache_token``, ``render_ahead``...) is the
+        built renderer's: cache keys and queueing see the real renderer."""
+        if attribute.startswith("_"):
+            raise AttributeError(attribute)
+        return getattr(self.inner, attribute)
+
 
 def build_scene_renderers(settings: Settings, default: ClipRenderer
                           ) -> dict[str, ClipRenderer]:

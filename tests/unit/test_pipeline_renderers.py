@@ -119,3 +119,23 @@ def test_scene_renderers_from_settings() -> None:
     default = comfyui("http://127.0.0.1:9")
     named = build_scene_renderers(Settings(renderer="comfyui"), default)
     assert named["comfyui"] is default and isinstance(named["kenburns"], KenBurnsClipRenderer)
+
+
+def test_a_lazy_renderer_is_built_once_and_shows_the_real_one() -> None:
+    from videogen_adapters.orchestrator import _LazyRenderer
+
+    built: list[int] = []
+
+    class Real:
+        name = "comfyui"
+        version = 7
+        cache_token = "workflow=x"
+
+    def build() -> Any:
+        built.append(1)
+        return Real()
+
+    lazy = _LazyRenderer("comfyui", build)
+    assert lazy.name == "comfyui" and built == []  # not built to be named
+    assert (lazy.version, lazy.cache_token) == (7, "workflow=x") and built == [1]
+    assert getattr(lazy, "render_ahead", None) is None and built == [1]
