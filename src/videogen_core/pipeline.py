@@ -18,6 +18,11 @@ jobs longer than ``chunked_above`` seconds and where ``prefer_chunks`` (Celery
 workers: a re-delivered job resumes from its chunks), ``stream`` otherwise. The
 result says which (``VideoResult.render_mode``).
 
+Each scene may name its renderer (``Scene.renderer``: ``auto`` is the injected
+``renderer``, others come from ``renderers`` by name), so Ken Burns scenes
+(streamed) and generative ones (clip files) share one video; the scene reports
+say which renderer made each scene (a fallback's name when one stood in).
+
 Every stage reports progress through one sink; cancellation is checked
 between steps and handed to adapters (the narrator and music source check it
 between pieces); narration is seeded per scene from the job seed; a run submits

@@ -220,11 +220,10 @@ class FfmpegMuxer:
         lock = threading.Lock()
 
         def encoded(index: int, fraction: float) -> None:
-            with lock:
+            with lock:  # chunks report from several threads: in order, never backwards
                 done[index] = round(fraction * (bounds[index][1] - bounds[index][0]))
-                frames = sum(done)
-            if progress is not None:
-                progress(STREAM_ENCODE_SHARE * min(1.0, frames / total_frames))
+                if progress is not None:
+                    progress(STREAM_ENCODE_SHARE * min(1.0, sum(done) / total_frames))
 
         try:
             pieces = self._chunks(plan, sources, bounds, burn, work, executor, stop, encoded,
