@@ -35,6 +35,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import itertools
+
 from videogen_adapters.config import Settings  # noqa: E402
 from videogen_adapters.converter import structure_request  # noqa: E402
 from videogen_adapters.orchestrator import build_pipeline  # noqa: E402
@@ -87,9 +89,9 @@ def run(settings: Settings, body: dict[str, Any], label: str, pipeline: Any = No
     print(f"{label:<28} {seconds:8.2f} s  mode={result.render_mode:<8} "
           f"encoded={encoded:<3} reused={reused:<3} video={result.duration:.2f} s",
           flush=True)
-    marks = sorted(stages.items(), key=lambda kv: kv[1]) + [("end", seconds)]
+    marks = [*sorted(stages.items(), key=lambda kv: kv[1]), ("end", seconds)]
     print("    stages: " + ", ".join(f"{name} {b - a:.1f} s" for (name, a), (_, b)
-                                      in zip(marks, marks[1:], strict=False)), flush=True)
+                                      in itertools.pairwise(marks)), flush=True)
     return pipeline, seconds, encoded, reused
 
 
