@@ -32,6 +32,7 @@ _CHOICES = {
     "narrator": ("piper", "espeak", "http", "chain", "silent"),
     "music": ("synth", "library", "none"),
     "executor": ("threads", "celery"),
+    "render_mode": ("auto", "stream", "chunked"),
     "job_store": ("sqlite", "redis", "memory"),
     "image_fit": ("cover", "contain"),
 }
@@ -41,6 +42,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "transition_duration": (0, 10), "max_speedup": (1, 4), "loudness_lufs": (-70, 0),
     "true_peak_db": (-30, 0), "duck_db": (0, 60), "music_crossfade": (0, 30),
     "url_expiry": (1, 604_800), "comfyui_timeout": (1, 86_400), "comfyui_concurrency": (1, 64),
+    "cache_max_gb": (0, 1_000_000), "chunked_above": (0, 10_000_000),
     "port": (0, 65_535), "threads": (1, 256), "max_jobs": (1, 256), "max_queue": (0, 100_000),
     "max_upload_mb": (1, 100_000), "max_body_kb": (1, 1_000_000), "tts_timeout": (0.1, 3600),
     "max_narration_chars": (1, 1_000_000),
@@ -71,6 +73,11 @@ class Settings:
     encoder_threads: int = -1
     stream_clips: bool = True
     image_fit: str = "cover"
+    # chunked rendering (README "Chunked rendering")
+    render_mode: str = "auto"
+    chunked_above: float = 300.0
+    cache_dir: str = ""  # encoded chunks by content hash; "" = <data_dir>/.videogen/cache
+    cache_max_gb: float = 10.0
     # animation rules
     max_duration: float = 6.0
     max_scene_duration: float = 300.0
@@ -185,6 +192,12 @@ class Settings:
         """``<DATA_DIR>/.videogen``: the job database and the server lock, outside the
         folder namespace (``VIDEOGEN_DATA_DIR/<folder_id>/``)."""
         return Path(self.data_dir) / STATE_DIR_NAME
+
+    @property
+    def cache_path(self) -> Path:
+        """Where encoded chunks are cached: ``VIDEOGEN_CACHE_DIR``, else
+        ``<DATA_DIR>/.videogen/cache``."""
+        return Path(self.cache_dir) if self.cache_dir else self.state_dir / "cache"
 
     @property
     def streams_clips(self) -> bool:

@@ -147,7 +147,7 @@ def structure_request(data: Any) -> Sequence:
     """Turn the seed's request body into a validated Sequence.
 
     ``{"sequence_data": [{scene_number, narration, duration, clip_action,
-    music_mood, focus?}], "generation_params": {transition_type, seed, fps, voice?,
+    music_mood, focus?, renderer?}], "generation_params": {transition_type, seed, fps, voice?,
     callback_url?, transition_duration?, caption_style?, poster_scene?, aspect_ratio?,
     resolution?}}``. Raises
     InvalidRequest naming the JSON path; never any other exception.
@@ -214,7 +214,7 @@ def _check_lengths(sequence: Sequence) -> None:
 
 def sequence_to_request(sequence: Sequence) -> dict[str, Any]:
     """The request body of a Sequence (inverse of :func:`structure_request`);
-    optional parameters left at None (and a default ``focus``) are omitted."""
+    optional parameters left at None (and a default ``focus``/``renderer``) are omitted."""
     params = {k: v for k, v in _CONVERTER.unstructure(sequence.params).items()
               if v is not None or k in {"transition_type", "seed", "fps"}}
     return {
@@ -230,6 +230,8 @@ def _scene_body(scene: Scene) -> dict[str, Any]:
         del body["focus"]
     else:
         body["focus"] = list(scene.focus) if isinstance(scene.focus, tuple) else scene.focus
+    if scene.renderer == "auto":
+        del body["renderer"]
     return body
 
 
@@ -249,5 +251,6 @@ def result_to_response(result: VideoResult) -> dict[str, Any]:
             "loudness_lufs": result.loudness_lufs,
             "scene_details": [_CONVERTER.unstructure(r) for r in result.scene_reports],
             "poster_url": result.poster_url,
+            "render_mode": result.render_mode,
         },
     }

@@ -12,8 +12,11 @@ warnings) and raises domain errors.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
+
+import attrs
 
 from videogen_core import (
     CancelToken,
@@ -37,6 +40,9 @@ __all__ = [
     "build_muxer",
     "build_pipeline",
     "build_renderer",
+    "build_scene_renderers",
+    "cached_music",
+    "cached_narrator",
     "generate",
     "process_video_generation",
 ]
@@ -68,11 +74,97 @@ def build_renderer(settings: Settings) -> ClipRenderer:
     return kenburns
 
 
+class _LazyRenderer:
+    """A renderer built on its first use (a scene asks for it by name): a server
+    that never uses ComfyUI never builds its client."""
+
+    def __init__(self, name: str, build: Callable[[], ClipRenderer]) -> None:
+        self.name = name
+        self._build = build
+        self._built: ClipRenderer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def inner(self) -> ClipRenderer:
+        """The renderer, built now if not yet."""
+        with self._lock:
+            if self._built is None:
+                self._built = self._build()
+            return self._built
+
+    def render(self, request: Any, output_path: Any, **kwargs: Any) -> Any:
+        """The built renderer's ``render``."""
+        return self.inner.render(request, output_path, **kwargs)
+
+    def __getattr__(self, attribute: str) -> Any:
+        """Anything else (``version``, ``cache_token``, ``render_ahead``...) is the
+        built renderer's: cache keys and queueing see the real renderer."""
+        if attribute.startswith("_"):
+            raise AttributeError(attribute)
+        return getattr(self.inner, attribute)
+
+
+def build_scene_renderers(settings: Settings, default: ClipRenderer
+                          ) -> dict[str, ClipRenderer]:
+    """The renderers a scene can name (``"renderer": "kenburns" | "comfyui"``) next
+    to ``default``: Ken Burns always; ComfyUI when ``VIDEOGEN_COMFYUI_URL`` is set
+    (built on first use, with the Ken Burns fallback when configured)."""
+    from .ffmpeg.kenburns import KenBurnsClipRenderer
+
+    named: dict[str, ClipRenderer] = {"kenburns": KenBurnsClipRenderer(fit=settings.image_fit)}
+    if settings.comfyui_url:
+        comfy = attrs.evolve(settings, renderer="comfyui")
+        named["comfyui"] = _LazyRenderer("comfyui", lambda: build_renderer(comfy))
+    name = getattr(default, "name", "")
+    if name in named:
+        named[name] = default
+    return named
+
+
 def build_muxer(settings: Settings) -> Muxer:
     """The ffmpeg muxer."""
+    from .cache import DiskCache
     from .ffmpeg.muxer import FfmpegMuxer
 
-    return FfmpegMuxer()
+    cache = DiskCache(settings.cache_path, int(settings.cache_max_gb * 1e9))
+    return FfmpegMuxer(cache=cache)
+
+
+def _audio_token(settings: Settings, inner: Any, *fields: str) -> str:
+    """What decides a narrator's or music source's audio besides the call itself."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        package = version("videogen")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        package = "source"
+    return repr((package, getattr(inner, "version", 1),
+                 [(f, getattr(settings, f)) for f in fields]))
+
+
+def cached_narrator(settings: Settings, narrator: Narrator) -> Narrator:
+    """``narrator`` answered from the cache (README "Chunked rendering")."""
+    from .cache import DiskCache
+    from .cache.audio import CachingNarrator
+
+    token = _audio_token(settings, narrator, "narrator", "voice", "piper_voice_path",
+                         "narrator_chain", "espeak_voice", "tts_url", "tts_model",
+                         "tts_voice")
+    return CachingNarrator(narrator, DiskCache(settings.cache_path,
+                                               int(settings.cache_max_gb * 1e9)), token)
+
+
+def cached_music(settings: Settings, music: MusicSource) -> MusicSource:
+    """``music`` answered from the cache (README "Chunked rendering"); the synthesiser
+    only (a library folder can change under us)."""
+    if settings.music != "synth":
+        return music
+    from .cache import DiskCache
+    from .cache.audio import CachingMusicSource
+
+    return CachingMusicSource(music, DiskCache(settings.cache_path,
+                                               int(settings.cache_max_gb * 1e9)),
+                              _audio_token(settings, music, "music"))
 
 
 def build_pipeline(
@@ -96,16 +188,19 @@ def build_pipeline(
     if narrator is None:
         from .tts import build_narrator
 
-        narrator = build_narrator(settings)
+        narrator = cached_narrator(settings, build_narrator(settings))
     if music is None and settings.music != "none":
         from .music import build_music_source
 
         music = build_music_source(settings)
+        music = cached_music(settings, music)
     from .workdirs import process_work_dir, work_root
 
+    renderer = renderer or build_renderer(settings)
     return VideoPipeline(
         storage=storage,
-        renderer=renderer or build_renderer(settings),
+        renderer=renderer,
+        renderers=build_scene_renderers(settings, renderer),
         narrator=narrator,
         music=music,
         muxer=muxer or build_muxer(settings),
@@ -119,6 +214,10 @@ def build_pipeline(
         soft_subtitles=settings.soft_subtitles,
         burn_subtitles=settings.burn_subtitles,
         stream_clips=settings.stream_clips,
+        render_mode=settings.render_mode,
+        chunked_above=settings.chunked_above,
+        # a Celery worker's job, re-delivered after a crash, resumes from its chunks
+        prefer_chunks=settings.executor == "celery",
     )
 
 

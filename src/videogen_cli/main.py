@@ -166,7 +166,7 @@ def _summary(result: Any, output: Path | None) -> None:
         table.add_row("loudness", f"{result.loudness_lufs:.1f} LUFS")
     for kind, url in result.subtitles.items():
         table.add_row(f"captions ({kind})", url)
-    table.add_row("wall time", f"{result.elapsed_seconds:.1f} s")
+    table.add_row("wall time", f"{result.elapsed_seconds:.1f} s ({result.render_mode})")
     for warning in result.warnings:
         table.add_row("[yellow]warning", warning)
     console.print(table)
@@ -181,6 +181,7 @@ def _render(args: argparse.Namespace, sequence_data: dict[str, Any] | None = Non
 
     settings = _settings(args, width=args.width, height=args.height, preset=args.preset,
                          renderer=args.renderer, narrator=args.narrator,
+                         render_mode=getattr(args, "render_mode", None),
                          burn_subtitles=True if args.burn_subtitles else None)
     if sequence_data is None:
         try:
@@ -374,6 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "default 576p): 9:16 at 1080p is 1080x1920")
         p.add_argument("--renderer", choices=["kenburns", "comfyui"],
                        help="clip renderer (VIDEOGEN_RENDERER)")
+        p.add_argument("--render-mode", choices=["auto", "stream", "chunked"],
+                       help="one encoder, or cached chunks joined by stream copy "
+                            "(VIDEOGEN_RENDER_MODE, auto)")
         p.add_argument("--narrator", choices=["piper", "espeak", "http", "chain", "silent"],
                        help="text-to-speech provider (VIDEOGEN_NARRATOR)")
         p.add_argument("--burn-subtitles", action="store_true",

@@ -43,6 +43,8 @@ MAX_SEED = 2**32 - 1
 #: Default cap on one scene's narration (characters): about four minutes of speech.
 MAX_NARRATION_CHARS = 4000
 TRANSITION_TYPES = ("none", "fade", "crossfade")
+#: ``Scene.renderer``: ``auto`` is the configured renderer
+SCENE_RENDERERS = ("auto", "kenburns", "comfyui")
 #: ``generation_params.caption_style``: nothing burnt in, sentences at the bottom
 #: (burnt in when the service burns subtitles), karaoke lines, big bold words
 CAPTION_STYLES = ("none", "subtitle", "karaoke", "bold")
@@ -133,6 +135,12 @@ def _focus(_: Any, a: attrs.Attribute[Any], value: object) -> None:
             raise InvalidRequest(a.name, "x and y must be between 0 and 1", list(value))
 
 
+def _scene_renderer(_: Any, a: attrs.Attribute[str], value: str) -> None:
+    _check_str(a.name, value)
+    if value not in SCENE_RENDERERS:
+        raise InvalidRequest(a.name, f"must be one of {', '.join(SCENE_RENDERERS)}", value)
+
+
 @attrs.frozen
 class Scene:
     """One scene: an image shown for ``duration`` seconds while ``narration`` is spoken."""
@@ -146,6 +154,9 @@ class Scene:
     #: no detection) or an ``(x, y)`` point in 0–1 image coordinates
     focus: str | tuple[float, float] = attrs.field(
         default="auto", converter=_as_focus, validator=_focus)
+    #: which renderer makes this scene: ``"auto"`` (the configured one),
+    #: ``"kenburns"`` or ``"comfyui"`` — both kinds can share one video
+    renderer: str = attrs.field(default="auto", validator=_scene_renderer)
 
 
 def _seed(_: Any, a: attrs.Attribute[int], value: int) -> None:

@@ -9,6 +9,20 @@ When the renderer can stream (Ken Burns) and the muxer takes frame sources,
 "render clips" only checks the images and the muxer makes and encodes every
 frame in one encoder (the render progress is that encode's).
 
+The render mode (``render_mode``: ``stream`` | ``chunked`` | ``auto``) says how
+the muxer makes the video: ``stream``, one encoder for the whole video;
+``chunked``, the timeline cut into chunks (``Timeline.chunk_bounds``) encoded
+apart, reused from the muxer's cache by a key built from each scene's key (a
+hash of its image bytes, request and renderer); ``auto`` picks ``chunked`` for
+jobs longer than ``chunked_above`` seconds and where ``prefer_chunks`` (Celery
+workers: a re-delivered job resumes from its chunks), ``stream`` otherwise. The
+result says which (``VideoResult.render_mode``).
+
+Each scene may name its renderer (``Scene.renderer``: ``auto`` is the injected
+``renderer``, others come from ``renderers`` by name), so Ken Burns scenes
+(streamed) and generative ones (clip files) share one video; the scene reports
+say which renderer made each scene (a fallback's name when one stood in).
+
 Every stage reports progress through one sink; cancellation is checked
 between steps and handed to adapters (the narrator and music source check it
 between pieces); narration is seeded per scene from the job seed; a run submits
@@ -20,12 +34,14 @@ removed again if the video fails).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import shutil
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,11 +50,12 @@ from typing import Any, TypeVar
 import attrs
 
 from .captions import chapter_title, format_srt, format_vtt, format_words_json, timed_words
-from .errors import Cancelled, InvalidImage, RenderFailed, VideogenError
+from .errors import Cancelled, InvalidImage, InvalidRequest, RenderFailed, VideogenError
 from .images import explain_match, match_images
 from .model import (
     AnimationSettings,
     AudioSettings,
+    Scene,
     Sequence,
     VideoSettings,
     derive_seed,
@@ -68,7 +85,8 @@ from .ports import (
 from .progress import CancelToken, ProgressEvent, ProgressTracker
 from .timeline import Timeline, fit_narration
 
-__all__ = ["SceneReport", "VideoPipeline", "VideoResult", "music_spans"]
+__all__ = ["AUTO_CHUNKED_SECONDS", "SceneReport", "VideoPipeline", "VideoResult",
+           "music_spans"]
 
 log = logging.getLogger("videogen.pipeline")
 T = TypeVar("T")
@@ -86,6 +104,14 @@ class SceneReport:
     narration_duration: float = 0.0
     narration_speed: float = 1.0
     extended_by: float = 0.0
+    #: the scene's ``renderer`` as asked (``auto``, ``kenburns``, ``comfyui``)...
+    requested_renderer: str = "auto"
+    #: ...and the renderer that made it (another one after a fallback)
+    renderer: str = ""
+
+
+#: ``auto`` render mode: jobs longer than this many seconds are rendered in chunks.
+AUTO_CHUNKED_SECONDS = 300.0
 
 
 @attrs.frozen
@@ -105,6 +131,8 @@ class VideoResult:
     elapsed_seconds: float = 0.0
     #: the poster JPEG (a frame of the first scene, or of ``poster_scene``)
     poster_url: str | None = None
+    #: how the video was made: ``stream`` (one encoder) or ``chunked``
+    render_mode: str = "stream"
 
 
 def music_spans(moods: Iterable[str], timeline: Timeline, crossfade: float
@@ -156,6 +184,10 @@ class VideoPipeline:
         soft_subtitles: bool = True,
         burn_subtitles: bool = False,
         stream_clips: bool = True,
+        renderers: Mapping[str, ClipRenderer] | None = None,
+        render_mode: str = "stream",
+        chunked_above: float = AUTO_CHUNKED_SECONDS,
+        prefer_chunks: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.storage = storage
@@ -173,7 +205,25 @@ class VideoPipeline:
         self.burn_subtitles = burn_subtitles
         #: stream clips into the muxer (one encode) when renderer and muxer can
         self.stream_clips = stream_clips
+        #: renderers a scene can ask for by name (``Scene.renderer``) besides the default
+        self.renderers = dict(renderers or {})
+        if render_mode not in ("auto", "stream", "chunked"):
+            raise ValueError(f"render_mode must be auto, stream or chunked, not {render_mode!r}")
+        #: ``stream`` | ``chunked`` | ``auto`` (see the module docstring)
+        self.render_mode = render_mode
+        self.chunked_above = chunked_above
+        self.prefer_chunks = prefer_chunks
         self._clock = clock
+
+    def mode_for(self, timeline: Timeline) -> str:
+        """The render mode of a job of ``timeline``: ``stream`` or ``chunked`` (only a
+        muxer that renders chunks gets ``chunked``)."""
+        if not getattr(self.muxer, "renders_chunks", False):
+            return "stream"
+        if self.render_mode == "auto":
+            chunked = self.prefer_chunks or timeline.total > self.chunked_above
+            return "chunked" if chunked else "stream"
+        return self.render_mode
 
     @property
     def streamer(self) -> StreamingClipRenderer | None:
@@ -183,6 +233,26 @@ class VideoPipeline:
                 and getattr(self.muxer, "accepts_frame_sources", False)):
             return self.renderer
         return None
+
+    def streamer_of(self, renderer: ClipRenderer) -> StreamingClipRenderer | None:
+        """``renderer`` when its clips go to the muxer as frame sources."""
+        if (self.stream_clips and isinstance(renderer, StreamingClipRenderer)
+                and getattr(self.muxer, "accepts_frame_sources", False)):
+            return renderer
+        return None
+
+    def renderer_for(self, scene: Scene, index: int) -> ClipRenderer:
+        """The renderer of ``scene`` (``sequence_data[index]``): the default for
+        ``auto``, else the one of that name; InvalidRequest naming
+        ``sequence_data[index].renderer`` when this pipeline has none of that name."""
+        name = scene.renderer
+        if name == "auto" or getattr(self.renderer, "name", "") == name:
+            return self.renderer
+        found = self.renderers.get(name)
+        if found is None:
+            raise InvalidRequest(f"sequence_data[{index}].renderer",
+                                 f"no {name} renderer is configured on this server", name)
+        return found
 
     @property
     def streaming(self) -> bool:
@@ -243,6 +313,7 @@ class _Run:
         self.tracker = tracker
         self.cancel = cancel
         self.warnings: list[str] = []
+        self.renderers: list[ClipRenderer] = []  # per scene (Scene.renderer), once validated
         self.image_keys: dict[str, str] = {}  # name of a fetched copy → the user's key
         self.image_scenes: dict[str, int] = {}  # name of a fetched copy → its scene
         self.video = attrs.evolve(p.video, fps=sequence.params.fps)
@@ -321,6 +392,7 @@ class _Run:
         # 1. validate
         self.tracker.report("validate", 0, 1)
         validate_sequence(seq, p.animation)
+        self.renderers = [p.renderer_for(scene, i) for i, scene in enumerate(scenes)]
         actions = []
         for scene in scenes:
             limited = limit_clip_action(scene.clip_action, scene.duration,
@@ -408,14 +480,16 @@ class _Run:
         frame_counts = timeline.frame_counts(fps)
         clip_dir = self.work / "clips"
         seed = seq.params.seed
-        streamer = p.streamer
-        streaming = streamer is not None
+        mode = p.mode_for(timeline)
+        streamers = [p.streamer_of(r) for r in self.renderers]
+        streaming = all(s is not None for s in streamers)  # every scene: progress by encode
         if not streaming:
             clip_dir.mkdir()
         clip_jobs: dict[int, Future[Any]] = {}
-        requests: dict[int, ClipRequest] = {}
+        requests: list[ClipRequest] = [None] * len(scenes)  # type: ignore[list-item]
         # longest clips first: parallel workers then finish together
-        for i in sorted(range(len(scenes)), key=lambda k: -frame_counts[k]):
+        order = sorted(range(len(scenes)), key=lambda k: -frame_counts[k])
+        for i in order:
             scene = scenes[i]
             requests[i] = ClipRequest(
                 image_path=images[i], duration=timeline.durations[i], clip_action=actions[i],
@@ -423,14 +497,22 @@ class _Run:
                 scene_number=scene.scene_number, narration=scene.narration,
                 cut_frames=timeline.cut_frames(i, fps), frame_count=frame_counts[i],
                 focus=scene.focus)
-        if not streaming:
-            self._render_ahead([(r, clip_dir / f"{i:04d}.mp4") for i, r in requests.items()])
-        for i, request in requests.items():
-            if streamer is not None:
+        # renderers that queue work on servers get their clips before any render starts
+        self._render_ahead([(i, requests[i], clip_dir / f"{i:04d}.mp4")
+                            for i in order if streamers[i] is None])
+        for i in order:
+            request = requests[i]
+            streamer = streamers[i]
+            if streamer is not None and mode == "chunked":
+                # the image is looked at only if one of the scene's chunks is not cached
+                done: Future[Any] = Future()
+                done.set_result(_DeferredSource(streamer, request))
+                clip_jobs[i] = done
+            elif streamer is not None:
                 # frames are made while the muxer encodes; a bad image fails here, early
                 clip_jobs[i] = self.executor.submit(streamer.stream, request)
             else:
-                clip_jobs[i] = self.executor.submit(self._render, request,
+                clip_jobs[i] = self.executor.submit(self._render, self.renderers[i], request,
                                                     clip_dir / f"{i:04d}.mp4")
         music_jobs: list[Future[Any]] = []
         spans = music_spans([s.music_mood for s in scenes], timeline, p.audio.music_crossfade)
@@ -441,17 +523,27 @@ class _Run:
                 music_jobs.append(self.executor.submit(
                     p.music.compose, mood, end - start, music_dir / f"{k:03d}.wav",
                     seed=derive_seed(seed, "music", k), cancel=cancel))
+        scene_keys: tuple[str, ...] = ()
+        if mode == "chunked":
+            scene_keys = tuple(_clip_cache_key(r, q) for r, q in zip(self.renderers, requests,
+                                                                     strict=True))
         ordered = [clip_jobs[i] for i in range(len(scenes))]
         plan_clips: tuple[Path | FrameSource, ...]
-        if streaming:
-            # progress is reported by the encode itself (see _stream_progress)
-            plan_clips = tuple(self._gather(None, ordered, list(numbers)))
-        else:
-            clips: list[RenderedClip] = self._gather("render", ordered, list(numbers))
-            for scene, clip in zip(scenes, clips, strict=True):
+        made: list[Path | FrameSource] = []
+        # streaming, progress is reported by the encode itself (see _stream_progress)
+        for i, (scene, clip) in enumerate(zip(scenes, self._gather(
+                None if streaming else "render", ordered, list(numbers)), strict=True)):
+            name = getattr(self.renderers[i], "name", "")
+            if isinstance(clip, RenderedClip):
                 for w in clip.warnings:
                     self._warn(f"scene {scene.scene_number}: {w}")
-            plan_clips = tuple(c.path for c in clips)
+                name = clip.renderer or name
+                made.append(clip.path)
+            else:
+                made.append(clip)
+            reports[i] = attrs.evolve(reports[i], requested_renderer=scene.renderer,
+                                      renderer=name)
+        plan_clips = tuple(made)
         beds = self._gather(None if streaming else "music", music_jobs) if music_jobs else []
         placements = []
         for bed, (_, start, end) in zip(beds, spans, strict=False):
@@ -478,7 +570,8 @@ class _Run:
                        burn_subtitles=style in ("karaoke", "bold") or (
                            style == "subtitle" and p.burn_subtitles),
                        caption_style=style, chapters=_chapters(seq, timeline),
-                       poster=_poster_span(seq, timeline))
+                       poster=_poster_span(seq, timeline), render_mode=mode,
+                       scene_keys=scene_keys)
         final = self.work / "final.mp4"
         self._stream_frames = timeline.total_frames(fps)
         self._scene_ends = [min(round(end * fps), self._stream_frames) for end in timeline.ends]
@@ -537,7 +630,7 @@ class _Run:
             scenes=len(scenes), timestamp=stamp.isoformat().replace("+00:00", "Z"),
             warnings=tuple(self.warnings), subtitles=subtitles, scene_reports=tuple(reports),
             size_bytes=final.stat().st_size, loudness_lufs=muxed.loudness_lufs,
-            poster_url=poster_url)
+            poster_url=poster_url, render_mode=mode)
 
     def _mux_progress(self, fraction: float) -> None:
         self.tracker.report("mux", fraction, 1)
@@ -571,38 +664,81 @@ class _Run:
         """Scenes of a streamed encode whole once ``frames`` frames are encoded."""
         return sum(1 for end in self._scene_ends if end <= frames)
 
-    def _render_ahead(self, jobs: list[tuple[ClipRequest, Path]]) -> None:
+    def _render_ahead(self, jobs: list[tuple[int, ClipRequest, Path]]) -> None:
         """A renderer that queues work on servers (ComfyUI: ``render_ahead``) gets every
-        clip not in the cache now, so its servers never wait for our workers (busy
-        conforming earlier clips); :meth:`_render` then takes each result."""
-        ahead = getattr(self.p.renderer, "render_ahead", None)
-        if ahead is None:
-            return
+        clip of its scenes not in the cache now, so its servers never wait for our
+        workers (busy conforming earlier clips); :meth:`_render` then takes each result."""
         cache = self.p.cache_dir
-        if cache is not None:
-            jobs = [(r, o) for r, o in jobs
-                    if not (cache / f"{_clip_cache_key(self.p.renderer, r)}.mp4").exists()]
-        if jobs:
-            ahead(jobs, cancel=self.cancel)
+        batches: dict[int, tuple[Any, list[tuple[ClipRequest, Path]]]] = {}
+        for i, request, output in jobs:
+            renderer = self.renderers[i]
+            ahead = getattr(renderer, "render_ahead", None)
+            if ahead is None or (cache is not None and (
+                    cache / f"{_clip_cache_key(renderer, request)}.mp4").exists()):
+                continue
+            batches.setdefault(id(renderer), (ahead, []))[1].append((request, output))
+        for ahead, batch in batches.values():
+            ahead(batch, cancel=self.cancel)
 
-    def _render(self, request: ClipRequest, output: Path) -> RenderedClip:
+    def _render(self, renderer: ClipRenderer, request: ClipRequest, output: Path
+                ) -> RenderedClip:
         """Render one clip, from the content-hash cache when an identical one exists."""
         self.cancel.raise_if_cancelled()
         cache = self.p.cache_dir
-        key = _clip_cache_key(self.p.renderer, request) if cache else ""
+        key = _clip_cache_key(renderer, request) if cache else ""
         if cache is not None:
             cached = cache / f"{key}.mp4"
             if cached.exists():
                 shutil.copyfile(cached, output)
                 log.info("scene %s: clip taken from cache", request.scene_number)
                 return RenderedClip(output, request.frames, request.frames / request.settings.fps)
-        clip = self.p.renderer.render(request, output, cancel=self.cancel)
-        if cache is not None:
+        clip = renderer.render(request, output, cancel=self.cancel)
+        if cache is not None and not clip.renderer:  # a fallback's clip is not the real one
             cache.mkdir(parents=True, exist_ok=True)
             tmp = cache / f".{key}.{id(request)}.tmp"
             shutil.copyfile(clip.path, tmp)
             tmp.replace(cache / f"{key}.mp4")
         return clip
+
+
+class _DeferredSource:
+    """A streaming renderer's frame source made when first needed: chunked, a scene
+    whose chunks are all cached is never looked at (no decode, no subject search);
+    a bad image then fails when its chunk is prepared (still InvalidImage)."""
+
+    def __init__(self, streamer: StreamingClipRenderer, request: ClipRequest) -> None:
+        self.streamer = streamer
+        self.request = request
+        self._source: FrameSource | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def frame_count(self) -> int:
+        """The scene's frames on the timeline."""
+        return self.request.frames
+
+    def source(self) -> FrameSource:
+        """The real frame source (made once)."""
+        with self._lock:
+            if self._source is None:
+                self._source = self.streamer.stream(self.request)
+            return self._source
+
+    def prepare(self) -> None:
+        """Make the real source and prepare it."""
+        self.source().prepare()
+
+    def open(self) -> Iterator[bytes]:
+        """The real source's frames."""
+        return self.source().open()
+
+    def open_at(self, start: int) -> Iterator[bytes]:
+        """The real source's frames from ``start`` (skipped when it cannot seek)."""
+        source = self.source()
+        open_at = getattr(source, "open_at", None)
+        if callable(open_at):
+            return iter(open_at(start))
+        return itertools.islice(source.open(), start, None)
 
 
 def _chapters(seq: Sequence, timeline: Timeline) -> tuple[Chapter, ...]:
@@ -629,7 +765,7 @@ def _poster_span(seq: Sequence, timeline: Timeline) -> tuple[float, float]:
     return (round(start, 3), round(max(start, end), 3))
 
 
-def _clip_cache_key(renderer: ClipRenderer, request: ClipRequest) -> str:
+def _clip_cache_key(renderer: ClipRenderer | StreamingClipRenderer, request: ClipRequest) -> str:
     import hashlib
 
     digest = hashlib.sha256()
@@ -638,6 +774,8 @@ def _clip_cache_key(renderer: ClipRenderer, request: ClipRequest) -> str:
             digest.update(chunk)
     fields = attrs.asdict(request, recurse=True,
                           filter=lambda a, _: a.name not in {"image_path", "narration"})
+    # the renderer's name, version and own options (``cache_token``: e.g. Ken Burns' fit)
     digest.update(repr((getattr(renderer, "name", type(renderer).__name__),
-                        getattr(renderer, "version", 1), sorted(fields.items()))).encode())
+                        getattr(renderer, "version", 1), getattr(renderer, "cache_token", ""),
+                        sorted(fields.items()))).encode())
     return digest.hexdigest()[:32]

@@ -94,6 +94,8 @@ class RenderedClip:
     frames: int
     duration: float
     warnings: tuple[str, ...] = ()
+    #: the renderer that made the clip when not the one asked (a fallback's name)
+    renderer: str = ""
 
 
 class ClipRenderer(Protocol):
@@ -302,6 +304,14 @@ class MuxPlan:
     caption_style: str = "subtitle"
     chapters: tuple[Chapter, ...] = ()
     poster: tuple[float, float] | None = None
+    #: ``stream``: the whole video through one encoder (clip files: joined as they
+    #: are); ``chunked``: cut at ``Timeline.chunk_bounds``, each chunk encoded apart
+    #: (from the cache when its key is there) and joined by stream copy
+    render_mode: str = "stream"
+    #: one per scene: a hash of everything that decides the scene's frames (image
+    #: bytes, request, renderer + version); chunk cache keys are built from them.
+    #: Empty: chunks are not cached.
+    scene_keys: tuple[str, ...] = ()
 
 
 @attrs.frozen

@@ -18,6 +18,7 @@ it is longer than that window.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 
@@ -160,6 +161,41 @@ class Timeline:
         if index < n - 1:
             cuts.append(frames - edge)
         return tuple(sorted({c for c in cuts if 0 < c < frames}))
+
+    def scene_starts_frames(self, fps: int) -> tuple[int, ...]:
+        """The output frame at which every scene's first frame sits."""
+        ov = self.overlap_frames(fps)
+        out, at = [], 0
+        for count in self.frame_counts(fps):
+            out.append(at)
+            at += count - ov
+        return tuple(out)
+
+    def chunk_bounds(self, fps: int) -> tuple[tuple[int, int], ...]:
+        """``[start, end)`` output frame ranges cutting the video into chunks that
+        are encoded apart and joined by stream copy; they tile ``total_frames``.
+
+        A chunk boundary is never inside a transition:
+
+        * ``none``: a chunk per scene (cuts are hard cuts already);
+        * ``fade``: a chunk per scene, cut at the middle of the fade through black
+          (the frames before it belong to the outgoing scene alone, the frames after
+          to the incoming one — a hard cut between two fading halves);
+        * ``crossfade``: a chunk per scene body and a chunk per overlap. An overlap's
+          frames blend two scenes, so it is cut at neither end's inside; keeping it
+          apart means an edited scene re-encodes its own body and its two short
+          overlaps, not a neighbour's body too.
+        """
+        total = self.total_frames(fps)
+        starts = self.scene_starts_frames(fps)
+        ov = self.overlap_frames(fps) if self.transition == "crossfade" else 0
+        cuts = set()
+        for start in starts[1:]:
+            cuts.add(start)
+            if ov:
+                cuts.add(start + ov)
+        edges = [0, *sorted(c for c in cuts if 0 < c < total), total]
+        return tuple((a, b) for a, b in itertools.pairwise(edges) if b > a)
 
 
 @attrs.frozen

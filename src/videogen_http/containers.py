@@ -43,15 +43,17 @@ def _renderer(settings: Settings) -> Any:
 
 
 def _narrator(settings: Settings) -> Any:
+    from videogen_adapters.orchestrator import cached_narrator
     from videogen_adapters.tts import build_narrator
 
-    return build_narrator(settings)
+    return cached_narrator(settings, build_narrator(settings))
 
 
 def _music(settings: Settings) -> Any:
     from videogen_adapters.music import build_music_source
+    from videogen_adapters.orchestrator import cached_music
 
-    return build_music_source(settings)
+    return cached_music(settings, build_music_source(settings))
 
 
 def _muxer(settings: Settings) -> Any:

@@ -93,6 +93,15 @@ _SCHEMAS: dict[str, Any] = {
                                "`[x, y]` is a point in 0–1 image coordinates (0, 0 = top "
                                "left).",
             },
+            "renderer": {
+                "enum": ["auto", "kenburns", "comfyui"],
+                "default": "auto",
+                "description": "Which renderer makes this scene: `auto` is the configured "
+                               "one (`VIDEOGEN_RENDERER`); Ken Burns and ComfyUI scenes can "
+                               "share one video. A renderer the server has not configured "
+                               "is a 400 naming this field; an unreachable ComfyUI a 503 "
+                               "(or the Ken Burns fallback, said in `warnings`).",
+            },
         },
     },
     "GenerationParams": {
@@ -185,11 +194,32 @@ _SCHEMAS: dict[str, Any] = {
                                   "additionalProperties": {"type": "string"}},
                     "size_bytes": {"type": "integer"},
                     "loudness_lufs": {"type": ["number", "null"]},
-                    "scene_details": {"type": "array", "items": {"type": "object"}},
+                    "scene_details": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "requested_renderer": {
+                                    "enum": ["auto", "kenburns", "comfyui"],
+                                    "description": "The scene's `renderer` as asked."},
+                                "renderer": {
+                                    "type": "string",
+                                    "description": "The renderer that made the scene "
+                                                   "(the fallback's name after a "
+                                                   "fallback)."},
+                            },
+                        },
+                    },
                     "poster_url": {
                         "type": ["string", "null"],
                         "description": "A JPEG of the video's size: a sharp frame of the "
                                        "first scene (or of `poster_scene`).",
+                    },
+                    "render_mode": {
+                        "enum": ["stream", "chunked"],
+                        "description": "How the video was encoded (`VIDEOGEN_RENDER_MODE`): "
+                                       "`stream`, one encoder; `chunked`, cached chunks "
+                                       "joined by stream copy.",
                     },
                 },
             },

@@ -1,4 +1,8 @@
-"""FfmpegMuxer: transitions exactly on the timeline, stream-copy joins, captions, failures."""
+"""FfmpegMuxer: transitions exactly on the timeline, stream-copy joins, captions, failures.
+
+The output checks on clip files run in both render modes: ``stream`` (clips split
+and joined by stream copy, only transitions encoded) and ``chunked`` (the clips
+decoded into chunks, see ``Timeline.chunk_bounds``)."""
 
 from __future__ import annotations
 
@@ -70,12 +74,15 @@ def three(tmp_path_factory) -> dict[str, tuple[Timeline, tuple[Path, ...]]]:
     return out
 
 
+@pytest.mark.parametrize("mode", ["stream", "chunked"])
 @pytest.mark.parametrize("kind", ["none", "fade", "crossfade"])
-def test_duration_and_frames_match_the_timeline(three, kind: str, tmp_path: Path) -> None:
+def test_duration_and_frames_match_the_timeline(three, kind: str, mode: str,
+                                                tmp_path: Path) -> None:
     timeline, clips = three[kind]
     executor = RecordingExecutor()
     out = tmp_path / "final.mp4"
-    result = FfmpegMuxer().mux(MuxPlan(timeline, clips, video=SETTINGS), out, executor=executor)
+    result = FfmpegMuxer().mux(MuxPlan(timeline, clips, video=SETTINGS, render_mode=mode), out,
+                               executor=executor)
     info = probe(out)
     fps = SETTINGS.fps
     assert info.frames == timeline.total_frames(fps) == result.frames
@@ -86,14 +93,18 @@ def test_duration_and_frames_match_the_timeline(three, kind: str, tmp_path: Path
     assert result.warnings == ()
     expected_total = {"none": 5.75, "fade": 5.75, "crossfade": 4.75}[kind]
     assert timeline.total == pytest.approx(expected_total)
+    if mode == "chunked":  # one encode per chunk, each through the executor
+        assert executor.submitted == len(timeline.chunk_bounds(fps))
+        return
     # the splits and the transition encodes (one per transition) went through the executor
     assert executor.submitted == len(clips) + (0 if kind == "none" else 2)
 
 
-def test_fade_goes_through_black(three, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["stream", "chunked"])
+def test_fade_goes_through_black(three, mode: str, tmp_path: Path) -> None:
     timeline, clips = three["fade"]
     out = tmp_path / "fade.mp4"
-    FfmpegMuxer().mux(MuxPlan(timeline, clips, video=SETTINGS), out)
+    FfmpegMuxer().mux(MuxPlan(timeline, clips, video=SETTINGS, render_mode=mode), out)
     means = [float(f.mean()) for f in decode_frames(out, pix_fmt="gray")]
     cut = timeline.frame_counts(SETTINGS.fps)[0]  # first frame of scene 2
     half = timeline.fade_frames(SETTINGS.fps)
@@ -103,10 +114,11 @@ def test_fade_goes_through_black(three, tmp_path: Path) -> None:
     assert means[cut - 1] < means[cut - half]  # fading out
 
 
-def test_crossfade_blends_both_scenes(three, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["stream", "chunked"])
+def test_crossfade_blends_both_scenes(three, mode: str, tmp_path: Path) -> None:
     timeline, clips = three["crossfade"]
     out = tmp_path / "xfade.mp4"
-    FfmpegMuxer().mux(MuxPlan(timeline, clips, video=SETTINGS), out)
+    FfmpegMuxer().mux(MuxPlan(timeline, clips, video=SETTINGS, render_mode=mode), out)
     frames = [f.astype(float) for f in decode_frames(out, pix_fmt="gray")]
     ov = timeline.overlap_frames(SETTINGS.fps)
     start = timeline.frame_counts(SETTINGS.fps)[0] - ov  # overlap starts here

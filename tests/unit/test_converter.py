@@ -296,7 +296,9 @@ def test_result_to_response_shape() -> None:
     assert meta["scene_details"] == [{
         "scene_number": 1, "image": "f/scene_1.png", "duration": 5.2,
         "requested_duration": 5.0, "clip_action": "zoom in", "narration_duration": 4.9,
-        "narration_speed": 1.1, "extended_by": 0.2}]
+        "narration_speed": 1.1, "extended_by": 0.2, "requested_renderer": "auto",
+        "renderer": ""}]
+    assert meta["render_mode"] == "stream"
     assert json.loads(json.dumps(response)) == response
     assert set(response) == {"success", "video_url", "metadata"}
 

@@ -69,4 +69,5 @@ class FallbackClipRenderer:
         clip = self.fallback.render(request, output_path, progress=progress, cancel=cancel)
         warning = (f"scene {request.scene_number}: {self.primary.name} unavailable ({reason}); "
                    f"rendered with {self.fallback.name} instead")
-        return attrs.evolve(clip, warnings=(*clip.warnings, warning))
+        return attrs.evolve(clip, warnings=(*clip.warnings, warning),
+                            renderer=self.fallback.name)

@@ -98,6 +98,8 @@ class KenBurnsClipRenderer:
         self.resample = _RESAMPLE[resample]
         self.oversample = max(1.0, oversample)
         self.max_pixels = max_pixels
+        #: the rest of what decides the frames, for cache keys (chunks, clips)
+        self.cache_token = f"fit={fit}:resample={resample}:oversample={self.oversample}"
         self.fast_transitions = fast_transitions
 
     def render(
@@ -213,8 +215,10 @@ class KenBurnsClipRenderer:
         self, image_path: Path, path: CameraPath, settings: VideoSettings, count: int,
         *, scene_number: int | None = None,
         planes: tuple[Image.Image, Image.Image, Image.Image] | None = None,
+        start: int = 0,
     ) -> Iterator[bytes]:
-        """The clip's ``count`` raw ``yuv420p`` frames, produced lazily."""
+        """The clip's ``count`` raw ``yuv420p`` frames, produced lazily (from frame
+        ``start`` on: each frame is computed on its own, a chunk starts anywhere)."""
         width, height = settings.width, settings.height
         if planes is None:
             planes = self.planes(image_path, path, settings, scene_number=scene_number)
@@ -253,8 +257,8 @@ class KenBurnsClipRenderer:
 
         if path.static:
             still = frame(0)
-            return iter([still] * count)
-        return prefetch((lambda i=i: frame(i)) for i in range(count))
+            return iter([still] * (count - start))
+        return prefetch((lambda i=i: frame(i)) for i in range(start, count))
 
     def _sampler(
         self, strip: Image.Image, size: tuple[int, int], fixed_x: bool, fixed_y: bool,
@@ -347,13 +351,18 @@ class KenBurnsFrameSource:
 
     def open(self) -> Iterator[bytes]:
         """The clip's raw ``yuv420p`` frames."""
+        return self.open_at(0)
+
+    def open_at(self, start: int) -> Iterator[bytes]:
+        """The clip's raw ``yuv420p`` frames from frame ``start`` on (one chunk's part)."""
         self.prepare()
         with self._lock:
             planes, self._planes = self._planes, None
         assert self.framing is not None
         r = self.request
         return self.renderer.frames(r.image_path, self.framing.path, r.settings, r.frames,
-                                    scene_number=r.scene_number or None, planes=planes)
+                                    scene_number=r.scene_number or None, planes=planes,
+                                    start=start)
 
     def __repr__(self) -> str:
         return (f"KenBurnsFrameSource(scene={self.request.scene_number}, "

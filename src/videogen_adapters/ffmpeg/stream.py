@@ -98,30 +98,45 @@ class FileFrameSource:
         return f"FileFrameSource({self.path.name!r}, frames={self.frame_count})"
 
 
-class _Scenes:
-    """Opens scene sources in order, preparing the next one on a helper thread."""
+def _open_at(source: FrameSource, offset: int) -> tuple[Iterator[bytes], int]:
+    """``source``'s frames from frame ``offset`` on, and how many frames to skip still:
+    a source with ``open_at(offset)`` (Ken Burns: every frame is computed on its own)
+    starts there; any other is opened at 0 and the first frames are skipped."""
+    open_at = getattr(source, "open_at", None)
+    if offset and callable(open_at):
+        return iter(open_at(offset)), 0
+    return iter(source.open()), offset
 
-    def __init__(self, sources: Sequence[FrameSource], size: int) -> None:
+
+class _Scenes:
+    """Opens scene sources in order, preparing the next one (up to ``last``) on a
+    helper thread."""
+
+    def __init__(self, sources: Sequence[FrameSource], size: int, last: int | None = None
+                 ) -> None:
         self.sources = sources
         self.size = size
+        self.last = len(sources) - 1 if last is None else last
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="videogen-prepare")
         self.ready: dict[int, Future[Any]] = {}
         self.open_iters: list[Iterator[bytes]] = []
 
     def _ahead(self, index: int) -> None:
-        if index < len(self.sources) and index not in self.ready:
+        if index <= self.last and index not in self.ready:
             self.ready[index] = self.pool.submit(self.sources[index].prepare)
 
-    def open(self, index: int) -> Iterator[bytes]:
+    def open(self, index: int, offset: int = 0) -> Iterator[bytes]:
         self._ahead(index)
         self.ready[index].result()  # raises the source's error (InvalidImage...)
         self._ahead(index + 1)
-        iterator = self._checked(index, iter(self.sources[index].open()))
+        frames, skip = _open_at(self.sources[index], offset)
+        iterator = self._checked(index, frames, self.sources[index].frame_count - offset + skip)
         self.open_iters.append(iterator)
+        for _ in range(skip):
+            next(iterator)
         return iterator
 
-    def _checked(self, index: int, frames: Iterator[bytes]) -> Iterator[bytes]:
-        expected = self.sources[index].frame_count
+    def _checked(self, index: int, frames: Iterator[bytes], expected: int) -> Iterator[bytes]:
         produced = 0
         try:
             for frame in frames:
@@ -153,10 +168,14 @@ def composed_frames(
     timeline: Timeline,
     settings: VideoSettings,
     *,
+    start: int = 0,
+    stop: int | None = None,
     cancel: CancelToken | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> Iterator[bytes]:
-    """Every frame of the video in order (see the module docstring).
+    """Every frame of the video in order (see the module docstring), or only the
+    output frames ``[start, stop)`` of it (one chunk: only the scenes it touches
+    are opened, each at the frame the chunk needs first).
 
     Each source must yield exactly ``timeline.frame_counts(fps)[i]`` frames of
     :func:`frame_size` bytes; anything else is a RenderFailed naming the scene.
@@ -174,8 +193,15 @@ def composed_frames(
     overlap = timeline.overlap_frames(fps) if kind == "crossfade" else 0
     fade = timeline.fade_frames(fps) if kind == "fade" else 0
     total = timeline.total_frames(fps)
+    stop = total if stop is None else stop
+    if not 0 <= start < stop <= total:
+        raise ValueError(f"frames [{start}, {stop}) are not within the video's {total}")
+    starts = timeline.scene_starts_frames(fps)
+    last = max(i for i in range(n) if starts[i] < stop)
     black = black_frame(settings) if fade else b""
-    scenes = _Scenes(sources, frame_size(settings))
+    scenes = _Scenes(sources, frame_size(settings), last)
+    opened: dict[int, Iterator[bytes]] = {}
+    wanted = stop - start
     written = 0
 
     def emit(frame: bytes) -> bytes:
@@ -184,30 +210,41 @@ def composed_frames(
             cancel.raise_if_cancelled()
         written += 1
         if progress is not None:
-            progress(written / total)
+            progress(written / wanted)
         return frame
 
-    try:
-        current = scenes.open(0)
-        for i in range(n):
-            head = overlap if i > 0 else 0  # already blended with the previous scene
-            tail = overlap if i < n - 1 else 0
-            for k in range(head, counts[i] - tail):
-                frame = next(current)
-                if fade and i > 0 and k < fade:
-                    frame = blend(black, frame, k / fade)
-                if fade and i < n - 1 and k >= counts[i] - fade:
-                    frame = blend(black, frame, (counts[i] - 1 - k) / fade)
-                yield emit(frame)
-            if i == n - 1:
-                break
-            incoming = scenes.open(i + 1)
-            for j in range(tail):
-                yield emit(blend(next(current), next(incoming), (j + 1) / (tail + 1)))
+    def take(i: int, f: int) -> bytes:
+        if i not in opened:
+            opened[i] = scenes.open(i, f - starts[i])
+        return next(opened[i])
+
+    def finish(i: int) -> None:
+        iterator = opened.pop(i, None)
+        if iterator is not None:
             with contextlib.suppress(StopIteration):
-                next(current)  # lets the source's own checks finish (it is exhausted)
-            current = incoming
-        with contextlib.suppress(StopIteration):
-            next(current)
+                next(iterator)  # lets the source's own checks finish (it is exhausted)
+
+    try:
+        i = 0
+        while starts[i] + counts[i] <= start:
+            i += 1
+        for f in range(start, stop):
+            while starts[i] + counts[i] <= f:
+                finish(i)
+                i += 1
+            frame = take(i, f)
+            if i + 1 < n and starts[i + 1] <= f:  # a crossfade overlap
+                j = f - starts[i + 1]
+                frame = blend(frame, take(i + 1, f), (j + 1) / (overlap + 1))
+            elif fade:
+                k = f - starts[i]
+                if i > 0 and k < fade:
+                    frame = blend(black, frame, k / fade)
+                if i < n - 1 and k >= counts[i] - fade:
+                    frame = blend(black, frame, (counts[i] - 1 - k) / fade)
+            yield emit(frame)
+        for k in list(opened):
+            if starts[k] + counts[k] <= stop:
+                finish(k)
     finally:
         scenes.close()

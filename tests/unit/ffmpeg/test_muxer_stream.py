@@ -1,6 +1,8 @@
 """FfmpegMuxer with frame sources: one encode of every frame, transitions, audio, failures.
 
-Real ffmpeg, real Ken Burns frame sources, small sizes.
+Real ffmpeg, real Ken Burns frame sources, small sizes. The output checks run in
+both render modes (``mode``): ``stream`` (one encoder) and ``chunked`` (chunks
+encoded apart on two threads, joined by stream copy).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import av
 import numpy as np
 import pytest
@@ -18,6 +21,7 @@ from PIL import Image, ImageOps
 from tests.unit.ffmpeg.phase import half_resolution, phase_shift, shift_jitter
 from tests.wavs import write_wav
 
+from videogen_adapters.executors.threads import ThreadPoolExecutorAdapter
 from videogen_adapters.ffmpeg.kenburns import KenBurnsClipRenderer
 from videogen_adapters.ffmpeg.muxer import FfmpegMuxer
 from videogen_adapters.ffmpeg.probe import decode_frames, probe
@@ -120,9 +124,28 @@ def only(folder: Path, *names: str) -> bool:
     return sorted(p.name for p in folder.iterdir()) == sorted(names)
 
 
+class Mode:
+    """A render mode and the muxer call that goes with it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.muxer = FfmpegMuxer()
+
+    def mux(self, plan: MuxPlan, out: Path, **kwargs: object):  # type: ignore[no-untyped-def]
+        plan = attrs.evolve(plan, render_mode=self.name)
+        executor = ThreadPoolExecutorAdapter(2) if self.name == "chunked" else None
+        return self.muxer.mux(plan, out, executor=executor, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["stream", "chunked"])
+def mode(request: pytest.FixtureRequest) -> Mode:
+    return Mode(request.param)
+
+
 # ----------------------------------------------------------------- the video
 @pytest.mark.parametrize("kind", ["none", "fade", "crossfade"])
-def test_streamed_video_matches_the_timeline(kind: str, voice: Path, tmp_path: Path) -> None:
+def test_streamed_video_matches_the_timeline(kind: str, voice: Path, tmp_path: Path,
+                                             mode: Mode) -> None:
     timeline = Timeline.build([1.5, 1.25, 1.25], kind, 0.5)
     fps = SMALL.fps
     total = timeline.total_frames(fps)
@@ -130,7 +153,7 @@ def test_streamed_video_matches_the_timeline(kind: str, voice: Path, tmp_path: P
                    narrations=(NarrationPlacement(voice, 0.3, 2.0),), video=SMALL)
     out = tmp_path / "final.mp4"
     seen: list[float] = []
-    result = FfmpegMuxer().mux(plan, out, progress=seen.append)
+    result = mode.mux(plan, out, progress=seen.append)
     info = probe(out)
     assert (info.width, info.height, info.codec) == (128, 72, "h264")
     assert info.frames == total == result.frames
@@ -145,14 +168,16 @@ def test_streamed_video_matches_the_timeline(kind: str, voice: Path, tmp_path: P
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > total
     assert only(tmp_path, "final.mp4")
     assert helper_threads() == []
+    chunks = len(timeline.chunk_bounds(fps)) if mode.name == "chunked" else 1
+    assert mode.muxer.chunk_encodes == chunks
     expected_total = {"none": 4.0, "fade": 4.0, "crossfade": 3.0}[kind]
     assert timeline.total == pytest.approx(expected_total)
 
 
-def test_fade_goes_through_black_in_the_file(tmp_path: Path) -> None:
+def test_fade_goes_through_black_in_the_file(tmp_path: Path, mode: Mode) -> None:
     timeline = Timeline.build([1.5, 1.0], "fade", 0.5)
     out = tmp_path / "fade.mp4"
-    FfmpegMuxer().mux(MuxPlan(timeline, tuple(sources(timeline, SMALL)), video=SMALL), out)
+    mode.mux(MuxPlan(timeline, tuple(sources(timeline, SMALL)), video=SMALL), out)
     means = [float(f.mean()) for f in gray(out)]
     cut = timeline.frame_counts(SMALL.fps)[0]  # first frame of scene 2
     half = timeline.fade_frames(SMALL.fps)
@@ -163,12 +188,14 @@ def test_fade_goes_through_black_in_the_file(tmp_path: Path) -> None:
     assert means[cut] < means[cut + 1] < means[cut + half]  # fading in
 
 
-def test_encoded_frames_are_exactly_the_composed_frames(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["fade", "crossfade"])
+def test_encoded_frames_are_exactly_the_composed_frames(tmp_path: Path, mode: Mode,
+                                                        kind: str) -> None:
     """Lossless: every decoded frame (all three planes) is the composer's frame, in order,
     so nothing is dropped, duplicated or shifted by the encode."""
-    timeline = Timeline.build([1.5, 1.25, 1.25], "crossfade", 0.5)
+    timeline = Timeline.build([1.5, 1.25, 1.25], kind, 0.5)
     out = tmp_path / "lossless.mp4"
-    FfmpegMuxer().mux(MuxPlan(timeline, tuple(sources(timeline, SMALL_LOSSLESS)),
+    mode.mux(MuxPlan(timeline, tuple(sources(timeline, SMALL_LOSSLESS)),
                               video=SMALL_LOSSLESS), out)
     expected = list(composed_frames(sources(timeline, SMALL_LOSSLESS), timeline,
                                     SMALL_LOSSLESS))
@@ -176,6 +203,8 @@ def test_encoded_frames_are_exactly_the_composed_frames(tmp_path: Path) -> None:
     assert len(decoded) == len(expected) == timeline.total_frames(12)
     mismatched = [i for i, (a, b) in enumerate(zip(decoded, expected, strict=True)) if a != b]
     assert mismatched == []
+    if kind == "fade":
+        return
     # and the crossfade really mixes: the middle of the overlap is neither scene
     ov = timeline.overlap_frames(12)
     start = timeline.frame_counts(12)[0] - ov
@@ -185,7 +214,7 @@ def test_encoded_frames_are_exactly_the_composed_frames(tmp_path: Path) -> None:
     assert np.abs(y[start + ov // 2] - a).mean() > 1
 
 
-def test_a_clip_file_next_to_frame_sources(negative: Path, tmp_path: Path) -> None:
+def test_a_clip_file_next_to_frame_sources(negative: Path, tmp_path: Path, mode: Mode) -> None:
     timeline = Timeline.build([1.5, 1.5, 1.25], "crossfade", 0.5)
     fps = SMALL.fps
     counts = timeline.frame_counts(fps)
@@ -196,7 +225,7 @@ def test_a_clip_file_next_to_frame_sources(negative: Path, tmp_path: Path) -> No
     streamed = sources(timeline, SMALL)
     plan = MuxPlan(timeline, (streamed[0], clip, streamed[2]), video=SMALL)
     out = tmp_path / "mixed.mp4"
-    result = FfmpegMuxer().mux(plan, out)
+    result = mode.mux(plan, out)
     assert result.frames == probe(out).frames == timeline.total_frames(fps)
     assert result.warnings == ()
     frames = gray(out)
@@ -211,11 +240,11 @@ def test_a_clip_file_next_to_frame_sources(negative: Path, tmp_path: Path) -> No
 
 
 # --------------------------------------------------------------- captions
-def test_soft_captions_become_a_mov_text_track(tmp_path: Path) -> None:
+def test_soft_captions_become_a_mov_text_track(tmp_path: Path, mode: Mode) -> None:
     timeline = Timeline.build([1.0, 1.0], "none")
     cues = (Cue(0.1, 0.9, "Hello captions"), Cue(1.1, 1.9, "A second line"))
     out = tmp_path / "soft.mp4"
-    FfmpegMuxer().mux(MuxPlan(timeline, tuple(sources(timeline, SMALL)), cues=cues,
+    mode.mux(MuxPlan(timeline, tuple(sources(timeline, SMALL)), cues=cues,
                               video=SMALL), out)
     info = probe(out)
     assert info.subtitle_streams == 1 and info.frames == 24
@@ -226,20 +255,26 @@ def test_soft_captions_become_a_mov_text_track(tmp_path: Path) -> None:
     assert b"Hello captions" in texts and b"A second line" in texts
 
 
-def test_burnt_captions_are_drawn_into_the_frames(tmp_path: Path) -> None:
+def test_burnt_captions_are_drawn_into_the_frames(tmp_path: Path, mode: Mode) -> None:
     settings = VideoSettings(width=320, height=180, fps=12, crf=20, preset="ultrafast")
     timeline = Timeline.build([1.0, 1.0], "none")
-    cues = (Cue(0.0, 2.0, "Hello captions"),)
+    # captions in the middle of each scene: a chunk that started its captions' clock
+    # at its own first frame would show the first caption in the second scene
+    cues = (Cue(0.0, 0.6, "Hello captions"), Cue(1.4, 2.0, "A second line"))
     plain, burnt = tmp_path / "plain.mp4", tmp_path / "burnt.mp4"
-    FfmpegMuxer().mux(MuxPlan(timeline, tuple(sources(timeline, settings)), video=settings,
-                              soft_subtitles=False), plain)
-    FfmpegMuxer().mux(MuxPlan(timeline, tuple(sources(timeline, settings)), cues=cues,
-                              video=settings, soft_subtitles=False, burn_subtitles=True), burnt)
+    mode.mux(MuxPlan(timeline, tuple(sources(timeline, settings)), video=settings,
+                     soft_subtitles=False), plain)
+    mode.mux(MuxPlan(timeline, tuple(sources(timeline, settings)), cues=cues,
+                     video=settings, soft_subtitles=False, burn_subtitles=True), burnt)
     info = probe(burnt)
     assert info.subtitle_streams == 0 and info.frames == 24
-    a, b = gray(plain)[12], gray(burnt)[12]
-    assert np.abs(a[120:] - b[120:]).mean() > 2  # the caption sits at the bottom
-    assert np.abs(a[:60] - b[:60]).mean() < 2  # the rest is the same picture
+    plain_frames, burnt_frames = gray(plain), gray(burnt)
+    # at 0.33 s, 1.08 s, 1.67 s, 0.75 s, 1.5 s
+    for k, shown in ((4, True), (13, False), (20, True), (9, False), (18, True)):
+        a, b = plain_frames[k], burnt_frames[k]
+        # the caption sits at the bottom; the rest is the same picture
+        assert ((np.abs(a[120:] - b[120:]) > 50).mean() > 0.004) == shown, k
+        assert np.abs(a[:60] - b[:60]).mean() < 2
 
 
 # --------------------------------------------------------------- failures

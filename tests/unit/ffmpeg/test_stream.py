@@ -361,3 +361,56 @@ def test_cancelled_before_the_first_frame() -> None:
 
 def test_in_test_sources_fit_the_port() -> None:
     assert isinstance(Source("a", 1, 0), FrameSource)
+
+
+# -------------------------------------------------------------------- chunks
+class SeekableSource(Source):
+    """A Source that can start at any frame (as Ken Burns can), recording where."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.opened_at: list[int] = []
+
+    def open_at(self, offset: int) -> Iterator[bytes]:
+        self.opened_at.append(offset)
+        self.log.append(f"open {self.name}")
+        return iter([self.frame(k) for k in range(offset, self.frames)])
+
+
+@pytest.mark.parametrize("kind", ["none", "fade", "crossfade"])
+@pytest.mark.parametrize("seekable", [False, True])
+def test_chunks_compose_to_the_very_same_frames(kind: str, seekable: bool) -> None:
+    """Every chunk of ``chunk_bounds``, composed apart, gives the frames of the whole
+    stream at those positions: chunked and streamed videos hold the same frames."""
+    timeline = Timeline.build([1.0, 1.3, 0.9, 1.1], kind, 0.4)
+    cls = SeekableSource if seekable else Source
+    counts = timeline.frame_counts(FPS)
+
+    def sources() -> list[Source]:
+        return [cls(str(i), counts[i], 20 + 50 * i, step=2, chroma=60 + 30 * i)
+                for i in range(4)]
+
+    whole = list(composed_frames(sources(), timeline, SETTINGS))
+    bounds = timeline.chunk_bounds(FPS)
+    assert len(bounds) == (7 if kind == "crossfade" else 4)
+    pieces = []
+    for a, b in bounds:
+        fresh = sources()
+        got = list(composed_frames(fresh, timeline, SETTINGS, start=a, stop=b))
+        assert len(got) == b - a
+        pieces += got
+        touched = [s.name for s in fresh if f"open {s.name}" in s.log]
+        starts = timeline.scene_starts_frames(FPS)
+        # only the scenes the chunk covers are opened (and prepared)
+        assert touched == [str(i) for i in range(4) if starts[i] < b and
+                           starts[i] + counts[i] > a]
+        if seekable:
+            assert all(s.opened_at == [a - starts[int(s.name)]] for s in fresh
+                       if s.opened_at)
+    assert pieces == whole
+
+
+def test_a_frame_range_outside_the_video_is_refused() -> None:
+    timeline = Timeline.build([1.0])
+    with pytest.raises(ValueError):
+        list(composed_frames([Source("a", 10, 0)], timeline, SETTINGS, start=5, stop=11))
