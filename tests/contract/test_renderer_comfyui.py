@@ -251,7 +251,17 @@ def test_cancel_removes_a_queued_prompt(server, image, tmp_path):
 
 def test_interrupt_by_someone_else_is_render_failed(server, image, tmp_path):
     server.node_delay = 0.3
-    threading.Timer(0.4, lambda: httpx.post(server.url + "/interrupt")).start()
+    before = len(server.executions)
+
+    def interrupt_once_running() -> None:  # not a fixed delay: a loaded machine is slow
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(
+                e["started"] for e in list(server.executions)[before:]):
+            time.sleep(0.02)
+        time.sleep(0.05)
+        httpx.post(server.url + "/interrupt")
+
+    threading.Thread(target=interrupt_once_running, daemon=True).start()
     with pytest.raises(RenderFailed, match="interrupted on the server"):
         make_renderer(server).render(request_for(image), tmp_path / "c.mp4")
 
