@@ -30,7 +30,9 @@ __all__ = [
     "mux_args",
     "normalize_args",
     "transitions_args",
+    "X264_PARAMS",
     "x264_args",
+    "x264_params",
 ]
 
 _COLOR_TAGS = ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
@@ -67,6 +69,19 @@ def lone_encoder_threads(cores: int | None = None) -> int:
     return max(n * 3 // 2, n + 2)
 
 
+#: x264 options every encode adds to its preset (closed GOPs; see :func:`x264_args`)
+X264_PARAMS = "open-gop=0"
+
+
+def x264_params(settings: VideoSettings, fast_ranges: Sequence[tuple[int, int]] = ()) -> str:
+    """The ``-x264-params`` value: :data:`X264_PARAMS`, plus zones for ``fast_ranges``."""
+    params = X264_PARAMS
+    zones = [f"{a},{b - 1},{FAST_ZONE}" for a, b in sorted(fast_ranges) if b > a]
+    if zones:
+        params += ":zones=" + "/".join(zones)
+    return params
+
+
 def x264_args(
     settings: VideoSettings,
     cut_frames: Sequence[int] = (),
@@ -83,10 +98,7 @@ def x264_args(
     """
     if settings.codec not in ("h264", "libx264"):
         raise ValueError(f"unsupported codec {settings.codec!r} (only h264)")
-    params = "open-gop=0"
-    zones = [f"{a},{b - 1},{FAST_ZONE}" for a, b in sorted(fast_ranges) if b > a]
-    if zones:
-        params += ":zones=" + "/".join(zones)
+    params = x264_params(settings, fast_ranges)
     args = ["-c:v", "libx264", "-preset", settings.preset, "-crf", str(settings.crf),
             "-pix_fmt", settings.pix_fmt, "-x264-params", params,
             "-forced-idr", "1", *_COLOR_TAGS,
