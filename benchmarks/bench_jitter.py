@@ -10,7 +10,9 @@ deviation of a frame-to-frame shift from its 7-frame local mean (px), on both ax
 
 Printed per setting: jitter per pan, bytes and the ffmpeg child's CPU time
 (``getrusage(RUSAGE_CHILDREN)`` user + sys, less noisy than wall time on a
-loaded machine) against today's settings (the first row). The lead runs the
+loaded machine) plus the frames' rendering CPU, against today's settings (the
+first row). A few rows change the renderer's resampler instead (Pillow kernels,
+oversampling) and keep today's encoder settings. The lead runs the
 timed version on a quiet machine.
 
     .venv/bin/python benchmarks/bench_jitter.py                  # every setting, 4 pans
@@ -64,6 +66,8 @@ class Candidate:
     params: str | None = None
     #: extra ffmpeg output options (e.g. ``-tune ssim``)
     extra: tuple[str, ...] = ()
+    #: KenBurnsClipRenderer keyword arguments (the resampler route)
+    renderer: tuple[tuple[str, object], ...] = ()
 
 
 #: the x264 params before this change (the reference row)
@@ -96,6 +100,18 @@ CANDIDATES = [
     Candidate("qpmax=6", OLD + ":qpmax=6"),
     Candidate("qpmax=7", OLD + ":qpmax=7"),
     Candidate("qpmax=8", OLD + ":qpmax=8"),
+    Candidate("qcomp=0.85", OLD + ":qcomp=0.85"),
+    Candidate("rc-lookahead=10", OLD + ":rc-lookahead=10"),
+    Candidate("rc-lookahead=20", OLD + ":rc-lookahead=20"),
+    Candidate("aq-strength=0.5", OLD + ":aq-strength=0.5"),
+    Candidate("-tune grain", OLD, ("-tune", "grain")),
+    Candidate("aq-mode=0+qcomp=0.8", OLD + ":aq-mode=0:qcomp=0.8"),
+    Candidate("trellis=2+qcomp=0.8", OLD + ":trellis=2:qcomp=0.8"),
+    Candidate("psy=0+qcomp=0.95", OLD + ":psy=0:qcomp=0.95"),
+    Candidate("qcomp=0.9+qpmax=8", OLD + ":qcomp=0.9:qpmax=8"),
+    Candidate("psy=0+qcomp=1.0", OLD + ":psy=0:qcomp=1.0"),
+    Candidate("psy=0+qcomp=1+qpmax=7", OLD + ":psy=0:qcomp=1.0:qpmax=7"),
+    Candidate("psy=0+qcomp=1+qpmax=6", OLD + ":psy=0:qcomp=1.0:qpmax=6"),
     Candidate("psy=0+qcomp=0.8", OLD + ":psy=0:qcomp=0.8"),
     Candidate("psy=0+qcomp=0.9", OLD + ":psy=0:qcomp=0.9"),
     Candidate("psy=0+qpmax=7", OLD + ":psy=0:qpmax=7"),
@@ -110,6 +126,11 @@ CANDIDATES = [
     Candidate("no-dct-decimate", OLD + ":no-dct-decimate=1"),
     Candidate("no-fast-pskip", OLD + ":no-fast-pskip=1"),
     Candidate("deadzone=6,6", OLD + ":deadzone-inter=6:deadzone-intra=6"),
+    Candidate("Pillow bicubic frames", OLD, renderer=(("resample", "bicubic"),)),
+    Candidate("Pillow lanczos frames", OLD, renderer=(("resample", "lanczos"),)),
+    Candidate("oversample 2 (Pillow)", OLD, renderer=(("oversample", 2.0),)),
+    Candidate("cqm=jvt", OLD + ":cqm=jvt"),
+    Candidate("cqm=jvt+psy=0", OLD + ":cqm=jvt:psy=0"),
     Candidate("bframes=0", OLD + ":bframes=0"),
     Candidate("no-mbtree", OLD + ":mbtree=0"),
 ]
@@ -127,16 +148,21 @@ def photo_path(name: str, tmp: Path) -> Path:
     return path
 
 
-def render_raw(pan: str, tmp: Path, seconds: float, settings: VideoSettings) -> tuple[Path, int]:
-    """The renderer's raw yuv420p frames for ``pan`` (what the encoder is fed)."""
+def render_raw(pan: str, tmp: Path, seconds: float, settings: VideoSettings,
+               renderer: tuple[tuple[str, object], ...] = ()) -> tuple[Path, int, float]:
+    """The renderer's raw yuv420p frames for ``pan`` (what the encoder is fed), their
+    count and the CPU seconds the rendering took (this process, all threads)."""
     photo, action = PANS[pan]
     request = ClipRequest(photo_path(photo, tmp), seconds, action, 1, settings=settings)
-    source = KenBurnsClipRenderer().stream(request)
-    raw = tmp / (pan.replace(" ", "_").replace("+", "") + ".yuv")
+    raw = tmp / (pan.replace(" ", "_").replace("+", "") + str(hash(renderer)) + ".yuv")
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    source = KenBurnsClipRenderer(**dict(renderer)).stream(request)  # type: ignore[arg-type]
     with raw.open("wb") as f:
         for frame in source.open():
             f.write(frame)
-    return raw, source.frame_count
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return raw, source.frame_count, cpu
 
 
 def encode(raw: Path, frames: int, out: Path, settings: VideoSettings,
@@ -189,16 +215,20 @@ def main() -> None:
     rows: list[tuple[str, list[float], float, float]] = []
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        raws = {pan: render_raw(pan, tmp, args.seconds, settings) for pan in pans}
+        raws: dict[tuple[str, object], tuple[Path, int, float]] = {}
+        render_raw(pans[0], tmp, 0.5, settings)  # warm-up: imports, the face detector
         header = "  ".join(f"{p[:26]:>26s}" for p in pans)
         print(f"\n{'setting':26s}  {header}  {'bytes':>8s}  {'CPU s':>7s}")
         base_bytes = base_cpu = 0.0
         for candidate in candidates:
             jitters, size, cpu = [], 0, 0.0
             for pan in pans:
-                raw, count = raws[pan]
+                key = (pan, candidate.renderer)
+                if key not in raws:
+                    raws[key] = render_raw(pan, tmp, args.seconds, settings, candidate.renderer)
+                raw, count, render_cpu = raws[key]
                 out = tmp / "out.mp4"
-                cpu += encode(raw, count, out, settings, candidate)
+                cpu += render_cpu + encode(raw, count, out, settings, candidate)
                 size += out.stat().st_size
                 jitters.append(jitter(out))
             if not rows:
@@ -207,7 +237,8 @@ def main() -> None:
             cells = "  ".join(f"{j:26.4f}" for j in jitters)
             print(f"{candidate.name:26s}  {cells}  {size / base_bytes - 1:+7.0%}  "
                   f"{cpu / base_cpu - 1:+6.0%}  ({size / 1e6:.2f} MB, {cpu:.1f} s)", flush=True)
-    print("\nbytes and CPU: all pans together, against the first row (today's settings)")
+    print("\nbytes and CPU: all pans together, against the first row (today's settings); CPU "
+          "= rendering the frames (this process) + the ffmpeg encode (child, user + sys)")
 
 
 if __name__ == "__main__":
