@@ -69,8 +69,16 @@ def lone_encoder_threads(cores: int | None = None) -> int:
     return max(n * 3 // 2, n + 2)
 
 
-#: x264 options every encode adds to its preset (closed GOPs; see :func:`x264_args`)
-X264_PARAMS = "open-gop=0"
+#: x264 options every encode adds to its preset: closed GOPs (see :func:`x264_args`),
+#: and motion that stays smooth in the delivered file. With the preset's rate control
+#: a slow pan shakes 0.011-0.016 px at crf 5 (half resolution, 7-frame local mean):
+#: macroblock-tree, adaptive quantisation and psychovisual RD leave the unreferenced
+#: B-frames at QP ~9 (P ~3) and half of their blocks skipped, so their low
+#: frequencies sit off the path. ``qcomp=1`` (no macroblock-tree QP spread),
+#: ``aq-mode=0`` (no per-block QP spread) and ``psy=0`` bring 4 pans to
+#: 0.007-0.009 px at the same crf, with -1 % bytes and the same encode CPU
+#: (``benchmarks/bench_jitter.py``; benchmarks/README.md "Pan jitter").
+X264_PARAMS = "open-gop=0:psy=0:qcomp=1.0:aq-mode=0"
 
 
 def x264_params(settings: VideoSettings, fast_ranges: Sequence[tuple[int, int]] = ()) -> str:
