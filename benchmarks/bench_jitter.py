@@ -202,8 +202,10 @@ def main() -> None:
     parser.add_argument("--only", nargs="+",
                         help="candidates whose name starts with one of these words")
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--size", default="1024x576", help="output WxH (default 1024x576)")
     args = parser.parse_args()
-    settings = VideoSettings()  # the shipped 1024x576, 24 fps, crf 5, medium
+    width, height = (int(v) for v in args.size.split("x"))
+    settings = VideoSettings(width=width, height=height)  # 24 fps, crf 5, medium
     pans = list(PANS) if args.pans == ["all"] else args.pans
     candidates = CANDIDATES
     if args.quick:
@@ -241,8 +243,9 @@ def main() -> None:
             cells = "  ".join(f"{j:26.4f}" for j in jitters)
             print(f"{candidate.name:26s}  {cells}  {size / base_bytes - 1:+7.0%}  "
                   f"{cpu / base_cpu - 1:+6.0%}  ({size / 1e6:.2f} MB, {cpu:.1f} s)", flush=True)
-    print("\nbytes and CPU: all pans together, against the first row (the settings before the fix); CPU "
-          "= rendering the frames (this process) + the ffmpeg encode (child, user + sys)")
+    print("\nbytes and CPU: all pans together, against the first row (the settings before "
+          "the fix); CPU = rendering the frames (this process) + the ffmpeg encode (child, "
+          "user + sys)")
 
 
 if __name__ == "__main__":
