@@ -19,6 +19,7 @@ from videogen_core.model import VideoSettings
 
 __all__ = [
     "FAST_ZONE",
+    "X264_PARAMS",
     "ass_filter",
     "audio_measure_args",
     "concat_list_text",
@@ -30,7 +31,6 @@ __all__ = [
     "mux_args",
     "normalize_args",
     "transitions_args",
-    "X264_PARAMS",
     "x264_args",
     "x264_params",
 ]
