@@ -19,6 +19,7 @@ from videogen_core.model import VideoSettings
 
 __all__ = [
     "FAST_ZONE",
+    "X264_PARAMS",
     "ass_filter",
     "audio_measure_args",
     "concat_list_text",
@@ -31,6 +32,7 @@ __all__ = [
     "normalize_args",
     "transitions_args",
     "x264_args",
+    "x264_params",
 ]
 
 _COLOR_TAGS = ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
@@ -67,6 +69,27 @@ def lone_encoder_threads(cores: int | None = None) -> int:
     return max(n * 3 // 2, n + 2)
 
 
+#: x264 options every encode adds to its preset: closed GOPs (see :func:`x264_args`),
+#: and motion that stays smooth in the delivered file. With the preset's rate control
+#: a slow pan shakes 0.011-0.016 px at crf 5 (half resolution, 7-frame local mean):
+#: macroblock-tree, adaptive quantisation and psychovisual RD leave the unreferenced
+#: B-frames at QP ~9 (P ~3) and half of their blocks skipped, so their low
+#: frequencies sit off the path. ``qcomp=1`` (no macroblock-tree QP spread),
+#: ``aq-mode=0`` (no per-block QP spread) and ``psy=0`` bring 4 pans to
+#: 0.007-0.009 px at the same crf, with -1 % bytes and the same encode CPU
+#: (``benchmarks/bench_jitter.py``; benchmarks/README.md "Pan jitter").
+X264_PARAMS = "open-gop=0:psy=0:qcomp=1.0:aq-mode=0"
+
+
+def x264_params(settings: VideoSettings, fast_ranges: Sequence[tuple[int, int]] = ()) -> str:
+    """The ``-x264-params`` value: :data:`X264_PARAMS`, plus zones for ``fast_ranges``."""
+    params = X264_PARAMS
+    zones = [f"{a},{b - 1},{FAST_ZONE}" for a, b in sorted(fast_ranges) if b > a]
+    if zones:
+        params += ":zones=" + "/".join(zones)
+    return params
+
+
 def x264_args(
     settings: VideoSettings,
     cut_frames: Sequence[int] = (),
@@ -83,10 +106,7 @@ def x264_args(
     """
     if settings.codec not in ("h264", "libx264"):
         raise ValueError(f"unsupported codec {settings.codec!r} (only h264)")
-    params = "open-gop=0"
-    zones = [f"{a},{b - 1},{FAST_ZONE}" for a, b in sorted(fast_ranges) if b > a]
-    if zones:
-        params += ":zones=" + "/".join(zones)
+    params = x264_params(settings, fast_ranges)
     args = ["-c:v", "libx264", "-preset", settings.preset, "-crf", str(settings.crf),
             "-pix_fmt", settings.pix_fmt, "-x264-params", params,
             "-forced-idr", "1", *_COLOR_TAGS,

@@ -560,7 +560,8 @@ def chunk_key(plan: MuxPlan, start: int, stop: int, burnt: bool) -> str:
     """The cache key of the output frames ``[start, stop)``: a hash of everything that
     decides them — each scene's key (image bytes, camera, seed, renderer + version:
     ``plan.scene_keys``), which of its frames the chunk holds and the transitions
-    touching them, the output settings, and the burnt-in captions the chunk shows.
+    touching them, the output settings and the encoder's tuning (``X264_PARAMS``), and
+    the burnt-in captions the chunk shows.
     Where the chunk sits in the video does not count (unless captions are burnt in):
     a chunk moved by an edit elsewhere is still found."""
     timeline, settings, fps = plan.timeline, plan.video, plan.video.fps
@@ -568,7 +569,7 @@ def chunk_key(plan: MuxPlan, start: int, stop: int, burnt: bool) -> str:
     starts = timeline.scene_starts_frames(fps)
     n = len(counts)
     kind = timeline.transition if n > 1 else "none"
-    parts: list[Any] = [CHUNK_FORMAT, attrs.asdict(settings), kind,
+    parts: list[Any] = [CHUNK_FORMAT, attrs.asdict(settings), commands.X264_PARAMS, kind,
                         timeline.overlap_frames(fps) if kind == "crossfade" else 0,
                         timeline.fade_frames(fps) if kind == "fade" else 0, stop - start]
     for i in range(n):

@@ -34,6 +34,8 @@ def test_x264_args_use_the_final_settings() -> None:
     assert _value(args, "-pix_fmt") == "yuv420p"
     assert _value(args, "-forced-idr") == "1"
     assert "open-gop=0" in _value(args, "-x264-params")
+    # smooth motion at the delivered crf (tests/unit/ffmpeg/test_jitter_delivered.py)
+    assert {"psy=0", "qcomp=1.0", "aq-mode=0"} <= set(_value(args, "-x264-params").split(":"))
     assert _value(args, "-force_key_frames") == "expr:eq(n,12)"
     with pytest.raises(ValueError):
         commands.x264_args(VideoSettings(codec="vp9"))
@@ -42,7 +44,7 @@ def test_x264_args_use_the_final_settings() -> None:
 def test_fast_zones_for_transition_pieces() -> None:
     args = commands.x264_args(SETTINGS, (12, 100), [(0, 12), (100, 125)])
     assert _value(args, "-x264-params") == (
-        f"open-gop=0:zones=0,11,{commands.FAST_ZONE}/100,124,{commands.FAST_ZONE}")
+        f"{commands.X264_PARAMS}:zones=0,11,{commands.FAST_ZONE}/100,124,{commands.FAST_ZONE}")
     assert "crf" not in commands.FAST_ZONE and "q=" not in commands.FAST_ZONE  # same quality
 
 
