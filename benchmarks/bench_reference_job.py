@@ -424,6 +424,10 @@ def main() -> None:
                         help="run every contender this many times (alternating order) and "
                              "report medians")
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="another checkout of videogen (e.g. `git worktree add --detach "
+                             "../base <commit>`): its own worker runs the same job as one more "
+                             "contender, so a change's cost is measured in the same run")
     parser.add_argument("--workers", type=int, nargs="+", default=[0],
                         help="project contenders: 0 = the default streamed path (one "
                              "encoder); N > 0 = clip files rendered N at a time and joined "
@@ -467,6 +471,13 @@ def main() -> None:
         outs[name] = work / f"project_w{w}" / "final.mp4"
         jobs.append((name, [*me, "--worker", "project", "--inputs", str(inputs_file), "--out",
                             str(outs[name]), "--workers", str(w)], outs[name]))
+    if args.baseline is not None:
+        base = args.baseline.resolve()
+        outs["baseline"] = work / "baseline" / "final.mp4"
+        jobs.append(("baseline", ["env", f"PYTHONPATH={base / 'src'}", sys.executable,
+                                  str(base / "benchmarks" / Path(__file__).name), "--worker",
+                                  "project", "--inputs", str(inputs_file), "--out",
+                                  str(outs["baseline"]), "--workers", "0"], outs["baseline"]))
     jobs.append(("single ffmpeg", single_command(inputs, outs["single"], 1, find_ffmpeg()),
                  outs["single"]))
     if args.single_threads:
@@ -522,6 +533,10 @@ def main() -> None:
             print(f"             / single ffmpeg with the same x264 threads: wall "
                   f"{ratio(name, 'single tuned'):.2f}x, CPU "
                   f"{ratio(name, 'single tuned', 'cpu'):.2f}x" + spread(name, "single tuned"))
+        if "baseline" in results:
+            print(f"             / baseline ({args.baseline}) wall "
+                  f"{ratio(name, 'baseline'):.3f}x, CPU {ratio(name, 'baseline', 'cpu'):.3f}x"
+                  + spread(name, "baseline"))
         if "moviepy" in results:
             print(f"             moviepy / project wall {ratio('moviepy', name):.2f}x "
                   f"(target >= 3x), CPU {ratio('moviepy', name, 'cpu'):.2f}x"
