@@ -50,6 +50,8 @@ class StopsAfterFirst:
         return clip
 
     def __getattr__(self, name: str) -> Any:
+        if name == "render_ahead":  # one clip at a time, so "after the first" is well defined
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
 
@@ -83,10 +85,7 @@ def test_comfyui_down_mid_job_falls_back_to_ken_burns_and_says_so(tmp_path: Path
     result, stored = run_job(tmp_path, fallback=True)
     assert isinstance(result, VideoResult), result
     fallbacks = [w for w in result.warnings if "comfyui unavailable" in w]
-    # scene 1 came from ComfyUI; scene 3 never could. Scene 2 may have been rendered
-    # ahead (the queue is kept one prompt ahead) before the server stopped
-    fell_back = {w.split(":")[0] for w in fallbacks}
-    assert "scene 3" in fell_back and fell_back <= {"scene 2", "scene 3"}, result.warnings
+    assert {w.split(":")[0] for w in fallbacks} == {"scene 2", "scene 3"}, result.warnings
     assert all("kenburns" in w.lower() for w in fallbacks)
     assert [p.suffix for p in stored if p.suffix in (".mp4", ".jpg")] == [".jpg", ".mp4"]
 
