@@ -79,6 +79,8 @@ class Sampler(threading.Thread):
         self.stages: dict[str, list[int]] = {}  # stage → [python peak, tree peak]
         self.trace_peak = 0
         self.snapshot = None
+        self.series: list[tuple[float, str, int, int]] = []  # (time, stage, python, tree)
+        self.started = time.monotonic()
 
     def sample(self) -> None:
         import psutil
@@ -96,6 +98,9 @@ class Sampler(threading.Thread):
         self.tree_peak = max(self.tree_peak, tree)
         self.children_peak = max(self.children_peak, kids)
         self.children_most = max(self.children_most, count)
+        now = time.monotonic() - self.started
+        if not self.series or now - self.series[-1][0] >= 0.5:
+            self.series.append((round(now, 2), self.stage, rss >> 20, tree >> 20))
         peaks = self.stages.setdefault(self.stage, [0, 0])
         peaks[0] = max(peaks[0], rss)
         peaks[1] = max(peaks[1], tree)
@@ -175,7 +180,8 @@ def child(args: argparse.Namespace) -> None:
            "python_hwm_mb": _status_kb("VmHWM") / 1024, "tree_peak_mb": sampler.tree_peak / 2**20,
            "children_peak_mb": sampler.children_peak / 2**20,
            "children_most": sampler.children_most,
-           "stages": {k: [v[0] / 2**20, v[1] / 2**20] for k, v in sampler.stages.items()}}
+           "stages": {k: [v[0] / 2**20, v[1] / 2**20] for k, v in sampler.stages.items()},
+           "series": sampler.series}
     if sampler.snapshot is not None:
         stats = sampler.snapshot.statistics("traceback")[:8]
         out["traced_peak_mb"] = sampler.trace_peak / 2**20
@@ -232,6 +238,8 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.02, help="sampling period (s)")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also report Python allocations at the traced peak")
+    parser.add_argument("--series", action="store_true",
+                        help="also print RSS every 0.5 s (python/tree MB, with the stage)")
     parser.add_argument("--json", action="store_true", help="print the raw figures as JSON")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
@@ -251,6 +259,9 @@ def main() -> None:
         print(f"{scenes:>6} {r['duration']:>8.1f} {r['wall']:>7.1f} {r['python_peak_mb']:>10.0f} "
               f"{r['python_hwm_mb']:>9.0f} {r['tree_peak_mb']:>8.0f} "
               f"{r['children_peak_mb']:>12.0f}  {stages}", flush=True)
+        if args.series:
+            print("         time s, stage, python MB, tree MB: " + "  ".join(
+                f"{t:g} {st} {py}/{tr}" for t, st, py, tr in r["series"]))
         for size, frames in r.get("top", []):
             print(f"         {size:7.1f} MB  {' <- '.join(reversed(frames))}")
     if len(results) > 1:
