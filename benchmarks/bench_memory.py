@@ -9,7 +9,10 @@ the child a sampling thread reads, every ``--interval`` seconds:
 * the Python process's ``VmRSS`` (and, at the end, ``VmHWM``, the kernel's exact
   peak) from ``/proc/self/status``;
 * the RSS of the whole process tree — this process plus every descendant
-  (ffmpeg encoder, audio mix…) — with psutil (the ``bench`` extra);
+  (ffmpeg encoder, audio mix…) — with psutil (the ``bench`` extra). A child
+  caught between fork and exec still runs our own executable and maps our
+  pages: it is skipped, or the tree would count this process twice (seen as
+  "python 274 MB" children at random moments);
 
 and keeps the peak of each per pipeline stage, so the table shows *where* the
 memory goes (``narrate``, ``render`` — the streamed encode with the audio mix
@@ -68,6 +71,7 @@ class Sampler(threading.Thread):
         import psutil
 
         self.me = psutil.Process()
+        self.exe = self.me.exe()
         self.interval = interval
         self.traced = traced
         self.stage = "setup"
@@ -76,6 +80,7 @@ class Sampler(threading.Thread):
         self.tree_peak = 0
         self.children_peak = 0
         self.children_most = 0
+        self.at_peak: tuple[str, int, list[tuple[str, int]]] = ("", 0, [])
         self.stages: dict[str, list[int]] = {}  # stage → [python peak, tree peak]
         self.trace_peak = 0
         self.snapshot = None
@@ -88,12 +93,19 @@ class Sampler(threading.Thread):
         rss = _status_kb("VmRSS") * 1024
         kids = 0
         count = 0
+        seen = []
         with contextlib.suppress(psutil.Error):
             for child in self.me.children(recursive=True):
                 with contextlib.suppress(psutil.Error):
-                    kids += child.memory_info().rss
+                    if child.exe() == self.exe:
+                        continue  # forked, not yet exec'd: our own pages, counted once
+                    size = child.memory_info().rss
+                    kids += size
                     count += 1
+                    seen.append((child.name(), size >> 20))
         tree = rss + kids
+        if tree > self.tree_peak:
+            self.at_peak = (self.stage, rss >> 20, seen)
         self.py_peak = max(self.py_peak, rss)
         self.tree_peak = max(self.tree_peak, tree)
         self.children_peak = max(self.children_peak, kids)
@@ -179,7 +191,7 @@ def child(args: argparse.Namespace) -> None:
            "base_mb": base_rss / 2**20, "python_peak_mb": sampler.py_peak / 2**20,
            "python_hwm_mb": _status_kb("VmHWM") / 1024, "tree_peak_mb": sampler.tree_peak / 2**20,
            "children_peak_mb": sampler.children_peak / 2**20,
-           "children_most": sampler.children_most,
+           "children_most": sampler.children_most, "at_peak": sampler.at_peak,
            "stages": {k: [v[0] / 2**20, v[1] / 2**20] for k, v in sampler.stages.items()},
            "series": sampler.series}
     if sampler.snapshot is not None:
@@ -259,6 +271,9 @@ def main() -> None:
         print(f"{scenes:>6} {r['duration']:>8.1f} {r['wall']:>7.1f} {r['python_peak_mb']:>10.0f} "
               f"{r['python_hwm_mb']:>9.0f} {r['tree_peak_mb']:>8.0f} "
               f"{r['children_peak_mb']:>12.0f}  {stages}", flush=True)
+        stage, py, seen = r["at_peak"]
+        print(f"         tree peak in {stage}: python {py} MB + "
+              + (", ".join(f"{name} {mb} MB" for name, mb in seen) or "no children"))
         if args.series:
             print("         time s, stage, python MB, tree MB: " + "  ".join(
                 f"{t:g} {st} {py}/{tr}" for t, st, py, tr in r["series"]))

@@ -43,7 +43,7 @@ __all__ = ["SynthMusicSource"]
 _CHUNK_SECONDS = 1.0
 #: Bytes of rendered tonal sounds a bed keeps for reuse (drum hits are always kept:
 #: they are small, and drawn from the bed's random generator, so not re-renderable).
-_CACHE_BYTES = 24 << 20
+_CACHE_BYTES = 12 << 20
 _MAX_DURATION = 4 * 3600.0
 
 

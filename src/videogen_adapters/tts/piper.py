@@ -54,6 +54,10 @@ def bundled_voice_path() -> Path | None:
 #: Loaded models shared by every PiperNarrator of the process: (model path, mtime) → voice.
 _LOADED: dict[tuple[str, float], Any] = {}
 _LOAD_LOCK = threading.Lock()
+#: One synthesis at a time per process: onnxruntime already spreads one run over
+#: every core, and each concurrent run kept its own working set (measured: 40
+#: narrations on 2 threads 320 MB RSS, one at a time 266 MB).
+_SPEAK_LOCK = threading.Lock()
 
 
 def _config_for(model: Path) -> Path:
@@ -181,7 +185,8 @@ class PiperNarrator:
             config = SynthesisConfig(
                 length_scale=piper_voice.config.length_scale / speed, volume=self.volume,
                 noise_scale=quiet, noise_w_scale=quiet)
-            pieces, cues = self._speak(piper_voice, sentences, config, rate, speed)
+            with _SPEAK_LOCK:
+                pieces, cues = self._speak(piper_voice, sentences, config, rate, speed)
         except (InvalidRequest, ServiceUnavailable):
             raise
         except Exception as exc:
