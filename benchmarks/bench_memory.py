@@ -239,8 +239,8 @@ def run_job(args: argparse.Namespace, scenes: int) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenes", type=int, nargs="+", default=[5, 40, 150])
-    parser.add_argument("--seconds", type=float, default=4.0,
-                        help="each scene's duration (150 × 4 s ≈ 10 minutes)")
+    parser.add_argument("--seconds", type=float, default=4.5,
+                        help="each scene's duration (150 × 4.5 s − 0.5 s crossfades ≈ 10 min)")
     parser.add_argument("--narrator", default="piper", help="silent | piper | espeak …")
     parser.add_argument("--music", default="synth", help="synth | none")
     parser.add_argument("--mood-run", type=int, default=5,
