@@ -144,15 +144,17 @@ def decoded_blocks(path: Path, rate: int, channels: int) -> Iterator[np.ndarray]
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:
-                raise RenderFailed("mix", f"{Path(path).name} has no audio stream")
+                raise RenderFailed("mix", f"{Path(path).name} has no audio stream",
+                                   stderr_tail=f"{Path(path).name}: no audio stream")
             resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)
             for frame in container.decode(container.streams.audio[0]):
                 for out in resampler.resample(frame):
                     yield out.to_ndarray().reshape(-1, channels)
             for out in resampler.resample(None):
                 yield out.to_ndarray().reshape(-1, channels)
-    except av.FFmpegError as exc:
-        raise RenderFailed("mix", f"cannot decode {Path(path).name}: {exc}") from exc
+    except av.FFmpegError as exc:  # the decoder's message stands in for ffmpeg's stderr
+        raise RenderFailed("mix", f"cannot decode {Path(path).name}",
+                           stderr_tail=f"{Path(path).name}: {exc}") from exc
 
 
 class _Track:
