@@ -65,3 +65,37 @@ def test_a_40_scene_job_peaks_where_a_5_scene_job_does(tmp_path: Path) -> None:
     # one ffmpeg input per narration and bed (before issue 15): ~186 and ~259 MB
     assert large["peak_mb"] < 200, (small, large)
     assert large["peak_mb"] < 1.3 * small["peak_mb"], (small, large)
+
+
+NARRATE = r"""
+import sys, tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from videogen_adapters.tts import PiperNarrator
+
+words = "the river bends past an old mill while quiet morning light settles".split()
+narrator, out = PiperNarrator(deterministic=True), Path(tempfile.mkdtemp())
+def rss():
+    with open("/proc/self/status") as fh:
+        return next(int(l.split()[1]) for l in fh if l.startswith("VmRSS:")) / 1024
+def speak(i):  # texts of many lengths, the longest among the first five
+    size = [12, 3, 8, 5, 10][i] if i < 5 else 3 + (i * 7) % 10
+    narrator.synthesize(" ".join(words[:size]) + f" number {i}.", out / f"{i}.wav")
+with ThreadPoolExecutor(2) as pool:  # as the pipeline's executor calls it
+    list(pool.map(speak, range(5)))
+    after5 = rss()
+    list(pool.map(speak, range(5, 45)))
+print("RESULT", after5, rss())
+"""
+
+
+def test_piper_does_not_grow_with_the_number_of_narrations() -> None:
+    proc = subprocess.run([sys.executable, "-c", NARRATE], capture_output=True, text=True,
+                          timeout=240, check=False)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, proc.stderr[-3000:]
+    after5, after45 = map(float, lines[0].split()[1:])
+    # onnxruntime's arena grows to the longest input (seen among the first five); then
+    # it kept a memory plan per input shape, and two concurrent runs a working set
+    # each: RSS grew with every new sentence length (before issue 15)
+    assert after45 < after5 + 20, (after5, after45)

@@ -14,6 +14,7 @@ lines becomes several cues, split at the pauses inside its audio.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -145,11 +146,21 @@ class PiperNarrator:
             if loaded is not None:
                 return loaded
             try:
+                import onnxruntime
                 from piper import PiperVoice
+                from piper.config import PiperConfig
             except ImportError as exc:
                 raise ServiceUnavailable("piper", "piper-tts is not installed") from exc
             try:
-                loaded = PiperVoice.load(model, _config_for(model))
+                options = onnxruntime.SessionOptions()
+                # no memory plan per input shape: each distinct sentence length kept one
+                # (measured: 209 MB RSS after 5 narrations, 265 MB after 40; flat without)
+                options.enable_mem_pattern = False
+                config = json.loads(_config_for(model).read_text(encoding="utf-8"))
+                loaded = PiperVoice(config=PiperConfig.from_dict(config),
+                                    session=onnxruntime.InferenceSession(
+                                        str(model), sess_options=options,
+                                        providers=["CPUExecutionProvider"]))
             except InvalidRequest:
                 raise
             except Exception as exc:
