@@ -148,7 +148,9 @@ def body(scenes: int, seconds: float, mood_run: int) -> dict[str, object]:
     data = []
     for i in range(scenes):
         mood = MOODS[(i // mood_run) % len(MOODS)] if mood_run else MOODS[0]
-        data.append({"scene_number": i + 1, "narration": TEXTS[i % len(TEXTS)],
+        # every narration different (as in a real job): the sentence plus a count
+        text = f"{TEXTS[i % len(TEXTS)][:-1]}, {'and more ' * (i % 4)}scene {i + 1}."
+        data.append({"scene_number": i + 1, "narration": text,
                      "duration": seconds, "clip_action": ACTIONS[i % len(ACTIONS)],
                      "music_mood": mood})
     return {"sequence_data": data,
