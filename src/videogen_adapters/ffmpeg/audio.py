@@ -1,6 +1,13 @@
 """The audio mix: narration placed on the timeline, ducked music, loudness target.
 
-One ffmpeg pass mixes everything into a float WAV and measures it (ebur128:
+First the narrations are laid end to end into ONE speech track and the music
+beds (trimmed, crossfaded) into ONE music track (:func:`speech_track`,
+:func:`music_track`): float WAVs written front to back, each file decoded in
+blocks (PyAV) and summed in a window as long as the overlap — so memory, and the
+number of ffmpeg inputs, stay the same whatever the number of scenes (an ffmpeg
+graph with one input per narration grew by ~1 MB per input and did
+O(inputs × length) work in its mixer). Then one ffmpeg pass mixes the two tracks
+into a float WAV and measures it (ebur128:
 integrated loudness and true peak); a second pass applies the correction (a
 gain, plus a look-ahead limiter only when the gain would break the true-peak
 ceiling — see :func:`normalization`) and encodes AAC of exactly the video's
@@ -15,27 +22,32 @@ video. The muxer measures the delivered file again. The graph
   keyed by the narration (a low threshold and a high ratio put the music
   ``duck_db`` and more below its level while speech plays);
 * speech + ducked music summed, padded/trimmed to the total.
+
+:func:`mix_audio` hands :func:`mix_graph` the two tracks as one placement each;
+the graph also takes any number of placements (the same result, the old way).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import attrs
+import numpy as np
 
 from videogen_core.errors import RenderFailed
 from videogen_core.model import AudioSettings
 from videogen_core.ports import MusicPlacement, NarrationPlacement
 from videogen_core.progress import CancelToken
 
+from ..tts.wav import FloatWavWriter
 from . import commands
 from .runner import FfmpegRunner, atomic_output
 
-__all__ = ["Loudness", "converge_loudness", "measure_loudness", "mix_audio", "mix_graph",
-           "normalization", "parse_ebur128"]
+__all__ = ["Loudness", "converge_loudness", "decoded_blocks", "measure_loudness", "mix_audio",
+           "mix_graph", "music_track", "normalization", "parse_ebur128", "speech_track"]
 
 _FORMAT = "aformat=sample_fmts=fltp:channel_layouts=stereo"
 
@@ -123,6 +135,121 @@ def mix_graph(
     return inputs, ";".join(chains)
 
 
+def decoded_blocks(path: Path, rate: int, channels: int) -> Iterator[np.ndarray]:
+    """The audio of ``path`` (any format FFmpeg reads) as float32 blocks ``(n, channels)``
+    at ``rate``, decoded and resampled a frame at a time (never the whole file)."""
+    import av
+
+    layout = "mono" if channels == 1 else "stereo"
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise RenderFailed("mix", f"{Path(path).name} has no audio stream",
+                                   stderr_tail=f"{Path(path).name}: no audio stream")
+            resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)
+            for frame in container.decode(container.streams.audio[0]):
+                for out in resampler.resample(frame):
+                    yield out.to_ndarray().reshape(-1, channels)
+            for out in resampler.resample(None):
+                yield out.to_ndarray().reshape(-1, channels)
+    except av.FFmpegError as exc:  # the decoder's message stands in for ffmpeg's stderr
+        raise RenderFailed("mix", f"cannot decode {Path(path).name}",
+                           stderr_tail=f"{Path(path).name}: {exc}") from exc
+
+
+class _Track:
+    """Sums blocks placed at sample positions into a float WAV written front to
+    back: samples before :meth:`flush`'s bound are final and written; a window
+    keeps the rest (as long as the overlap of what is still being placed)."""
+
+    def __init__(self, out: FloatWavWriter, channels: int) -> None:
+        self.out = out
+        self.written = 0
+        self.window = np.zeros((0, channels), np.float32)
+
+    def add(self, at: int, block: np.ndarray) -> None:
+        at = max(at, self.written)  # never happens for sorted placements
+        end = at + block.shape[0]
+        if end - self.written > self.window.shape[0]:
+            grown = np.zeros((end - self.written, self.window.shape[1]), np.float32)
+            grown[: self.window.shape[0]] = self.window
+            self.window = grown
+        self.window[at - self.written: end - self.written] += block
+
+    def flush(self, upto: int) -> None:
+        """Write every sample before ``upto`` (silence where nothing was placed)."""
+        if upto <= self.written:
+            return
+        have = min(upto - self.written, self.window.shape[0])
+        self.out.write(self.window[:have])
+        self.window = self.window[have:].copy()
+        gap = upto - self.written - have
+        while gap > 0:
+            step = min(gap, 1 << 16)
+            self.out.write(np.zeros((step, self.window.shape[1]), np.float32))
+            gap -= step
+        self.written = upto
+
+
+def speech_track(narrations: Sequence[NarrationPlacement], rate: int, output: Path) -> float:
+    """Lay every narration at its start (in samples at ``rate``) into one mono float
+    WAV; return its duration. Overlapping narrations add up."""
+    ordered = sorted(narrations, key=lambda p: p.start)
+    starts = [max(0, round(p.start * rate)) for p in ordered]
+    with FloatWavWriter(output, rate, 1) as out:
+        track = _Track(out, 1)
+        for k, placement in enumerate(ordered):
+            final = starts[k + 1] if k + 1 < len(ordered) else None  # nothing lands before
+            at = starts[k]
+            for block in decoded_blocks(Path(placement.path), rate, 1):
+                track.add(at, block)
+                at += block.shape[0]
+                track.flush(at if final is None else min(at, final))
+        track.flush(track.written + track.window.shape[0])
+    return out.frames / rate
+
+
+def _qsin(x: np.ndarray) -> np.ndarray:
+    """afade's ``qsin`` curve (quarter of a sine wave) of ``x`` in 0..1."""
+    return np.sin(np.clip(x, 0.0, 1.0) * (np.pi / 2)).astype(np.float32)
+
+
+def music_track(music: Sequence[MusicPlacement], rate: int, output: Path) -> float:
+    """Lay the beds into one stereo float WAV: each trimmed to its span, placed at
+    its start, faded in over the overlap with the previous bed and out over the
+    overlap with the next (``qsin``, as :func:`mix_graph` does); return its duration."""
+    ordered = sorted(music, key=lambda m: m.start)
+    starts = [max(0, round(m.start * rate)) for m in ordered]
+    with FloatWavWriter(output, rate, 2) as out:
+        track = _Track(out, 2)
+        for k, bed in enumerate(ordered):
+            length = round(max(0.0, bed.end - bed.start) * rate)
+            xin = round(max(0.0, ordered[k - 1].end - bed.start) * rate) if k else 0
+            xout = (round(max(0.0, bed.end - ordered[k + 1].start) * rate)
+                    if k + 1 < len(ordered) else 0)
+            final = starts[k + 1] if k + 1 < len(ordered) else None
+            done = 0
+            for block in decoded_blocks(Path(bed.path), rate, 2):
+                block = block[: length - done]
+                if not block.shape[0]:
+                    break
+                idx = np.arange(done, done + block.shape[0], dtype=np.float64)
+                gain = None
+                if xin > 0:
+                    gain = _qsin(idx / xin)
+                if xout > 0:
+                    tail = _qsin((length - idx) / xout)
+                    gain = tail if gain is None else gain * tail
+                if gain is not None:
+                    block = block * gain[:, None]
+                track.add(starts[k] + done, block)
+                done += block.shape[0]
+                at = starts[k] + done
+                track.flush(at if final is None else min(at, final))
+        track.flush(track.written + track.window.shape[0])
+    return out.frames / rate
+
+
 def mix_audio(
     runner: FfmpegRunner,
     narrations: Sequence[NarrationPlacement],
@@ -135,7 +262,21 @@ def mix_audio(
     cancel: CancelToken | None = None,
 ) -> Loudness:
     """Mix, loudness-normalise and encode the soundtrack (AAC in MP4) to ``output``;
-    return the loudness of the mix before normalisation."""
+    return the loudness of the mix before normalisation. The narrations and the
+    beds are first laid into one track each (see the module docstring)."""
+    rate = settings.sample_rate
+    if narrations:
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        speech = workdir / "speech.wav"
+        seconds = speech_track(narrations, rate, speech)
+        narrations = [NarrationPlacement(speech, 0.0, seconds)]
+    if music:
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        bed = workdir / "music.wav"
+        seconds = music_track(music, rate, bed)
+        music = [MusicPlacement(bed, 0.0, seconds)]
     inputs, graph = mix_graph(narrations, music, total, settings)
     wav = workdir / "mix.wav"
     graph += ";[mix]asplit=2[out][meter];[meter]ebur128=peak=true[measured]"

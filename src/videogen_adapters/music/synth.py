@@ -2,18 +2,28 @@
 
 No files, no models: :mod:`.score` writes the notes (tempo, key and mode,
 chord progression, pad, arpeggio/comping, bass, drums, melody), :mod:`.instruments`
-renders each distinct sound once (cached per bed), and the bed is mixed in
-chunks — dry bus plus a reverb send through a feedback delay network, a soft
-limiter, a fade-in and a fade-out — straight into a 48 kHz stereo 16-bit WAV.
-Same mood, duration and seed → identical samples.
+renders each distinct sound (kept in a cache of bounded size per bed), and the
+bed is mixed block by block — dry bus plus a reverb send through a feedback
+delay network, a soft limiter, a fade-in and a fade-out — straight into a
+48 kHz stereo 16-bit WAV.
+
+Memory is flat in the bed's length: a block holds one block of the mix (about a
+second), the sounds still ringing are added slice by slice, and the cache of
+rendered sounds is capped in bytes (a tonal sound dropped from it is rendered
+again, identically, when it comes back). Same mood, duration and seed →
+identical samples, whatever the block size (every step is sample-wise or
+carries its state across blocks; ``tests/unit/music`` checks one block against
+many).
 """
 
 from __future__ import annotations
 
 import math
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import attrs
 import numpy as np
@@ -28,7 +38,12 @@ from .score import STYLES, Event, Style, compose_score
 
 __all__ = ["SynthMusicSource"]
 
-_CHUNK_SECONDS = 10.0
+#: Seconds of audio mixed per block (rounded to a multiple of the reverb's
+#: decimation); the output does not depend on it, only memory and speed do.
+_CHUNK_SECONDS = 1.0
+#: Bytes of rendered tonal sounds a bed keeps for reuse (drum hits are always kept:
+#: they are small, and drawn from the bed's random generator, so not re-renderable).
+_CACHE_BYTES = 12 << 20
 _MAX_DURATION = 4 * 3600.0
 
 
@@ -44,16 +59,25 @@ _TONAL = {
 
 
 class _Sounds:
-    """Renders each sound of a bed once: a tonal note's undamped body once per
-    (instrument, note) at the longest length the score asks for, then each
-    distinct hold as a damped copy; every drum hit once."""
+    """Renders the sounds of a bed: a tonal note's undamped body per (instrument,
+    note) at the longest length the score asks for, then each distinct hold as a
+    damped copy; every drum hit once.
 
-    def __init__(self, style: Style, sr: int, seed: int, events: list[Event]) -> None:
+    Tonal sounds are pure functions of (instrument, note, hold), so they live in
+    a least-recently-used cache capped at ``limit`` bytes and are rendered again
+    when evicted; drum hits draw on the bed's random generator in score order, so
+    each is rendered once and kept (they are short)."""
+
+    def __init__(self, style: Style, sr: int, seed: int, events: list[Event],
+                 limit: int = _CACHE_BYTES) -> None:
         self.style, self.sr = style, sr
         self.rng = np.random.default_rng(seed ^ 0x5EED)
-        self.cache: dict[tuple[str, int, int], np.ndarray] = {}
-        self.bodies: dict[tuple[str, int], np.ndarray] = {}
+        self.limit = limit
+        self.cache: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()
+        self.drums: dict[tuple[str, int], np.ndarray] = {}
+        self.bodies: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self.longest: dict[tuple[str, int], float] = {}
+        self.held = 0  # bytes in ``cache`` and ``bodies``
         for e in events:
             if e.instrument in _TONAL:
                 key = (e.instrument, e.note)
@@ -67,23 +91,42 @@ class _Sounds:
 
     def get(self, event: Event) -> np.ndarray:
         """The sound of ``event`` (mono, or stereo ``(2, n)`` for pads)."""
+        if event.instrument not in _TONAL:
+            key = (event.instrument, event.note)
+            drum = self.drums.get(key)
+            if drum is None:
+                drum = self.drums[key] = self._drum(event.instrument, event.note)
+            return drum
         hold_ms = round(event.hold * 100) * 10  # 10 ms buckets keep the cache small
-        key = (event.instrument, event.note, hold_ms if event.instrument in _TONAL else 0)
-        sound = self.cache.get(key)
-        if sound is None:
-            if event.instrument in _TONAL:
-                sound = self._damped(event, hold_ms / 1000)
-            else:
-                sound = self._drum(event.instrument, event.note)
-            self.cache[key] = sound
+        tone = (event.instrument, event.note, hold_ms)
+        sound = self.cache.get(tone)
+        if sound is not None:
+            self.cache.move_to_end(tone)
+            return sound
+        sound = self._damped(event, hold_ms / 1000)
+        self._keep(self.cache, tone, sound)
         return sound
+
+    def _keep(self, store: OrderedDict[Any, np.ndarray], key: Any, value: np.ndarray) -> None:
+        """Cache ``value``; beyond the byte limit drop the least recently used damped
+        sounds, then bodies (never ``value`` itself)."""
+        store[key] = value
+        self.held += value.nbytes
+        for victims in (self.cache, self.bodies):
+            while self.held > self.limit and victims:
+                oldest = next(iter(victims))
+                if victims is store and oldest == key:
+                    break
+                self.held -= victims.pop(oldest).nbytes
 
     def _damped(self, event: Event, hold: float) -> np.ndarray:
         name, note = event.instrument, event.note
         body = self.bodies.get((name, note))
         if body is None:
             body = self._tone(name, ins.midi_hz(note), self.longest[(name, note)] + 0.02)
-            self.bodies[(name, note)] = body
+            self._keep(self.bodies, (name, note), body)
+        else:
+            self.bodies.move_to_end((name, note))
         start, end = self._span(attrs.evolve(event, hold=hold))
         sound = body[..., : int(end * self.sr)].copy()
         return ins.release(sound, self.sr, start, end - start)
@@ -118,10 +161,15 @@ class SynthMusicSource:
     name = "synth"
 
     def __init__(self, sample_rate: int = 48000, *, fade_in: float = 0.5,
-                 fade_out: float = 2.5) -> None:
+                 fade_out: float = 2.5, block_seconds: float = _CHUNK_SECONDS,
+                 cache_bytes: int = _CACHE_BYTES) -> None:
         self.sample_rate = sample_rate
         self.fade_in = fade_in
         self.fade_out = fade_out
+        #: seconds mixed per block (memory and speed only: the samples do not change)
+        self.block_seconds = block_seconds
+        #: bytes of rendered tonal sounds kept per bed (ditto)
+        self.cache_bytes = cache_bytes
 
     def moods(self) -> list[str]:
         """The ten moods the composer knows."""
@@ -149,50 +197,55 @@ class SynthMusicSource:
     # ------------------------------------------------------------------ mixing
     def _render(self, style: Style, events: list[Event], duration: float, seed: int,
                 out: WavWriter, cancel: CancelToken) -> None:
+        """Mix the bed block by block into ``out``.
+
+        Each block starts from silence; the sounds ringing into it (events in
+        score order, earlier blocks' ones first) add the slice that falls inside
+        it. So every output sample is the same sum, in the same order, as in one
+        whole-length mix, and the reverb and limiter carry their state across
+        blocks: the block size changes memory and speed, never the samples."""
         sr = self.sample_rate
         total = round(duration * sr)
-        sounds = _Sounds(style, sr, seed, events)
+        sounds = _Sounds(style, sr, seed, events, self.cache_bytes)
         reverb = DecimatedReverb(sr, style.rt60)
-        chunk = int(_CHUNK_SECONDS * sr)
+        factor = reverb.factor
+        chunk = max(factor, int(self.block_seconds * sr) // factor * factor)
         events = sorted(events, key=lambda e: e.time)
-        carry_dry = np.zeros((2, 0))
-        carry_wet = np.zeros((2, 0))
+        ringing: list[tuple[Event, np.ndarray, int]] = []  # (event, sound, first sample)
         fade_in = max(1, int(min(self.fade_in, duration / 4) * sr))
         fade_out = max(1, int(min(self.fade_out, duration / 4) * sr))
         gain = 0.55 * style.level
         k = 0
         for start in range(0, total, chunk):
-            cancel.raise_if_cancelled()  # between 10 s blocks (~0.1-0.3 s of work each)
+            cancel.raise_if_cancelled()  # between blocks (a fraction of a second of work each)
             n = min(chunk, total - start)
-            batch = []
             while k < len(events) and round(events[k].time * sr) < start + n:
-                batch.append(events[k])
+                event = events[k]
+                ringing.append((event, sounds.get(event), round(event.time * sr)))
                 k += 1
-            sized = [(e, sounds.get(e)) for e in batch]
-            longest = max([s.shape[-1] for _, s in sized] + [carry_dry.shape[1], n])
-            dry = np.zeros((2, n + longest))
-            send = np.zeros((2, n + longest))
-            dry[:, : carry_dry.shape[1]] += carry_dry
-            send[:, : carry_wet.shape[1]] += carry_wet
-            for event, sound in sized:
-                _place(dry, send, event, sound, round(event.time * sr) - start)
-            wet = reverb.process(send[:, :n]) * style.wet * 2.2
-            block = (dry[:, :n] + wet) * gain
+            dry = np.zeros((2, n))
+            send = np.zeros((2, n))
+            for event, sound, at in ringing:
+                _place(dry, send, event, sound, at - start)
+            ringing = [r for r in ringing if r[2] + r[1].shape[-1] > start + n]
+            wet = reverb.process(send) * style.wet * 2.2
+            block = (dry + wet) * gain
             block = _fade(block, start, total, fade_in, fade_out)
             out.write(soft_limit(block).T)
-            carry_dry, carry_wet = dry[:, n:], send[:, n:]
-            carry_dry = carry_dry[:, : _last_nonzero(carry_dry)]
-            carry_wet = carry_wet[:, : _last_nonzero(carry_wet)]
 
 
 def _place(dry: np.ndarray, send: np.ndarray, event: Event, sound: np.ndarray,
            at: int) -> None:
-    """Add ``sound`` at sample ``at``: constant-power pan, part of it to the reverb."""
+    """Add the part of ``sound`` (starting at sample ``at`` of the block, maybe
+    before it) that falls inside the block: constant-power pan, part of it to
+    the reverb."""
     length = sound.shape[-1]
     if at < 0:
         sound, length, at = sound[..., -at:], length + at, 0
+    length = min(length, dry.shape[1] - at)
     if length <= 0:
         return
+    sound = sound[..., :length]
     angle = (event.pan + 1) * np.pi / 4
     if sound.ndim == 1:
         for ch, amp in enumerate((math.cos(angle), math.sin(angle))):
@@ -208,8 +261,3 @@ def _fade(block: np.ndarray, start: int, total: int, fade_in: int, fade_out: int
     idx = np.arange(start, start + block.shape[1])
     env = np.minimum(1.0, np.minimum(idx / fade_in, (total - idx) / fade_out))
     return block * np.clip(env, 0.0, 1.0) ** 2
-
-
-def _last_nonzero(x: np.ndarray) -> int:
-    nz = np.flatnonzero(np.abs(x).max(axis=0) > 1e-7)
-    return int(nz[-1]) + 1 if nz.size else 0

@@ -79,6 +79,11 @@ def bundled_voice_path() -> Path | None:
 #: (model path, mtime) → (voice, number of noise inputs).
 _LOADED: dict[tuple[str, float], tuple[Any, int]] = {}
 _LOAD_LOCK = threading.Lock()
+#: One model run at a time per process: onnxruntime already spreads one run over
+#: every core, and each concurrent run kept its own working set (measured: 40
+#: narrations on 2 threads 320 MB RSS, one at a time 266 MB). Held per piece, not
+#: per narration, so jobs' narrations take turns (a long one never blocks the rest).
+_SPEAK_LOCK = threading.Lock()
 
 
 def _config_for(model: Path) -> Path:
@@ -173,6 +178,9 @@ class PiperNarrator:
                 data, noise_inputs = seeded_model(model)
                 options = onnxruntime.SessionOptions()
                 options.log_severity_level = 4  # a too-short noise buffer is retried quietly
+                # no memory plan per input shape: each distinct sentence length kept one
+                # (measured: 209 MB RSS after 5 narrations, 265 MB after 40; flat without)
+                options.enable_mem_pattern = False
                 session = onnxruntime.InferenceSession(data, sess_options=options,
                                                        providers=["CPUExecutionProvider"])
                 loaded = (PiperVoice(session=session, config=PiperConfig.from_dict(config)),
@@ -279,8 +287,9 @@ class PiperNarrator:
                 "input_lengths": np.array([len(ids)], dtype=np.int64), "scales": scales}
         if config.num_speakers > 1:
             args["sid"] = np.array([config.default_speaker_id or 0], dtype=np.int64)
-        audio, samples = infer(piper_voice.session, noise_inputs, args, seed, run,
-                               config.hop_length)
+        with _SPEAK_LOCK:
+            audio, samples = infer(piper_voice.session, noise_inputs, args, seed, run,
+                                   config.hop_length)
         peak = float(np.max(np.abs(audio))) if audio.size else 0.0
         audio = audio / peak * self.volume if peak > 1e-8 else np.zeros_like(audio)
         return AudioChunk(

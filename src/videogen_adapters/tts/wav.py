@@ -8,9 +8,11 @@ atomically (a temporary file in the same folder, then :func:`os.replace`).
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
 import wave
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +20,7 @@ from videogen_core import Cue
 from videogen_core.captions import clamp_words
 
 __all__ = [
+    "FloatWavWriter",
     "WavWriter",
     "read_wav",
     "speech_bounds",
@@ -152,3 +155,53 @@ class WavWriter:
     def duration(self) -> float:
         """Seconds written so far."""
         return self.frames / float(self.sample_rate)
+
+
+class FloatWavWriter:
+    """Streams 32-bit float frames into a WAV file (``WAVE_FORMAT_IEEE_FLOAT``, which
+    ffmpeg reads as ``pcm_f32le``): for intermediate tracks whose sums may exceed
+    full scale before a later gain. Not atomic (a working file); the header's sizes
+    are written when the context exits.
+
+    ::
+
+        with FloatWavWriter(path, 48000, 2) as out:
+            out.write(block)          # float (n, 2) or (n,) blocks
+    """
+
+    def __init__(self, path: Path, sample_rate: int, channels: int) -> None:
+        self.path = Path(path)
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self.frames = 0
+        self._fh: Any = None
+
+    def _header(self) -> bytes:
+        data = self.frames * self.channels * 4
+        return (b"RIFF" + struct.pack("<I", 36 + data) + b"WAVE"
+                + b"fmt " + struct.pack("<IHHIIHH", 16, 3, self.channels, self.sample_rate,
+                                        self.sample_rate * self.channels * 4,
+                                        self.channels * 4, 32)
+                + b"data" + struct.pack("<I", data))
+
+    def __enter__(self) -> FloatWavWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(self.path, "wb")  # noqa: SIM115 - closed in __exit__
+        self._fh.write(self._header())
+        return self
+
+    def write(self, samples: np.ndarray) -> None:
+        """Append float samples ``(n,)`` (mono) or ``(n, channels)``."""
+        assert self._fh is not None, "use FloatWavWriter as a context manager"
+        data = np.ascontiguousarray(samples, dtype="<f4")
+        self._fh.write(data.tobytes())
+        self.frames += data.shape[0]
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        assert self._fh is not None
+        try:
+            if exc_type is None:
+                self._fh.seek(0)
+                self._fh.write(self._header())
+        finally:
+            self._fh.close()

@@ -352,7 +352,8 @@ def test_a_failed_mix_stops_the_encode(tmp_path: Path) -> None:
     assert info.value.stage == "mix"  # the mix's own error, not a bare Cancelled
     assert Slow.produced < timeline.total_frames(SMALL.fps) // 2  # the encode stopped early
     assert only(out_dir)
-    assert streamed[0].closed
+    # a started source is closed (the mix, decoding in process, may fail before any frame)
+    assert streamed[0].closed or Slow.produced == 0
 
 
 def test_the_audio_mix_runs_nicer_than_the_encode(voice: Path, tmp_path: Path) -> None:
