@@ -74,7 +74,7 @@ from pathlib import Path
 from videogen_adapters.tts import PiperNarrator
 
 words = "the river bends past an old mill while quiet morning light settles".split()
-narrator, out = PiperNarrator(deterministic=True), Path(tempfile.mkdtemp())
+narrator, out = PiperNarrator(), Path(tempfile.mkdtemp())
 def rss():
     with open("/proc/self/status") as fh:
         return next(int(l.split()[1]) for l in fh if l.startswith("VmRSS:")) / 1024
