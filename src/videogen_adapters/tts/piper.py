@@ -51,7 +51,7 @@ from videogen_core import (
 )
 
 from .align import align_pieces, assign_words, caption_pieces, piper_words
-from .piper_noise import infer, phoneme_alignments, seeded_model
+from .piper_noise import cached_seeded_model, infer, phoneme_alignments
 from .wav import trim_cues, write_wav
 
 __all__ = ["BUNDLED_VOICE", "PIECE_CHARS", "PiperNarrator", "bundled_voice_path", "speech_pieces"]
@@ -175,14 +175,15 @@ class PiperNarrator:
                 raise ServiceUnavailable("piper", "piper-tts is not installed") from exc
             try:
                 config = json.loads(_config_for(model).read_text(encoding="utf-8"))
-                data, noise_inputs = seeded_model(model)
+                source, noise_inputs = cached_seeded_model(model)
                 options = onnxruntime.SessionOptions()
                 options.log_severity_level = 4  # a too-short noise buffer is retried quietly
                 # no memory plan per input shape: each distinct sentence length kept one
                 # (measured: 209 MB RSS after 5 narrations, 265 MB after 40; flat without)
                 options.enable_mem_pattern = False
-                session = onnxruntime.InferenceSession(data, sess_options=options,
-                                                       providers=["CPUExecutionProvider"])
+                session = onnxruntime.InferenceSession(
+                    str(source) if isinstance(source, Path) else source,
+                    sess_options=options, providers=["CPUExecutionProvider"])
                 loaded = (PiperVoice(session=session, config=PiperConfig.from_dict(config)),
                           noise_inputs)
             except InvalidRequest:

@@ -33,14 +33,24 @@ does with ``include_alignments=True`` (word times, ``align.piper_words``).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
+import logging
+import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["NOISE_PREFIX", "infer", "phoneme_alignments", "seeded_model"]
+__all__ = ["NOISE_PREFIX", "cached_seeded_model", "infer", "phoneme_alignments", "seeded_model"]
+
+log = logging.getLogger("videogen.tts.piper")
+
+#: Bump when :func:`seeded_model`'s rewrite changes: rewritten models cached on disk
+#: under an older number are not used.
+REWRITE_VERSION = 2
 
 #: Name prefix of the graph inputs that replace the model's random ops.
 NOISE_PREFIX = "videogen_noise_"
@@ -168,3 +178,38 @@ def phoneme_alignments(id_map: Mapping[str, Sequence[int]], phonemes: Sequence[s
         out.append(PhonemeAlignment(phoneme=phoneme, phoneme_ids=wanted,
                                     num_samples=int(samples[start:k].sum())))
     return out
+
+
+def _cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "videogen" / "piper"
+
+
+def cached_seeded_model(model_path: Path) -> tuple[Path | bytes, int]:
+    """:func:`seeded_model`, kept on disk after the first time: a later process loads
+    the rewritten model by path (no ``onnx`` import, no rewrite: about 1 s saved at
+    every ``videogen render``). Cached under ``$XDG_CACHE_HOME/videogen/piper`` (or
+    ``~/.cache``), keyed by the model file's path, size, mtime and
+    :data:`REWRITE_VERSION`; written atomically. Where the cache cannot be written,
+    the bytes are returned as they are."""
+    stat = model_path.stat()
+    ident = f"{REWRITE_VERSION}:{model_path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    key = hashlib.sha256(ident.encode()).hexdigest()[:24]
+    root = _cache_root()
+    for found in sorted(root.glob(f"{key}-n*.onnx")) if root.is_dir() else ():
+        with contextlib.suppress(ValueError):
+            return found, int(found.stem.rsplit("-n", 1)[1])
+    data, count = seeded_model(model_path)
+    tmp: str | None = None
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=root)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, root / f"{key}-n{count}.onnx")
+    except OSError as exc:  # a read-only home: rewrite again next time
+        log.debug("cannot cache the seeded Piper model in %s: %s", root, exc)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    return data, count
