@@ -183,6 +183,49 @@ def run_server(
         shutil.rmtree(log_dir, ignore_errors=True)
 
 
+def videogen_command(verb: str = "serve") -> list[str]:
+    """``videogen <verb>`` of this virtualenv (the console script, else ``-m``)."""
+    script = Path(sys.executable).with_name("videogen")
+    return ([str(script), verb] if script.exists()
+            else [sys.executable, "-m", "videogen_cli", verb])
+
+
+@contextlib.contextmanager
+def videogen_serve(workdir: Path, settings: Mapping[str, str], *, timeout: float = 30.0,
+                   grace: float = 15.0) -> Iterator[RunningServer]:
+    """A real ``videogen serve`` on a free port of 127.0.0.1 with ``settings``
+    (``VIDEOGEN_*`` variables; none of the caller's own leak in), run in
+    ``workdir`` with its log at ``workdir/server.log``; yielded once ``/healthz``
+    answers 200, stopped afterwards (SIGTERM to its group, SIGKILL after ``grace``)."""
+    import httpx
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOGEN_")}
+    env.update({"VIDEOGEN_HOST": HOST, "VIDEOGEN_PORT": str(port), "PYTHONUNBUFFERED": "1",
+                **settings})
+    log_path = workdir / "server.log"
+    url = f"http://{HOST}:{port}"
+    started = time.monotonic()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(videogen_command(), env=env, cwd=workdir, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        while True:
+            if process.poll() is not None:
+                raise AssertionError("server exited:\n" + log_path.read_text())
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() - started > timeout:
+                raise AssertionError("server did not answer:\n" + log_path.read_text())
+            time.sleep(0.1)
+        yield RunningServer(name="videogen", host=HOST, port=port, url=url, process=process,
+                            log_path=log_path, startup_seconds=time.monotonic() - started,
+                            env=env)
+    finally:
+        _stop(process, grace)
+
+
 def _http_ready(path: str = "/") -> Callable[[int], bool]:
     def ready(port: int) -> bool:
         try:

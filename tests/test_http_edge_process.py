@@ -9,17 +9,12 @@ come — proof that the server did not wait for (or read) the body.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
-from tests.test_http_process import command, free_port
+from tests.servers import videogen_serve
 
 pytestmark = [pytest.mark.server]
 
@@ -30,36 +25,11 @@ BIG = 300 * 1024 * 1024
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     tmp = tmp_path_factory.mktemp("edge")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOGEN_")}
-    env.update({"VIDEOGEN_DATA_DIR": str(tmp / "data"), "VIDEOGEN_HOST": "127.0.0.1",
-                "VIDEOGEN_PORT": str(port), "VIDEOGEN_API_TOKEN": TOKEN,
-                "VIDEOGEN_MAX_UPLOAD_MB": "2", "VIDEOGEN_MAX_BODY_KB": "64",
-                "VIDEOGEN_THREADS": "4", "PYTHONUNBUFFERED": "1"})
-    log = (tmp / "server.log").open("wb")
-    proc = subprocess.Popen(command(), env=env, cwd=tmp, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    try:
-        for _ in range(300):
-            if proc.poll() is not None:
-                raise AssertionError("server exited:\n" + (tmp / "server.log").read_text())
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise AssertionError("server did not answer:\n" + (tmp / "server.log").read_text())
-        yield "127.0.0.1", port
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-        log.close()
+    with videogen_serve(tmp, {
+        "VIDEOGEN_DATA_DIR": str(tmp / "data"), "VIDEOGEN_API_TOKEN": TOKEN,
+        "VIDEOGEN_MAX_UPLOAD_MB": "2", "VIDEOGEN_MAX_BODY_KB": "64", "VIDEOGEN_THREADS": "4",
+    }, grace=10) as running:
+        yield running.host, running.port
 
 
 def exchange(address: tuple[str, int], head: str) -> tuple[int, dict[str, str], bytes]:

@@ -10,12 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +18,7 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
+from tests.servers import videogen_command, videogen_serve
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -58,55 +53,19 @@ def photo_png(seed: int, size: tuple[int, int] = (480, 270)) -> bytes:
     return out.getvalue()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def command() -> list[str]:
-    script = Path(sys.executable).with_name("videogen")
-    return [str(script), "serve"] if script.exists() else [sys.executable, "-m",
-                                                             "videogen_cli", "serve"]
+    """``videogen serve`` of this virtualenv (the fault tests start their own)."""
+    return videogen_command("serve")
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOGEN_")}
-    env.update({
-        "VIDEOGEN_DATA_DIR": str(tmp_path / "data"), "VIDEOGEN_HOST": "127.0.0.1",
-        "VIDEOGEN_PORT": str(port), "VIDEOGEN_API_TOKEN": TOKEN,
+    with videogen_serve(tmp_path, {
+        "VIDEOGEN_DATA_DIR": str(tmp_path / "data"), "VIDEOGEN_API_TOKEN": TOKEN,
         "VIDEOGEN_WIDTH": "320", "VIDEOGEN_HEIGHT": "180", "VIDEOGEN_PRESET": "ultrafast",
-        "VIDEOGEN_CRF": "23", "VIDEOGEN_THREADS": "4", "PYTHONUNBUFFERED": "1",
-    })
-    log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen(command(), env=env, cwd=tmp_path, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError("server exited:\n" + (tmp_path / "server.log").read_text())
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("server did not answer:\n"
-                                     + (tmp_path / "server.log").read_text())
-            time.sleep(0.1)
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-        log.close()
+        "VIDEOGEN_CRF": "23", "VIDEOGEN_THREADS": "4",
+    }, grace=10) as running:
+        yield running.url
 
 
 def follow_events(client: httpx.Client, url: str, on_first: Any = None

@@ -24,7 +24,8 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.test_http_process import command, free_port, photo_png
+from tests.servers import free_port
+from tests.test_http_process import command, photo_png
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

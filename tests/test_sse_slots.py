@@ -10,9 +10,6 @@ the two clients leave, their slots come back (a new stream is served again).
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -21,8 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.servers import RunningServer, valkey_server
-from tests.test_http_process import command, free_port, photo_png
+from tests.servers import RunningServer, valkey_server, videogen_serve
+from tests.test_http_process import photo_png
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -41,41 +38,15 @@ def valkey() -> Iterator[RunningServer]:
 
 @pytest.fixture
 def server(valkey: RunningServer, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOGEN_")}
-    env.update({
-        "VIDEOGEN_DATA_DIR": str(tmp_path / "data"), "VIDEOGEN_HOST": "127.0.0.1",
-        "VIDEOGEN_PORT": str(port), "VIDEOGEN_THREADS": "4", "VIDEOGEN_EXECUTOR": "celery",
-        "VIDEOGEN_BROKER_URL": valkey.url, "VIDEOGEN_JOB_STORE": "sqlite",
-        "VIDEOGEN_NARRATOR": "silent", "VIDEOGEN_MUSIC": "none", "PYTHONUNBUFFERED": "1",
-    })
     folder = tmp_path / "data" / "one"
     folder.mkdir(parents=True)
     (folder / "scene_1.png").write_bytes(photo_png(1))
-    log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen(command(), env=env, cwd=tmp_path, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, (tmp_path / "server.log").read_text()
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()
-            time.sleep(0.1)
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-        log.close()
+    with videogen_serve(tmp_path, {
+        "VIDEOGEN_DATA_DIR": str(tmp_path / "data"), "VIDEOGEN_THREADS": "4",
+        "VIDEOGEN_EXECUTOR": "celery", "VIDEOGEN_BROKER_URL": valkey.url,
+        "VIDEOGEN_JOB_STORE": "sqlite", "VIDEOGEN_NARRATOR": "silent", "VIDEOGEN_MUSIC": "none",
+    }) as running:
+        yield running.url
 
 
 class Follower:

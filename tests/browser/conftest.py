@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from tests.servers import free_port
+from tests.servers import videogen_serve
 
 TOKEN = "studio-browser-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -34,52 +29,17 @@ def _browser() -> tuple[str, str] | None:
     return (chromium, driver) if chromium and driver else None
 
 
-def _command() -> list[str]:
-    script = Path(sys.executable).with_name("videogen")
-    return [str(script), "serve"] if script.exists() else [sys.executable, "-m",
-                                                             "videogen_cli", "serve"]
-
-
 @pytest.fixture(scope="module")
 def studio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``videogen serve`` with fast settings: silent narrator, 320x180, ultrafast x264."""
     tmp = tmp_path_factory.mktemp("studio")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOGEN_")}
-    env.update({
-        "VIDEOGEN_DATA_DIR": str(tmp / "data"), "VIDEOGEN_HOST": "127.0.0.1",
-        "VIDEOGEN_PORT": str(port), "VIDEOGEN_API_TOKEN": TOKEN,
+    with videogen_serve(tmp, {
+        "VIDEOGEN_DATA_DIR": str(tmp / "data"), "VIDEOGEN_API_TOKEN": TOKEN,
         "VIDEOGEN_NARRATOR": "silent", "VIDEOGEN_WIDTH": "320", "VIDEOGEN_HEIGHT": "180",
         "VIDEOGEN_PRESET": "ultrafast", "VIDEOGEN_CRF": "23", "VIDEOGEN_THREADS": "8",
-        "VIDEOGEN_MAX_JOBS": "1", "PYTHONUNBUFFERED": "1",
-    })
-    log_path = tmp / "server.log"
-    log = log_path.open("wb")
-    proc = subprocess.Popen(_command(), env=env, cwd=tmp, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError("server exited:\n" + log_path.read_text())
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("server did not answer:\n" + log_path.read_text())
-            time.sleep(0.1)
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-        log.close()
+        "VIDEOGEN_MAX_JOBS": "1",
+    }, grace=10) as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")
