@@ -31,21 +31,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
-CHILD = r"""
-import json, resource, sys
+from tests.peak_memory import PEAK_MB  # noqa: E402
+
+CHILD = PEAK_MB + r"""
+import json, sys
 from pathlib import Path
 from PIL import Image
 
-def peak_mb():
-    # VmHWM: this process's own peak RSS. ru_maxrss would do on a fresh process,
-    # but Linux carries the parent's peak into it across fork+exec.
-    try:
-        for line in open("/proc/self/status"):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 from videogen_adapters.ffmpeg.images import load_image
 from videogen_adapters.image_decode import verify_image
 path, mode, warm = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])

@@ -17,25 +17,16 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from tests.image_corpus import LARGE, make_large
+from tests.peak_memory import PEAK_MB
 
 ROOT = Path(__file__).resolve().parents[3]
 BOUND_MB = 300
 
-CHILD = r"""
-import io, json, resource, sys
+CHILD = PEAK_MB + r"""
+import io, json, sys
 from pathlib import Path
 from PIL import Image
 
-def peak_mb():
-    # VmHWM: this process's own peak RSS. ru_maxrss would do on a fresh process,
-    # but Linux carries the parent's peak into it across fork+exec.
-    try:
-        for line in open("/proc/self/status"):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 from videogen_adapters.config import Settings
 from videogen_adapters.ffmpeg.camera import plan_camera
 from videogen_adapters.ffmpeg.kenburns import KenBurnsClipRenderer
