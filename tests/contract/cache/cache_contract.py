@@ -257,7 +257,10 @@ class SharedCacheContract(CacheContract):
 
     def test_an_interrupted_upload_leaves_no_visible_object(self, backend: Backend) -> None:
         flag = backend.tmp / "uploading"
-        child = backend.child("hang-upload", "beef01", str(6 * MiB + 7), str(flag))
+        # above S3's multipart threshold and the size up to which GCS uploads in one
+        # request whatever the chunk size (8 MiB): a multipart / resumable upload
+        size = 9 * MiB + 7
+        child = backend.child("hang-upload", "beef01", str(size), str(flag))
         try:
             deadline = time.monotonic() + 120
             while not flag.exists():
@@ -273,6 +276,6 @@ class SharedCacheContract(CacheContract):
         assert not backend.storage.exists(probe.object_key("beef01"))
         assert backend.storage.list() == []
         assert probe.get("beef01") is None and probe.stats.errors == 0
-        data = os.urandom(6 * MiB + 7)  # a retry by another host works
+        data = os.urandom(size)  # a retry by another host works
         backend.host().put("beef01", source(backend.tmp, data))
         assert backend.host().get("beef01").read_bytes() == data  # type: ignore[union-attr]
