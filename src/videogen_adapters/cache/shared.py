@@ -69,7 +69,8 @@ class SharedCache(DiskCache):
     """A :class:`DiskCache` at ``root`` (the local tier, bounded by ``max_bytes``)
     whose misses are looked up in ``storage`` and whose puts are uploaded there
     (bounded by ``shared_max_bytes``, default ``max_bytes``); see the module
-    docstring."""
+    docstring. ``path``, ``link``, ``size`` and ``evict`` are the local tier's (as
+    DiskCache's); ``shared_size``, ``shared_objects`` and ``evict_shared`` the storage's."""
 
     def __init__(self, root: Path, max_bytes: int, storage: Any, *,
                  prefix: str = DEFAULT_PREFIX, shared_max_bytes: int | None = None,
