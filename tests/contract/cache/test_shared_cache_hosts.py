@@ -4,6 +4,7 @@ does not answer only costs misses; nothing in the cache is reachable over HTTP."
 
 from __future__ import annotations
 
+import io
 import uuid
 from pathlib import Path
 
@@ -101,6 +102,13 @@ def test_cache_objects_are_no_folder_and_no_media(tmp_path: Path) -> None:
             response = client.get(path)
             assert 400 <= response.status_code < 500, (path, response.status_code)
             assert b"chunk bytes" not in response.data
+        # nor can an upload put anything there (a poisoned chunk)
+        upload = client.post("/folders/.videogen-cache/images",
+                             data={"files": (io.BytesIO(b"\x89PNG fake"), "abcd.png")},
+                             content_type="multipart/form-data")
+        assert 400 <= upload.status_code < 500
+        assert sorted(p.name for p in (env.settings.data_dir / ".videogen-cache").iterdir()
+                      ) == ["data", "used"]
         listed = client.get("/folders/trip/images").get_json()
         assert listed["count"] == 1 and ".videogen-cache" not in str(listed)
     finally:
