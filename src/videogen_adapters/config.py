@@ -35,6 +35,7 @@ _CHOICES = {
     "render_mode": ("auto", "stream", "chunked"),
     "job_store": ("sqlite", "redis", "memory"),
     "image_fit": ("cover", "contain"),
+    "cache_shared": ("auto", "on", "off"),
 }
 _RANGES: dict[str, tuple[float, float]] = {
     "workers": (1, 64), "encoder_threads": (-1, 256), "max_duration": (0.5, 600),
@@ -78,6 +79,7 @@ class Settings:
     chunked_above: float = 300.0
     cache_dir: str = ""  # encoded chunks by content hash; "" = <data_dir>/.videogen/cache
     cache_max_gb: float = 10.0
+    cache_shared: str = "auto"  # a second cache tier on the storage (README "Chunked rendering")
     # animation rules
     max_duration: float = 6.0
     max_scene_duration: float = 300.0
@@ -198,6 +200,14 @@ class Settings:
         """Where encoded chunks are cached: ``VIDEOGEN_CACHE_DIR``, else
         ``<DATA_DIR>/.videogen/cache``."""
         return Path(self.cache_dir) if self.cache_dir else self.state_dir / "cache"
+
+    @property
+    def shares_cache(self) -> bool:
+        """Whether the cache has a tier on the configured storage: ``VIDEOGEN_CACHE_SHARED=on``,
+        or ``auto`` with Celery workers and a storage that is not on this machine."""
+        if self.cache_shared == "auto":
+            return self.executor == "celery" and self.storage not in ("local", "memory")
+        return self.cache_shared == "on"
 
     @property
     def streams_clips(self) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -35,7 +35,11 @@ from videogen_core.pipeline import VideoPipeline, VideoResult
 from .config import Settings
 from .converter import structure_request
 
+if TYPE_CHECKING:
+    from .cache import DiskCache
+
 __all__ = [
+    "build_cache",
     "build_executor",
     "build_muxer",
     "build_pipeline",
@@ -121,13 +125,29 @@ def build_scene_renderers(settings: Settings, default: ClipRenderer
     return named
 
 
-def build_muxer(settings: Settings) -> Muxer:
-    """The ffmpeg muxer."""
+def build_cache(settings: Settings, storage: Storage | None = None) -> DiskCache:
+    """The artifact cache: a DiskCache at ``VIDEOGEN_CACHE_DIR``; a SharedCache with a
+    tier on ``storage`` (built from the settings when None) when
+    ``settings.shares_cache`` (``VIDEOGEN_CACHE_SHARED``)."""
     from .cache import DiskCache
+
+    max_bytes = int(settings.cache_max_gb * 1e9)
+    if not settings.shares_cache:
+        return DiskCache(settings.cache_path, max_bytes)
+    from .cache.shared import SharedCache
+
+    if storage is None:
+        from .storage import build_storage
+
+        storage = build_storage(settings)
+    return SharedCache(settings.cache_path, max_bytes, storage)
+
+
+def build_muxer(settings: Settings, storage: Storage | None = None) -> Muxer:
+    """The ffmpeg muxer."""
     from .ffmpeg.muxer import FfmpegMuxer
 
-    cache = DiskCache(settings.cache_path, int(settings.cache_max_gb * 1e9))
-    return FfmpegMuxer(cache=cache)
+    return FfmpegMuxer(cache=build_cache(settings, storage))
 
 
 def _audio_token(settings: Settings, inner: Any, *fields: str) -> str:
@@ -142,28 +162,26 @@ def _audio_token(settings: Settings, inner: Any, *fields: str) -> str:
                  [(f, getattr(settings, f)) for f in fields]))
 
 
-def cached_narrator(settings: Settings, narrator: Narrator) -> Narrator:
+def cached_narrator(settings: Settings, narrator: Narrator,
+                    storage: Storage | None = None) -> Narrator:
     """``narrator`` answered from the cache (README "Chunked rendering")."""
-    from .cache import DiskCache
     from .cache.audio import CachingNarrator
 
     token = _audio_token(settings, narrator, "narrator", "voice", "piper_voice_path",
                          "narrator_chain", "espeak_voice", "tts_url", "tts_model",
                          "tts_voice")
-    return CachingNarrator(narrator, DiskCache(settings.cache_path,
-                                               int(settings.cache_max_gb * 1e9)), token)
+    return CachingNarrator(narrator, build_cache(settings, storage), token)
 
 
-def cached_music(settings: Settings, music: MusicSource) -> MusicSource:
+def cached_music(settings: Settings, music: MusicSource,
+                 storage: Storage | None = None) -> MusicSource:
     """``music`` answered from the cache (README "Chunked rendering"); the synthesiser
     only (a library folder can change under us)."""
     if settings.music != "synth":
         return music
-    from .cache import DiskCache
     from .cache.audio import CachingMusicSource
 
-    return CachingMusicSource(music, DiskCache(settings.cache_path,
-                                               int(settings.cache_max_gb * 1e9)),
+    return CachingMusicSource(music, build_cache(settings, storage),
                               _audio_token(settings, music, "music"))
 
 
@@ -188,12 +206,12 @@ def build_pipeline(
     if narrator is None:
         from .tts import build_narrator
 
-        narrator = cached_narrator(settings, build_narrator(settings))
+        narrator = cached_narrator(settings, build_narrator(settings), storage)
     if music is None and settings.music != "none":
         from .music import build_music_source
 
         music = build_music_source(settings)
-        music = cached_music(settings, music)
+        music = cached_music(settings, music, storage)
     from .workdirs import process_work_dir, work_root
 
     renderer = renderer or build_renderer(settings)
@@ -203,7 +221,7 @@ def build_pipeline(
         renderers=build_scene_renderers(settings, renderer),
         narrator=narrator,
         music=music,
-        muxer=muxer or build_muxer(settings),
+        muxer=muxer or build_muxer(settings, storage),
         executor=executor or build_executor(settings),
         video=settings.video(),
         animation=settings.animation(),

@@ -354,11 +354,14 @@ class Muxer(Protocol):
 # ------------------------------------------------------------------- storage
 @attrs.frozen
 class StoredObject:
-    """An object in storage: its key, size and content type."""
+    """An object in storage: its key, size and content type, and when it was last
+    written (``modified``, POSIX seconds by the backend's clock; None when unknown).
+    ``modified`` is left out of equality: it describes a write, not the object."""
 
     key: str
     size: int = 0
     content_type: str = "application/octet-stream"
+    modified: float | None = attrs.field(default=None, eq=False)
 
 
 class Storage(Protocol):

@@ -15,6 +15,9 @@
   than an hour (a writer killed mid-way) are swept at the same time.
 
 ``stats`` counts hits, misses and puts of this process's cache object.
+
+:class:`~videogen_adapters.cache.shared.SharedCache` is a ``DiskCache`` with a
+second tier on the configured Storage, for workers on several hosts.
 """
 
 from __future__ import annotations
@@ -39,12 +42,19 @@ _STALE_TMP_SECONDS = 3600.0
 @attrs.define
 class CacheStats:
     """What this cache object did: lookups that hit, lookups that missed, files put,
-    files evicted."""
+    files evicted. A :class:`~.shared.SharedCache` also counts hits answered by a
+    download (``remote_hits``, part of ``hits``), objects it uploaded, objects it
+    evicted from the storage (``remote_evicted``) and storage failures it rode out
+    (``errors``: the job goes on as after a miss)."""
 
     hits: int = 0
     misses: int = 0
     puts: int = 0
     evicted: int = 0
+    remote_hits: int = 0
+    uploads: int = 0
+    remote_evicted: int = 0
+    errors: int = 0
 
 
 @contextlib.contextmanager
@@ -81,20 +91,33 @@ class DiskCache:
 
     def get(self, key: str, suffix: str = ".mp4") -> Path | None:
         """The cached file of ``key`` (touched: used just now), or None."""
+        path = self._lookup(key, suffix)
+        with self._lock:
+            if path is None:
+                self.stats.misses += 1
+            else:
+                self.stats.hits += 1
+        return path
+
+    def _lookup(self, key: str, suffix: str) -> Path | None:
+        """The file of ``key`` in this directory, touched; None when absent (not counted)."""
         path = self.path(key, suffix)
         try:
             os.utime(path)
         except FileNotFoundError:
-            with self._lock:
-                self.stats.misses += 1
             return None
-        with self._lock:
-            self.stats.hits += 1
         return path
 
     def put(self, key: str, source: Path, suffix: str = ".mp4") -> Path:
         """Move (or copy, across filesystems) ``source`` into the cache as ``key``,
         atomically; then evict down to the bound. Returns the cached path."""
+        final = self._store(key, source, suffix)
+        with self._lock:
+            self.stats.puts += 1
+        return final
+
+    def _store(self, key: str, source: Path, suffix: str) -> Path:
+        """:meth:`put` without counting it."""
         final = self.path(key, suffix)
         tmp_dir = self.root / _TMP
         tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -109,8 +132,6 @@ class DiskCache:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-        with self._lock:
-            self.stats.puts += 1
         self.evict(keep=final)
         return final
 

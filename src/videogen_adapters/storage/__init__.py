@@ -30,7 +30,8 @@ Configuration (environment, read once by the composition root)::
 
 S3 credentials come from boto3's usual chain (``AWS_ACCESS_KEY_ID``...,
 profiles, instance roles). Each adapter also offers ``put_bytes``,
-``read_bytes``, ``stat``, ``list`` and ``check`` (a readiness probe).
+``read_bytes``, ``stat``, ``list`` and ``check`` (a readiness probe); ``stat`` and
+``list`` give each object's size and last write time (``StoredObject.modified``).
 """
 
 from __future__ import annotations

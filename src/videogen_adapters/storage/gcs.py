@@ -291,7 +291,7 @@ class GcsStorage:
             return bytes(blob.download_as_bytes(retry=self._retry, timeout=self.timeout))
 
     def stat(self, key: str) -> StoredObject:
-        """Key, size and content type; NotFound when missing."""
+        """Key, size, content type and last-updated time; NotFound when missing."""
         return self._stat_blob(key, self._get_blob(key))
 
     def _get_blob(self, key: str) -> Any:
@@ -306,8 +306,10 @@ class GcsStorage:
 
     @staticmethod
     def _stat_blob(key: str, blob: Any) -> StoredObject:
+        updated = blob.updated
         return StoredObject(key, int(blob.size or 0),
-                            blob.content_type or "application/octet-stream")
+                            blob.content_type or "application/octet-stream",
+                            modified=float(updated.timestamp()) if updated else None)
 
     def list(self, prefix: str = "") -> list[StoredObject]:
         """Objects under folder ``prefix`` (recursively; all when empty), natural order."""

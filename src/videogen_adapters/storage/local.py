@@ -172,13 +172,13 @@ class LocalDiskStorage:
             return target.read_bytes()
 
     def stat(self, key: str) -> StoredObject:
-        """Key, size and (guessed from the name) content type; NotFound when missing."""
+        """Key, size, (guessed from the name) content type and mtime; NotFound when missing."""
         target = self.path(key)
         if not target.is_file():
             raise NotFound(f"no object {key!r} in local storage", key=key)
         with map_local_errors("stat", key):
-            size = target.stat().st_size
-        return StoredObject(key, size, _guess_type(key))
+            info = target.stat()
+        return StoredObject(key, info.st_size, _guess_type(key), modified=info.st_mtime)
 
     def list(self, prefix: str = "") -> list[StoredObject]:
         """Every object whose key starts with folder ``prefix`` (recursively), natural order."""

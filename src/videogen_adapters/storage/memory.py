@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
@@ -32,7 +33,7 @@ class InMemoryStorage:
 
     def __init__(self, objects: dict[str, bytes] | None = None) -> None:
         self._lock = threading.Lock()
-        self._objects: dict[str, tuple[bytes, str]] = {}
+        self._objects: dict[str, tuple[bytes, str, float]] = {}
         self.instance = f"store{next(_instances)}"
         for key, data in (objects or {}).items():
             self.put_bytes(data, key)
@@ -89,7 +90,7 @@ class InMemoryStorage:
         """Store ``data`` under ``key`` (replacing any previous object); return the key."""
         validate_key(key)
         with self._lock:
-            self._objects[key] = (bytes(data), content_type)
+            self._objects[key] = (bytes(data), content_type, time.time())
         return key
 
     def read_bytes(self, key: str) -> bytes:
@@ -109,18 +110,18 @@ class InMemoryStorage:
         return self.read_bytes(unquote(parts.path.lstrip("/")))
 
     def stat(self, key: str) -> StoredObject:
-        """Key, size and content type of ``key``; NotFound when missing."""
+        """Key, size, content type and time of the last put of ``key``; NotFound when missing."""
         validate_key(key)
         with self._lock:
             found = self._objects.get(key)
         if found is None:
             raise NotFound(f"no object {key!r} in memory storage", key=key)
-        return StoredObject(key, len(found[0]), found[1])
+        return StoredObject(key, len(found[0]), found[1], modified=found[2])
 
     def list(self, prefix: str = "") -> list[StoredObject]:
         """Objects under folder ``prefix`` (recursively; all when empty), natural order."""
         start = folder_prefix(prefix) if prefix else ""
         with self._lock:
             items = [(k, v) for k, v in self._objects.items() if k.startswith(start)]
-        return sorted((StoredObject(k, len(d), ct) for k, (d, ct) in items),
+        return sorted((StoredObject(k, len(d), ct, modified=t) for k, (d, ct, t) in items),
                       key=lambda o: natural_key(o.key))

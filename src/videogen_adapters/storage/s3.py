@@ -262,12 +262,13 @@ class S3Storage:
             return bytes(response["Body"].read())
 
     def stat(self, key: str) -> StoredObject:
-        """Key, size and content type (HEAD); NotFound when missing."""
+        """Key, size, content type and last-modified time (HEAD); NotFound when missing."""
         name = self._name(key)
         with map_s3_errors("stat", key, self.bucket):
             head = self.client.head_object(Bucket=self.bucket, Key=name)
         return StoredObject(key, int(head.get("ContentLength", 0)),
-                            head.get("ContentType") or "application/octet-stream")
+                            head.get("ContentType") or "application/octet-stream",
+                            modified=_timestamp(head.get("LastModified")))
 
     def list(self, prefix: str = "") -> list[StoredObject]:
         """Objects under folder ``prefix`` (recursively; all when empty), natural
@@ -279,6 +280,12 @@ class S3Storage:
         with map_s3_errors("list", prefix, self.bucket):
             for page in self.client.get_paginator("list_objects_v2").paginate(
                     Bucket=self.bucket, Prefix=full):
-                found.extend(StoredObject(strip_prefix(self.prefix, o["Key"]), int(o["Size"]))
+                found.extend(StoredObject(strip_prefix(self.prefix, o["Key"]), int(o["Size"]),
+                                          modified=_timestamp(o.get("LastModified")))
                              for o in page.get("Contents", ()))
         return sorted(found, key=lambda o: natural_key(o.key))
+
+
+def _timestamp(value: Any) -> float | None:
+    """POSIX seconds of a botocore ``LastModified`` (a datetime), None when absent."""
+    return float(value.timestamp()) if value is not None else None

@@ -12,9 +12,11 @@ adapter offers: ``put_bytes``, ``read_bytes``, ``stat``, ``list`` and ``check``.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 
@@ -197,6 +199,20 @@ class StorageContract:
         assert [o.key for o in storage.list()] == ["f/a2.png", "f/a10.png",
                                                    "f/videos/out.mp4", "g/z.png"]
         assert {o.size for o in storage.list()} == {2}
+
+    def test_stat_and_list_say_when_an_object_was_last_written(self, storage: Any) -> None:
+        before = time.time()
+        storage.put_bytes(b"one", "m/a.bin")
+        first = storage.stat("m/a.bin").modified
+        # the backend's clock (second resolution on S3), close to this machine's
+        assert first is not None and before - 5 <= first <= time.time() + 5
+        assert [o.modified for o in storage.list("m")] == [first]
+        time.sleep(1.1)  # S3 keeps whole seconds
+        storage.put_bytes(b"two", "m/a.bin")  # a rewrite moves it on
+        assert storage.stat("m/a.bin").modified > first
+        assert storage.list("m")[0].modified == storage.stat("m/a.bin").modified
+        # ``modified`` describes a write, not the object: equality ignores it
+        assert storage.stat("m/a.bin") == attrs.evolve(storage.stat("m/a.bin"), modified=0.0)
 
     # -------------------------------------------------------------- urls
     def test_url_downloads_the_same_bytes(self, storage: Any, tmp_path: Path) -> None:
