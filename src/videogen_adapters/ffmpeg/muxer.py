@@ -419,7 +419,8 @@ def chunk_key(plan: MuxPlan, start: int, stop: int, burnt: bool) -> str:
     touching them, the output settings and the encoder's tuning (``X264_PARAMS``), and
     the burnt-in captions the chunk shows.
     Where the chunk sits in the video does not count (unless captions are burnt in):
-    a chunk moved by an edit elsewhere is still found."""
+    a chunk moved by an edit elsewhere is still found. ``""`` (not cached) when a
+    scene it touches has no key."""
     timeline, settings, fps = plan.timeline, plan.video, plan.video.fps
     counts = timeline.frame_counts(fps)
     starts = timeline.scene_starts_frames(fps)
@@ -431,6 +432,8 @@ def chunk_key(plan: MuxPlan, start: int, stop: int, burnt: bool) -> str:
     for i in range(n):
         lo, hi = max(start, starts[i]), min(stop, starts[i] + counts[i])
         if lo < hi:
+            if not plan.scene_keys[i]:
+                return ""  # a scene that must not be cached (e.g. a fallback's clip)
             parts.append((plan.scene_keys[i], counts[i], lo - starts[i], hi - starts[i],
                           i > 0, i < n - 1))
     if burnt:

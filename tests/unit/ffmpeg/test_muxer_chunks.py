@@ -113,6 +113,22 @@ def test_chunk_keys_follow_what_decides_the_frames() -> None:
     assert burnt[0] != plain[0] and burnt[-1] == plain[-1]
 
 
+def test_a_scene_without_a_key_keeps_its_chunks_out_of_the_cache(tmp_path: Path) -> None:
+    """A scene whose frames are not what its key says (a fallback renderer's clip) has
+    an empty key: the chunks touching it are encoded and not cached, the others are."""
+    timeline = Timeline.build([1.0, 1.5, 1.0], "crossfade", 0.4)
+    base = plan(timeline, ACTIONS[:3])
+    unkeyed = attrs.evolve(base, scene_keys=(base.scene_keys[0], "", base.scene_keys[2]))
+    bounds = timeline.chunk_bounds(12)
+    keys = [chunk_key(unkeyed, a, b, False) for a, b in bounds]
+    assert keys[0] and keys[-1] and keys[1:-1] == ["", "", ""]  # scene 2, its overlaps
+    cache = DiskCache(tmp_path / "cache", 1 << 30)
+    muxer = FfmpegMuxer(cache=cache)
+    for name in ("a.mp4", "b.mp4"):
+        muxer.mux(unkeyed, tmp_path / name)
+    assert (muxer.chunk_encodes, muxer.chunk_hits) == (5 + 3, 2)
+
+
 def test_an_unchanged_soundtrack_is_not_mixed_again(tmp_path: Path) -> None:
     from tests.unit.ffmpeg.test_muxer_stream import write_voice
 
