@@ -270,6 +270,9 @@ class FfmpegMuxer:
             cores = os.cpu_count() or 1
             plan = attrs.evolve(plan, video=attrs.evolve(
                 plan.video, threads=max(1, -(-cores // side_by_side))))
+        # longest first: the short overlap chunks fill the gaps at the end, so no core
+        # waits through a long last chunk (LPT order; the join keeps the video's order)
+        todo.sort(key=lambda k: (bounds[k][0] - bounds[k][1], k))
         jobs = [executor.submit(self._encode_chunk, plan, sources, bounds[k], burn, files[k],
                                 keys[k], stop, functools.partial(encoded, k)) for k in todo]
         pending += jobs

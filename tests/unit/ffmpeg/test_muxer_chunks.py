@@ -148,6 +148,32 @@ def test_an_unchanged_soundtrack_is_not_mixed_again(tmp_path: Path) -> None:
     assert muxer.audio_mixes == 2
 
 
+def test_the_longest_chunks_are_encoded_first(tmp_path: Path) -> None:
+    """Chunks go to the executor longest first (the short overlaps fill the end, no
+    core waits through a long last chunk); the video keeps its order."""
+    submitted: list[tuple[int, int]] = []
+    pool = ThreadPoolExecutorAdapter(2)
+
+    class Recording:
+        workers = 2
+
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            submitted.append(args[2])  # (self._encode_chunk, plan, sources, bound, ...)
+            return pool.submit(fn, *args, **kwargs)
+
+    timeline = Timeline.build([1.0, 2.0, 1.5], "crossfade", 0.5)
+    bounds = timeline.chunk_bounds(TINY.fps)
+    muxer = FfmpegMuxer()
+    result = muxer.mux(plan(timeline, ACTIONS[:3]), tmp_path / "a.mp4", executor=Recording())
+    lengths = [b - a for a, b in submitted]
+    assert sorted(submitted) == list(bounds) and lengths == sorted(lengths, reverse=True)
+    assert lengths[0] > lengths[-1]
+    streamed = muxer.mux(attrs.evolve(plan(timeline, ACTIONS[:3]), render_mode="stream"),
+                         tmp_path / "b.mp4")
+    assert result.frames == streamed.frames == timeline.total_frames(TINY.fps)
+    assert frames(tmp_path / "a.mp4") == frames(tmp_path / "b.mp4")  # lossless: the same
+
+
 def test_side_by_side_chunk_encoders_share_the_cores(tmp_path: Path) -> None:
     import os
 
