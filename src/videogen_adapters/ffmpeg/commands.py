@@ -19,7 +19,6 @@ from pathlib import Path
 from videogen_core.model import VideoSettings
 
 __all__ = [
-    "FAST_ZONE",
     "X264_PARAMS",
     "ass_filter",
     "audio_measure_args",
@@ -54,12 +53,6 @@ def force_key_frames_expr(cut_frames: Sequence[int]) -> str | None:
     return "expr:" + "+".join(f"eq(n,{c})" for c in cuts)
 
 
-#: x264 options for frames the muxer re-encodes anyway (transition material): the
-#: same CRF (same quality), a cheaper analysis. Only options x264 can change
-#: mid-stream, so the stream's parameter sets stay those of the final settings.
-FAST_ZONE = "b=1,subme=1,trellis=0,me=dia,ref=1,partitions=none"
-
-
 def lone_encoder_threads(cores: int | None = None) -> int:
     """x264 threads for an encoder that has the machine to itself: ``cores + 2``, at
     least x264's own choice of 1.5 x cores. On 2 cores x264 picks 3 frame threads and
@@ -81,19 +74,14 @@ def lone_encoder_threads(cores: int | None = None) -> int:
 X264_PARAMS = "open-gop=0:psy=0:qcomp=1.0:aq-mode=0"
 
 
-def x264_params(settings: VideoSettings, fast_ranges: Sequence[tuple[int, int]] = ()) -> str:
-    """The ``-x264-params`` value: :data:`X264_PARAMS`, plus zones for ``fast_ranges``."""
-    params = X264_PARAMS
-    zones = [f"{a},{b - 1},{FAST_ZONE}" for a, b in sorted(fast_ranges) if b > a]
-    if zones:
-        params += ":zones=" + "/".join(zones)
-    return params
+def x264_params(settings: VideoSettings) -> str:
+    """The ``-x264-params`` value: :data:`X264_PARAMS`."""
+    return X264_PARAMS
 
 
 def x264_args(
     settings: VideoSettings,
     cut_frames: Sequence[int] = (),
-    fast_ranges: Sequence[tuple[int, int]] = (),
     *,
     cores: int | None = None,
 ) -> list[str]:
@@ -101,12 +89,10 @@ def x264_args(
 
     ``-forced-idr 1`` turns the forced key frames into IDR frames, and x264's
     default closed GOP means nothing after a cut references anything before it.
-    ``fast_ranges`` (``[start, end)`` frame ranges) are encoded with
-    :data:`FAST_ZONE` through x264 zones.
     """
     if settings.codec not in ("h264", "libx264"):
         raise ValueError(f"unsupported codec {settings.codec!r} (only h264)")
-    params = x264_params(settings, fast_ranges)
+    params = x264_params(settings)
     args = ["-c:v", "libx264", "-preset", settings.preset, "-crf", str(settings.crf),
             "-pix_fmt", settings.pix_fmt, "-x264-params", params,
             "-forced-idr", "1", *_COLOR_TAGS,
@@ -130,7 +116,6 @@ def encode_raw_args(
     *,
     cut_frames: Sequence[int] = (),
     input_pix_fmt: str = "yuv420p",
-    fast_ranges: Sequence[tuple[int, int]] = (),
     video_filter: str | None = None,
     faststart: bool = True,
 ) -> list[str]:
@@ -145,7 +130,7 @@ def encode_raw_args(
         "-i", "pipe:0",
         "-frames:v", str(frames), "-an",
         *(["-vf", video_filter] if video_filter else []),
-        *x264_args(settings, cut_frames, fast_ranges),
+        *x264_args(settings, cut_frames),
         *(["-movflags", "+faststart"] if faststart else []), "-f", "mp4", str(output),
     ]
 

@@ -140,8 +140,7 @@ def conform_clip(
     count = request.frames
     frames = conformed_frames(source, request, fit=fit, shorter=shorter, source_fps=source_fps)
     encode_frames(runner, frames, Path(output_path), encoding, count,
-                  cut_frames=request.cut_frames, fast_transitions=not lossless,
-                  stage="conform", progress=progress,
+                  cut_frames=request.cut_frames, stage="conform", progress=progress,
                   cancel=cancel)
     return RenderedClip(Path(output_path), count, count / settings.fps)
 

@@ -308,7 +308,7 @@ class FfmpegMuxer:
                                  cancel=stop)
         with contextlib.closing(frames):  # stopped between frames: its sources close now
             encode_frames(self.burn_runner if burn else self.runner, frames, output,
-                          settings, b - a, fast_transitions=False, stage="encode",
+                          settings, b - a, stage="encode",
                           progress=progress, cancel=stop, video_filter=video_filter,
                           faststart=False)
         with self._count_lock:

@@ -8,7 +8,6 @@ import pytest
 
 from videogen_adapters.ffmpeg import commands
 from videogen_adapters.ffmpeg.audio import Loudness, mix_graph, normalization, parse_ebur128
-from videogen_adapters.ffmpeg.encode import transition_pieces
 from videogen_core.errors import RenderFailed
 from videogen_core.model import AudioSettings, VideoSettings
 from videogen_core.ports import MusicPlacement, NarrationPlacement
@@ -39,25 +38,6 @@ def test_x264_args_use_the_final_settings() -> None:
     assert _value(args, "-force_key_frames") == "expr:eq(n,12)"
     with pytest.raises(ValueError):
         commands.x264_args(VideoSettings(codec="vp9"))
-
-
-def test_fast_zones_for_transition_pieces() -> None:
-    args = commands.x264_args(SETTINGS, (12, 100), [(0, 12), (100, 125)])
-    assert _value(args, "-x264-params") == (
-        f"{commands.X264_PARAMS}:zones=0,11,{commands.FAST_ZONE}/100,124,{commands.FAST_ZONE}")
-    assert "crf" not in commands.FAST_ZONE and "q=" not in commands.FAST_ZONE  # same quality
-
-
-@pytest.mark.parametrize(("cuts", "frames", "pieces"), [
-    ((), 100, []),
-    ((12, 88), 100, [(0, 12), (88, 100)]),  # middle scene: head and tail
-    ((88,), 100, [(88, 100)]),  # first scene: the tail
-    ((12,), 100, [(0, 12)]),  # last scene: the head
-    ((50,), 100, []),  # ambiguous: leave it alone
-    ((0, 100), 100, []),
-])
-def test_transition_pieces(cuts, frames, pieces) -> None:
-    assert transition_pieces(cuts, frames) == pieces
 
 
 def test_encode_raw_args() -> None:
