@@ -94,6 +94,29 @@ def test_a_chunked_rerun_encodes_nothing_and_an_edit_one_scene(tmp_path: Path) -
     assert muxer.chunk_encodes == 8
 
 
+def test_a_fallback_clip_is_not_cached_as_the_primary_renderers_chunk(tmp_path: Path
+                                                                        ) -> None:
+    """A generative scene that a fallback rendered (Ken Burns standing in) must not leave
+    its chunks in the cache under the generative renderer's key: the next run, with the
+    server back, would take them."""
+
+    class FellBack:  # a file renderer whose every clip came from its fallback
+        name = "comfyui"
+
+        def render(self, request, output_path, **kwargs):  # type: ignore[no-untyped-def]
+            clip = KenBurnsClipRenderer().render(request, output_path)
+            return attrs.evolve(clip, renderer="kenburns",
+                                warnings=("comfyui unavailable; rendered with kenburns",))
+
+    muxer = FfmpegMuxer(cache=DiskCache(tmp_path / "cache", 1 << 30))
+    p = make(tmp_path, "chunked", muxer, renderer=FellBack())
+    seq = sequence("none")
+    first = p.run(FOLDER, seq)
+    assert [r.renderer for r in first.scene_reports] == ["kenburns"] * 3
+    p.run(FOLDER, seq)
+    assert (muxer.chunk_encodes, muxer.chunk_hits) == (6, 0)  # nothing taken from the cache
+
+
 def test_auto_mode(tmp_path: Path) -> None:
     def mode(**kwargs: Any) -> str:
         p = VideoPipeline(storage=InMemoryStorage(fake_images()),
