@@ -412,7 +412,8 @@ class FfmpegMuxer:
 
 
 #: Bumped when the way a chunk is encoded changes (cached chunks then miss).
-CHUNK_FORMAT = 1
+#: 2: clip files enter decoded frame for frame when they fit (no RGB round trip).
+CHUNK_FORMAT = 2
 
 
 def chunk_key(plan: MuxPlan, start: int, stop: int, burnt: bool) -> str:
