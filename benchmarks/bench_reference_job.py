@@ -10,7 +10,8 @@ own process so wall time and memory are measured alike:
 
 * project (``--workers 0``, the default path) — Ken Burns frame sources
   streamed into ONE encoder by FfmpegMuxer; ``--workers N`` — clip files
-  rendered N at a time and joined by stream copy (the generative path);
+  rendered N at a time, then decoded into that one encoder (the way generative
+  clips enter);
 * (a) one single ffmpeg command: zoompan + xfade + adelay/amix +
   sidechaincompress + loudnorm (``--single-threads`` adds it with the
   project's x264 thread count);
@@ -138,7 +139,7 @@ def scenes(inputs: dict, repeat: int) -> tuple[list[str], list[float], list[str]
 def run_project(inputs: dict, out: Path, repeat: int, workers: int = 0) -> None:
     """The project as the pipeline runs it. ``workers=0``: the default streamed path
     (Ken Burns frame sources → one encoder); ``workers=N``: clip files rendered N at
-    a time, then split/joined by stream copy (the path for generative renderers)."""
+    a time, then decoded into the muxer's one encode (the way generative clips enter)."""
     from videogen_adapters.executors import ThreadPoolExecutorAdapter
     from videogen_adapters.ffmpeg import FfmpegMuxer, KenBurnsClipRenderer
     from videogen_core.model import VideoSettings
@@ -430,8 +431,8 @@ def main() -> None:
                              "contender, so a change's cost is measured in the same run")
     parser.add_argument("--workers", type=int, nargs="+", default=[0],
                         help="project contenders: 0 = the default streamed path (one "
-                             "encoder); N > 0 = clip files rendered N at a time and joined "
-                             "by stream copy (the generative renderers' path)")
+                             "encoder); N > 0 = clip files rendered N at a time, then "
+                             "decoded into that encoder (how generative clips enter)")
     parser.add_argument("--long-workers", type=int, nargs="+",
                         help="worker counts for the 8x run (default: --workers)")
     args = parser.parse_args()

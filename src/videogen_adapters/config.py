@@ -215,15 +215,14 @@ class Settings:
         return self.stream_clips and self.renderer == "kenburns"
 
     def x264_threads(self) -> int:
-        """Threads per x264 encoder: ``encoder_threads`` when ≥ 0 (0 = automatic:
-        a lone encoder gets cores + 2); by default (−1) automatic when one encoder
-        makes the whole video (streamed clips, or one worker), else cores ÷ workers
-        when several clips encode side by side, so they do not fight over the cores."""
+        """Threads per x264 encoder: ``encoder_threads`` when ≥ 0; by default (−1)
+        automatic (0): every video is made by the muxer's encode, which gives a lone
+        encoder cores + 2 threads and shares the cores out between chunks encoding
+        side by side (clip files — generative renderers' — are decoded into it, so
+        they no longer take the side-by-side share of the final encode)."""
         if self.encoder_threads >= 0:
             return self.encoder_threads
-        if self.workers <= 1 or self.streams_clips:
-            return 0
-        return max(1, (os.cpu_count() or 1) // self.workers)
+        return 0
 
     def animation(self) -> AnimationSettings:
         """Clip rules for the pipeline."""

@@ -538,6 +538,8 @@ class _Run:
                 for w in clip.warnings:
                     self._warn(f"scene {scene.scene_number}: {w}")
                 name = clip.renderer or name
+                if clip.renderer and scene_keys:  # a fallback's frames: not under this key
+                    scene_keys = (*scene_keys[:i], "", *scene_keys[i + 1:])
                 made.append(clip.path)
             else:
                 made.append(clip)
@@ -772,8 +774,10 @@ def _clip_cache_key(renderer: ClipRenderer | StreamingClipRenderer, request: Cli
     with open(request.image_path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
-    fields = attrs.asdict(request, recurse=True,
-                          filter=lambda a, _: a.name not in {"image_path", "narration"})
+    # the narration too where the renderer says it decides frames (``keyed_fields``:
+    # ComfyUI puts it in the prompt)
+    skipped = {"image_path", "narration"} - set(getattr(renderer, "keyed_fields", ()))
+    fields = attrs.asdict(request, recurse=True, filter=lambda a, _: a.name not in skipped)
     # the renderer's name, version and own options (``cache_token``: e.g. Ken Burns' fit)
     digest.update(repr((getattr(renderer, "name", type(renderer).__name__),
                         getattr(renderer, "version", 1), getattr(renderer, "cache_token", ""),

@@ -58,10 +58,10 @@ class ClipRequest:
     """Everything a renderer needs to turn one still into one clip.
 
     The clip must have exactly ``settings.frames(duration)`` frames at
-    ``settings`` (size, fps, codec, pix_fmt, crf, preset), so the muxer can
-    join clips by stream copy. ``cut_frames`` are frame indices where the
-    muxer will cut the clip (transition overlaps/fades): the renderer must
-    start a closed GOP (an IDR frame) at each of them.
+    ``settings`` (size, fps, pix_fmt), so the muxer can decode it frame for frame
+    into its encode. ``cut_frames`` are frame indices where transitions begin or
+    end: the renderer starts a closed GOP (an IDR frame) at each of them, so a
+    clip file can also be cut by stream copy elsewhere.
     """
 
     image_path: Path
@@ -304,13 +304,13 @@ class MuxPlan:
     caption_style: str = "subtitle"
     chapters: tuple[Chapter, ...] = ()
     poster: tuple[float, float] | None = None
-    #: ``stream``: the whole video through one encoder (clip files: joined as they
-    #: are); ``chunked``: cut at ``Timeline.chunk_bounds``, each chunk encoded apart
+    #: ``stream``: the whole video through one encoder (clip files decoded into
+    #: it); ``chunked``: cut at ``Timeline.chunk_bounds``, each chunk encoded apart
     #: (from the cache when its key is there) and joined by stream copy
     render_mode: str = "stream"
     #: one per scene: a hash of everything that decides the scene's frames (image
     #: bytes, request, renderer + version); chunk cache keys are built from them.
-    #: Empty: chunks are not cached.
+    #: Empty: chunks are not cached (one empty key: the chunks touching that scene).
     scene_keys: tuple[str, ...] = ()
 
 

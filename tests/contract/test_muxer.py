@@ -1,8 +1,8 @@
-"""FfmpegMuxer: transitions exactly on the timeline, stream-copy joins, captions, failures.
+"""FfmpegMuxer on clip files: transitions exactly on the timeline, captions, failures.
 
-The output checks on clip files run in both render modes: ``stream`` (clips split
-and joined by stream copy, only transitions encoded) and ``chunked`` (the clips
-decoded into chunks, see ``Timeline.chunk_bounds``)."""
+Clip files enter the one encode path as frame sources (decoded); the output
+checks run in both render modes: ``stream`` (one encoder) and ``chunked`` (chunks
+encoded apart, see ``Timeline.chunk_bounds``, joined by stream copy)."""
 
 from __future__ import annotations
 
@@ -93,11 +93,10 @@ def test_duration_and_frames_match_the_timeline(three, kind: str, mode: str,
     assert result.warnings == ()
     expected_total = {"none": 5.75, "fade": 5.75, "crossfade": 4.75}[kind]
     assert timeline.total == pytest.approx(expected_total)
-    if mode == "chunked":  # one encode per chunk, each through the executor
-        assert executor.submitted == len(timeline.chunk_bounds(fps))
-        return
-    # the splits and the transition encodes (one per transition) went through the executor
-    assert executor.submitted == len(clips) + (0 if kind == "none" else 2)
+    # chunked: one encode per chunk, each through the executor; streamed: ONE encoder
+    # on the calling thread
+    assert executor.submitted == (len(timeline.chunk_bounds(fps)) if mode == "chunked"
+                                  else 0)
 
 
 @pytest.mark.parametrize("mode", ["stream", "chunked"])
@@ -156,15 +155,29 @@ def test_soft_and_burnt_subtitles(three, tmp_path: Path) -> None:
     assert np.abs(a - b).mean() > 2  # the caption is drawn at the bottom
 
 
-def test_clip_that_does_not_fit_is_reencoded_with_a_warning(three, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["stream", "chunked"])
+def test_a_clip_that_does_not_fit_is_fitted_with_a_warning(three, mode: str,
+                                                           tmp_path: Path) -> None:
     timeline, clips = three["crossfade"]
-    wrong = tmp_path / "no_keyframes.mp4"
-    KenBurnsClipRenderer().render(ClipRequest(PHOTO, 1.5, "zoom out", 3, settings=SETTINGS),
-                                  wrong)  # no IDR at the cuts
-    result = FfmpegMuxer().mux(MuxPlan(timeline, (clips[0], wrong, clips[2]), video=SETTINGS),
-                               tmp_path / "out.mp4")
-    assert result.frames == timeline.total_frames(SETTINGS.fps)
-    assert any("clip 2" in w and "re-encoded" in w for w in result.warnings)
+    fps = SETTINGS.fps
+    counts = timeline.frame_counts(fps)
+    # no IDR at the cuts: nothing is cut by stream copy any more, so this one fits
+    no_keys = tmp_path / "no_keyframes.mp4"
+    KenBurnsClipRenderer().render(ClipRequest(PHOTO, 1.5, "zoom out", 3, settings=SETTINGS,
+                                              frame_count=counts[1]), no_keys)
+    # twice the size and 6 frames short: decoded, scaled down, the last frame held
+    big = VideoSettings(width=192, height=108, fps=fps, crf=20, preset="ultrafast")
+    wrong = tmp_path / "wrong.mp4"
+    KenBurnsClipRenderer().render(ClipRequest(PHOTO, 1.0, "static", 3, settings=big,
+                                              frame_count=counts[2] - 6), wrong)
+    result = FfmpegMuxer().mux(MuxPlan(timeline, (clips[0], no_keys, wrong), video=SETTINGS,
+                                       render_mode=mode), tmp_path / "out.mp4")
+    assert result.frames == probe(tmp_path / "out.mp4").frames == timeline.total_frames(fps)
+    assert len(result.warnings) == 1
+    assert "clip 3" in result.warnings[0] and "192x108 instead of 96x54" in result.warnings[0]
+    assert f"{counts[2] - 6} frames instead of {counts[2]}" in result.warnings[0]
+    out = [f.astype(float) for f in decode_frames(tmp_path / "out.mp4", pix_fmt="gray")]
+    assert np.abs(out[-1] - out[-5]).mean() < 2  # the held last frame (a static clip)
 
 
 def test_unreadable_clip_is_render_failed_without_partial_output(three, tmp_path: Path) -> None:

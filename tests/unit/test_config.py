@@ -182,16 +182,14 @@ def test_choices_are_case_insensitive_and_ranges_checked_at_load() -> None:
     assert info.value.field == "VIDEOGEN_WORKERS"
 
 
-def test_encoder_threads_split_the_cores_between_parallel_encoders() -> None:
-    import os
-
-    cores = os.cpu_count() or 1
+def test_encoder_threads_are_automatic_for_every_renderer() -> None:
+    """One way to make video: the muxer's encode is the final one for clip files too
+    (it shares the cores out between side-by-side chunks itself), so a ComfyUI job's
+    single encoder must not get a side-by-side share (it did: cores ÷ workers)."""
     clips = {"VIDEOGEN_STREAM_CLIPS": "false"}
-    assert Settings.from_env({"VIDEOGEN_WORKERS": "2", **clips}).video().threads == \
-        max(1, cores // 2)
+    assert Settings.from_env({"VIDEOGEN_WORKERS": "2", **clips}).video().threads == 0
     assert Settings.from_env({"VIDEOGEN_WORKERS": "2", "VIDEOGEN_RENDERER": "comfyui"}
-                             ).video().threads == max(1, cores // 2)
-    # streamed Ken Burns clips: one encoder makes the whole video
+                             ).video().threads == 0
     assert Settings.from_env({"VIDEOGEN_WORKERS": "2"}).video().threads == 0
     assert Settings.from_env({"VIDEOGEN_WORKERS": "1"}).video().threads == 0
     assert Settings.from_env({"VIDEOGEN_ENCODER_THREADS": "3"}).video().threads == 3

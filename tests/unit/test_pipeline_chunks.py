@@ -65,10 +65,8 @@ def test_both_modes_pass_the_same_output_checks(mode: str, stream_clips: bool,
     assert abs(result.duration - timeline_total) <= 1 / VIDEO.fps
     percents = [e.percent for e in events]
     assert percents == sorted(percents) and percents[-1] == 100.0
-    if mode == "chunked":
-        assert muxer.chunk_encodes == 5  # 3 bodies + 2 overlaps
-    else:
-        assert muxer.chunk_encodes == (1 if stream_clips else 0)  # clip files: joined
+    # one way to make video: clip files are decoded into the same chunk encodes
+    assert muxer.chunk_encodes == (5 if mode == "chunked" else 1)  # 3 bodies + 2 overlaps
     assert [p.name for p in (tmp_path / "work").iterdir()] == []
 
 
@@ -94,6 +92,29 @@ def test_a_chunked_rerun_encodes_nothing_and_an_edit_one_scene(tmp_path: Path) -
     p.renderer = KenBurnsClipRenderer(fit="contain")  # a renderer option: every frame
     p.run(FOLDER, Sequence(scenes, seq.params))
     assert muxer.chunk_encodes == 8
+
+
+def test_a_fallback_clip_is_not_cached_as_the_primary_renderers_chunk(tmp_path: Path
+                                                                        ) -> None:
+    """A generative scene that a fallback rendered (Ken Burns standing in) must not leave
+    its chunks in the cache under the generative renderer's key: the next run, with the
+    server back, would take them."""
+
+    class FellBack:  # a file renderer whose every clip came from its fallback
+        name = "comfyui"
+
+        def render(self, request, output_path, **kwargs):  # type: ignore[no-untyped-def]
+            clip = KenBurnsClipRenderer().render(request, output_path)
+            return attrs.evolve(clip, renderer="kenburns",
+                                warnings=("comfyui unavailable; rendered with kenburns",))
+
+    muxer = FfmpegMuxer(cache=DiskCache(tmp_path / "cache", 1 << 30))
+    p = make(tmp_path, "chunked", muxer, renderer=FellBack())
+    seq = sequence("none")
+    first = p.run(FOLDER, seq)
+    assert [r.renderer for r in first.scene_reports] == ["kenburns"] * 3
+    p.run(FOLDER, seq)
+    assert (muxer.chunk_encodes, muxer.chunk_hits) == (6, 0)  # nothing taken from the cache
 
 
 def test_auto_mode(tmp_path: Path) -> None:

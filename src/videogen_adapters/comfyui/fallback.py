@@ -31,6 +31,10 @@ class FallbackClipRenderer:
         self.primary = primary
         self.fallback = fallback
         self.name = primary.name
+        #: cache keys are the primary's (a fallback's clip is never cached as one)
+        self.version = getattr(primary, "version", 1)
+        self.cache_token = getattr(primary, "cache_token", "")
+        self.keyed_fields = tuple(getattr(primary, "keyed_fields", ()))
         self.cooldown = cooldown
         self._clock = clock
         self._down_until = 0.0

@@ -3,8 +3,10 @@
 Per clip: upload the scene image (content-hashed name), bind the template's
 inputs (image, seed, frames, fps, size, prompt, negative prompt, motion),
 run the prompt, download the output, and let the ffmpeg layer's
-``conform_clip`` turn it into the requested clip (exact frames, size, fps,
-encoding, IDR at the cut frames). Scenes longer than ``max_duration`` or the
+``conform_clip`` turn it into the requested clip (exact frames, size, fps, IDR
+at the cut frames) — encoded losslessly and fast (``lossless=True``): the muxer
+decodes it frame for frame into its one encode with the final settings, so no
+frame is lossy-encoded twice. Scenes longer than ``max_duration`` or the
 template's ``max_frames`` are chained segments (see
 :mod:`videogen_adapters.comfyui.planning`): each segment starts from the last
 kept frame of the previous one, whose repeated first frame is dropped.
@@ -24,7 +26,9 @@ from __future__ import annotations
 
 import collections
 import functools
+import hashlib
 import itertools
+import json
 import logging
 import shutil
 import tempfile
@@ -71,7 +75,24 @@ Progress = Callable[[float], None]
 def _default_conform() -> Conform:
     from videogen_adapters.ffmpeg.conform import conform_clip
 
-    return conform_clip
+    return functools.partial(conform_clip, lossless=True)
+
+
+def _cache_token(template: WorkflowTemplate, negative_prompt: str, max_duration: float,
+                 conform: Conform | None) -> str:
+    """What decides a clip's frames besides its request: the template's graph (model
+    names, sampler settings...) and every option that changes what is asked for or how
+    the output is fitted; never where it runs (server URLs, concurrency, timeout)."""
+    fields = attrs.asdict(template, recurse=True,
+                          filter=lambda a, _: a.name not in {"name", "description"})
+    step = "conform_clip(lossless)" if conform is None else (
+        f"{getattr(conform, '__module__', '')}.{getattr(conform, '__qualname__', '')}"
+        if callable(conform) and hasattr(conform, "__qualname__")
+        else f"{type(conform).__module__}.{type(conform).__qualname__}")
+    text = json.dumps({"template": fields, "negative_prompt": negative_prompt,
+                       "max_duration": max_duration, "conform": step},
+                      sort_keys=True, default=repr)
+    return "comfyui:" + hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 class ComfyUIClipRenderer:
@@ -82,6 +103,11 @@ class ComfyUIClipRenderer:
     """
 
     name = "comfyui"
+    #: part of the clip and chunk cache keys: 2 = lossless intermediate clips
+    version = 2
+    #: request fields that decide the frames although other renderers ignore them (the
+    #: narration is part of the prompt): kept in the clip cache key
+    keyed_fields = ("narration",)
 
     def __init__(
         self,
@@ -105,6 +131,9 @@ class ComfyUIClipRenderer:
         self.negative_prompt = (negative_prompt if negative_prompt is not None
                                 else template.negative_prompt or DEFAULT_NEGATIVE_PROMPT)
         self._conform = conform if conform is not None else _default_conform()
+        #: the rest of what decides the frames, for cache keys (clips, chunks): see
+        #: :func:`_cache_token` (the server URLs are not in it)
+        self.cache_token = _cache_token(template, self.negative_prompt, max_duration, conform)
         self.scheduler: PromptScheduler[ComfyUIClient] = PromptScheduler(self.clients,
                                                                           concurrency)
         self.dispatches: collections.deque[Dispatch] = collections.deque(maxlen=1000)

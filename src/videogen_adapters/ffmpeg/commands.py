@@ -5,8 +5,9 @@ that :class:`~videogen_adapters.ffmpeg.runner.FfmpegRunner` runs. Keeping the
 commands pure lets the unit tests check them without spawning a process.
 
 Encoding is always the same (:func:`x264_args`): libx264 with the configured
-preset/crf, yuv420p, BT.709 tags, closed GOPs, and an IDR frame forced at every
-requested cut frame so that a clip can be split later by stream copy.
+preset/crf, yuv420p, BT.709 tags, closed GOPs (every chunk starts with an IDR
+frame, so chunks join by stream copy), and an IDR frame forced at every
+requested cut frame of a clip (the ``ClipRequest.cut_frames`` contract).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from pathlib import Path
 from videogen_core.model import VideoSettings
 
 __all__ = [
-    "FAST_ZONE",
     "X264_PARAMS",
     "ass_filter",
     "audio_measure_args",
@@ -30,7 +30,6 @@ __all__ = [
     "lone_encoder_threads",
     "mux_args",
     "normalize_args",
-    "transitions_args",
     "x264_args",
     "x264_params",
 ]
@@ -54,12 +53,6 @@ def force_key_frames_expr(cut_frames: Sequence[int]) -> str | None:
     return "expr:" + "+".join(f"eq(n,{c})" for c in cuts)
 
 
-#: x264 options for frames the muxer re-encodes anyway (transition material): the
-#: same CRF (same quality), a cheaper analysis. Only options x264 can change
-#: mid-stream, so the stream's parameter sets stay those of the final settings.
-FAST_ZONE = "b=1,subme=1,trellis=0,me=dia,ref=1,partitions=none"
-
-
 def lone_encoder_threads(cores: int | None = None) -> int:
     """x264 threads for an encoder that has the machine to itself: ``cores + 2``, at
     least x264's own choice of 1.5 x cores. On 2 cores x264 picks 3 frame threads and
@@ -81,19 +74,14 @@ def lone_encoder_threads(cores: int | None = None) -> int:
 X264_PARAMS = "open-gop=0:psy=0:qcomp=1.0:aq-mode=0"
 
 
-def x264_params(settings: VideoSettings, fast_ranges: Sequence[tuple[int, int]] = ()) -> str:
-    """The ``-x264-params`` value: :data:`X264_PARAMS`, plus zones for ``fast_ranges``."""
-    params = X264_PARAMS
-    zones = [f"{a},{b - 1},{FAST_ZONE}" for a, b in sorted(fast_ranges) if b > a]
-    if zones:
-        params += ":zones=" + "/".join(zones)
-    return params
+def x264_params(settings: VideoSettings) -> str:
+    """The ``-x264-params`` value: :data:`X264_PARAMS`."""
+    return X264_PARAMS
 
 
 def x264_args(
     settings: VideoSettings,
     cut_frames: Sequence[int] = (),
-    fast_ranges: Sequence[tuple[int, int]] = (),
     *,
     cores: int | None = None,
 ) -> list[str]:
@@ -101,12 +89,10 @@ def x264_args(
 
     ``-forced-idr 1`` turns the forced key frames into IDR frames, and x264's
     default closed GOP means nothing after a cut references anything before it.
-    ``fast_ranges`` (``[start, end)`` frame ranges) are encoded with
-    :data:`FAST_ZONE` through x264 zones.
     """
     if settings.codec not in ("h264", "libx264"):
         raise ValueError(f"unsupported codec {settings.codec!r} (only h264)")
-    params = x264_params(settings, fast_ranges)
+    params = x264_params(settings)
     args = ["-c:v", "libx264", "-preset", settings.preset, "-crf", str(settings.crf),
             "-pix_fmt", settings.pix_fmt, "-x264-params", params,
             "-forced-idr", "1", *_COLOR_TAGS,
@@ -130,7 +116,6 @@ def encode_raw_args(
     *,
     cut_frames: Sequence[int] = (),
     input_pix_fmt: str = "yuv420p",
-    fast_ranges: Sequence[tuple[int, int]] = (),
     video_filter: str | None = None,
     faststart: bool = True,
 ) -> list[str]:
@@ -145,74 +130,9 @@ def encode_raw_args(
         "-i", "pipe:0",
         "-frames:v", str(frames), "-an",
         *(["-vf", video_filter] if video_filter else []),
-        *x264_args(settings, cut_frames, fast_ranges),
+        *x264_args(settings, cut_frames),
         *(["-movflags", "+faststart"] if faststart else []), "-f", "mp4", str(output),
     ]
-
-
-def _transition_chain(kind: str, tail: Path | None, head: Path | None, frames: int,
-                      fps: int, first_input: int, label: str) -> tuple[list[str], str, int]:
-    """Inputs, filter text ending in ``[label]``, and frame count of one transition."""
-    inputs: list[str] = []
-    parts: list[str] = []
-    n = first_input
-    streams = []
-    for path in (tail, head):
-        if path is not None:
-            # one decoding thread per input: a batch opens many, each frame-threaded
-            # decoder would hold its own frames (memory) for a few frames of work
-            inputs += ["-threads", "1", "-i", str(path)]
-            streams.append(f"[{n}:v]settb=1/{fps},setpts=N")
-            n += 1
-    if kind == "crossfade":
-        if len(streams) != 2:
-            raise ValueError("a crossfade needs a tail and a head")
-        parts.append(f"{streams[0]}[{label}a];{streams[1]}[{label}b];"
-                     f"[{label}a][{label}b]xfade=transition=fade:duration={frames / fps:.6f}"
-                     f":offset=0[{label}]")
-        return inputs, ";".join(parts), frames
-    if kind != "fade":
-        raise ValueError(f"unknown transition {kind!r}")
-    if not streams:
-        raise ValueError("fade needs a tail or a head")
-    kinds = [k for k, path in (("out", tail), ("in", head)) if path is not None]
-    faded = [f"{stream},fade=t={k}:s=0:n={frames}[{label}{i}]"
-             for i, (stream, k) in enumerate(zip(streams, kinds, strict=True))]
-    joined = "".join(f"[{label}{i}]" for i in range(len(faded)))
-    parts.append(";".join(faded) + f";{joined}concat=n={len(faded)}:v=1:a=0[{label}]")
-    return inputs, ";".join(parts), frames * len(faded)
-
-
-def transitions_args(
-    ffmpeg: str,
-    transitions: Sequence[tuple[str, Path | None, Path | None]],
-    frames: int,
-    settings: VideoSettings,
-    output: Path,
-) -> tuple[list[str], list[int]]:
-    """Render several transitions back to back in ONE encode (one x264 start-up, frame
-    threads kept busy); each starts with an IDR frame so the result splits by stream
-    copy. ``transitions`` are ``(kind, tail, head)`` with kind ``crossfade`` (xfade of
-    the outgoing tail into the incoming head, ``frames`` long) or ``fade`` (tail faded
-    out, then head faded in, ``frames`` each). Returns the argv and each transition's
-    frame count."""
-    inputs: list[str] = []
-    chains: list[str] = []
-    counts: list[int] = []
-    for k, (kind, tail, head) in enumerate(transitions):
-        more, chain, count = _transition_chain(kind, tail, head, frames, settings.fps,
-                                               inputs.count("-i"), f"t{k}")
-        inputs += more
-        chains.append(chain)
-        counts.append(count)
-    labels = "".join(f"[t{k}]" for k in range(len(transitions)))
-    graph = ";".join(chains) + f";{labels}concat=n={len(transitions)}:v=1:a=0," \
-        f"format={settings.pix_fmt}[v]"
-    cuts = [sum(counts[:k]) for k in range(1, len(counts))]
-    argv = [*_base(ffmpeg), *inputs, "-filter_complex", graph, "-map", "[v]",
-            "-frames:v", str(sum(counts)), "-an", "-r", str(settings.fps),
-            *x264_args(settings, cuts), "-f", "mp4", str(output)]
-    return argv, counts
 
 
 def concat_list_text(paths: Sequence[Path]) -> str:
@@ -289,20 +209,12 @@ def concat_mux_args(
     *,
     audio: Path | None = None,
     subtitles: Path | None = None,
-    burn_filter: str | None = None,
-    settings: VideoSettings | None = None,
     chapters: Path | None = None,
 ) -> list[str]:
-    """Join the segments in ``list_file`` by stream copy and mux the audio (copied)
-    and an optional mov_text subtitle track; with ``burn_filter`` the video is
-    re-encoded through it (burnt-in captions) with ``settings``."""
-    codec = ["-c:v", "copy"]
-    if burn_filter is not None:
-        if settings is None:
-            raise ValueError("burning subtitles re-encodes: settings are required")
-        codec = ["-vf", burn_filter, *x264_args(settings)]
-    return _final_mux(ffmpeg, ["-f", "concat", "-safe", "0", "-i", str(list_file)], codec,
-                      output, audio, subtitles, chapters)
+    """Join the chunks in ``list_file`` by stream copy and mux the audio (copied), an
+    optional mov_text subtitle track and the chapters of an FFMETADATA file."""
+    return _final_mux(ffmpeg, ["-f", "concat", "-safe", "0", "-i", str(list_file)],
+                      ["-c:v", "copy"], output, audio, subtitles, chapters)
 
 
 def mux_args(

@@ -5,8 +5,11 @@ animated WebP, APNG) or a list of still frames (PNG...) and writes a clip with
 exactly ``request.frames`` frames at ``request.settings`` (size by cover-crop
 — placed on the subject of ``request.focus`` when the source's aspect differs,
 by the Ken Burns framing rules — or blurred contain, fps, libx264, yuv420p,
-crf, preset) and an IDR frame at every ``request.cut_frames`` index — so the
-muxer can split and join it by stream copy like any other clip.
+crf, preset) and an IDR frame at every ``request.cut_frames`` index.
+``lossless=True`` encodes the same frames losslessly and fast instead (x264
+``crf 0``, ``ultrafast``): an intermediate that the muxer decodes frame for frame
+into its one encode (:class:`~.stream.FileFrameSource`), so the final settings'
+loss is applied once (the ComfyUI renderer's clips).
 
 Frame-rate conversion picks, for every output frame at ``k/fps``, the source
 frame showing at that time (nearest-preceding, with half an output frame of
@@ -23,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import attrs
 from PIL import Image, ImageSequence
 
 from videogen_core.errors import InvalidImage, RenderFailed
@@ -125,15 +129,17 @@ def conform_clip(
     fit: str = "cover",
     shorter: str = "hold",
     source_fps: float | None = None,
+    lossless: bool = False,
 ) -> RenderedClip:
     """Write ``source`` as a clip matching ``request`` exactly (see module docstring)."""
     if shorter not in ("hold", "stretch"):
         raise ValueError("shorter must be 'hold' or 'stretch'")
     runner = runner or FfmpegRunner()
     settings = request.settings
+    encoding = attrs.evolve(settings, crf=0, preset="ultrafast") if lossless else settings
     count = request.frames
     frames = conformed_frames(source, request, fit=fit, shorter=shorter, source_fps=source_fps)
-    encode_frames(runner, frames, Path(output_path), settings, count,
+    encode_frames(runner, frames, Path(output_path), encoding, count,
                   cut_frames=request.cut_frames, stage="conform", progress=progress,
                   cancel=cancel)
     return RenderedClip(Path(output_path), count, count / settings.fps)

@@ -20,7 +20,7 @@ from videogen_core.progress import CancelToken
 from . import commands
 from .runner import FfmpegRunner, atomic_output
 
-__all__ = ["encode_frames", "prefetch", "transition_pieces"]
+__all__ = ["encode_frames", "prefetch"]
 
 T = TypeVar("T")
 
@@ -44,26 +44,6 @@ def prefetch(jobs: Iterable[Callable[[], T]], depth: int = 3) -> Iterator[T]:
         pool.shutdown(wait=True)
 
 
-def transition_pieces(cut_frames: Iterable[int], frames: int) -> list[tuple[int, int]]:
-    """The ``[start, end)`` pieces of a clip that the muxer re-encodes (transition material).
-
-    With two cuts (a middle scene) they are the head before the first cut and the
-    tail after the last. With one cut the scene is first or last: its transition
-    piece is the shorter side (a tie is left alone). Guessing wrong costs nothing
-    but x264 analysis effort, since those frames keep the same CRF.
-    """
-    cuts = sorted({c for c in cut_frames if 0 < c < frames})
-    if len(cuts) >= 2:
-        return [(0, cuts[0]), (cuts[-1], frames)]
-    if len(cuts) == 1:
-        c = cuts[0]
-        if c < frames - c:
-            return [(0, c)]
-        if c > frames - c:
-            return [(c, frames)]
-    return []
-
-
 def encode_frames(
     runner: FfmpegRunner,
     frames: Iterable[bytes],
@@ -72,7 +52,6 @@ def encode_frames(
     count: int,
     *,
     cut_frames: Iterable[int] = (),
-    fast_transitions: bool = True,
     stage: str = "render",
     progress: Callable[[float], None] | None = None,
     cancel: CancelToken | None = None,
@@ -81,13 +60,8 @@ def encode_frames(
 ) -> None:
     """Pipe exactly ``count`` raw ``yuv420p`` frames into an H.264 MP4 at
     ``output_path`` (written atomically). Fewer frames than ``count`` is an error.
-
-    With ``fast_transitions`` the transition pieces (:func:`transition_pieces`),
-    which the muxer decodes and re-encodes, get a cheaper x264 analysis at the
-    same CRF.
     """
     cut_frames = tuple(cut_frames)
-    fast = transition_pieces(cut_frames, count) if fast_transitions else []
     expected = settings.width * settings.height * 3 // 2
     written = 0
     lock = threading.Lock()
@@ -109,7 +83,7 @@ def encode_frames(
 
     with atomic_output(output_path) as tmp:
         argv = commands.encode_raw_args(runner.ffmpeg, tmp, settings, count,
-                                        cut_frames=cut_frames, fast_ranges=fast,
+                                        cut_frames=cut_frames,
                                         video_filter=video_filter, faststart=faststart)
         runner.run(argv, stage=stage, cancel=cancel, feed=feed)
         if written < count:

@@ -71,10 +71,7 @@ class KenBurnsClipRenderer:
 
     ``fit`` is ``"cover"`` (crop to the output aspect) or ``"contain"`` (whole
     image over a blurred copy); ``resample`` the per-frame filter; ``oversample``
-    > 1 keeps more source detail for deep zooms at some speed cost;
-    ``fast_transitions`` encodes the pieces beyond the cut frames (which the
-    muxer re-encodes into the transitions) with a cheaper x264 analysis at the
-    same CRF — about 3x cheaper for those frames.
+    > 1 keeps more source detail for deep zooms at some speed cost.
     """
 
     name = "kenburns"
@@ -89,7 +86,6 @@ class KenBurnsClipRenderer:
         resample: str = "bilinear",
         oversample: float = 1.0,
         max_pixels: int | None = None,
-        fast_transitions: bool = True,
     ) -> None:
         if resample not in _RESAMPLE:
             raise ValueError(f"resample must be one of {sorted(_RESAMPLE)}")
@@ -100,7 +96,6 @@ class KenBurnsClipRenderer:
         self.max_pixels = max_pixels
         #: the rest of what decides the frames, for cache keys (chunks, clips)
         self.cache_token = f"fit={fit}:resample={resample}:oversample={self.oversample}"
-        self.fast_transitions = fast_transitions
 
     def render(
         self,
@@ -119,8 +114,8 @@ class KenBurnsClipRenderer:
         frames = self.frames(request.image_path, framing.path, settings, count,
                              scene_number=request.scene_number or None, planes=planes)
         encode_frames(self.runner, frames, Path(output_path), settings, count,
-                      cut_frames=request.cut_frames, fast_transitions=self.fast_transitions,
-                      stage="render", progress=progress, cancel=cancel)
+                      cut_frames=request.cut_frames, stage="render", progress=progress,
+                      cancel=cancel)
         return RenderedClip(Path(output_path), count, count / settings.fps)
 
     @property

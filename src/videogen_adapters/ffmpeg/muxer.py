@@ -1,46 +1,33 @@
 """The FFmpeg muxer: clips + transitions + soundtrack → one MP4, each frame encoded once.
 
-**Streamed clips** (:class:`~videogen_core.ports.FrameSource`, the Ken Burns
-default): every frame of the video, transitions blended in YUV by
-:func:`.stream.composed_frames`, goes through ONE x264 encoder while the audio
-is mixed and measured on a thread; a stream-copy mux then adds the soundtrack
-and the caption track (``+faststart``). Burnt-in captions are drawn during
-that single encode. Clip files in a streamed plan are decoded and fitted.
+There is one way to make the video. Every scene is a
+:class:`~videogen_core.ports.FrameSource`: Ken Burns scenes stream their frames,
+and a clip file (a generative renderer's) enters as a
+:class:`~.stream.FileFrameSource` — decoded frame for frame when it already fits
+(size, fps, ``yuv420p``), else decoded and fitted like
+:func:`~videogen_adapters.ffmpeg.conform.conform_clip`, with a warning. The
+video's frames, transitions blended in YUV by :func:`.stream.composed_frames`,
+are encoded in **chunks** while the audio is mixed and measured on a thread; the
+chunks are joined by the concat demuxer with ``-c copy`` in a final stream-copy
+mux that adds the soundtrack, the caption track and the chapters
+(``+faststart``).
 
-**Chunked** (``plan.render_mode == "chunked"``, any clips): the same composed
-frames cut at :meth:`~videogen_core.timeline.Timeline.chunk_bounds` (never inside
-a transition), each chunk one encode of that very code (stream mode is the
-one-chunk case), run as tasks on the executor; a chunk whose :func:`chunk_key`
-is in the cache (:class:`~videogen_adapters.cache.DiskCache`) is not encoded
-again, nor is a soundtrack whose :func:`audio_key` is. The chunks are joined by
-the concat demuxer with ``-c copy`` in the final mux. ``chunk_encodes``,
-``chunk_hits`` and ``audio_mixes`` count what this muxer did.
+* ``stream`` mode (the default) is the one-chunk case: the whole video through
+  ONE x264 encoder on the calling thread.
+* ``chunked`` mode (``plan.render_mode == "chunked"``) cuts the video at
+  :meth:`~videogen_core.timeline.Timeline.chunk_bounds` (never inside a
+  transition); a chunk whose :func:`chunk_key` is in the cache
+  (:class:`~videogen_adapters.cache.DiskCache`) is not encoded again, nor is a
+  soundtrack whose :func:`audio_key` is; the others are encoded as tasks on the
+  executor. ``chunk_encodes``, ``chunk_hits`` and ``audio_mixes`` count what this
+  muxer did; ``timings`` holds the last mux's seconds per step.
 
-**Clip files** (generative renderers): clips arrive encoded with the final
-settings and an IDR frame at every cut frame of the
-:class:`~videogen_core.timeline.Timeline`. The muxer
-
-1. splits each clip by stream copy at its cut frames (in process, PyAV) into
-   head (incoming transition), body and tail (outgoing transition);
-2. renders only the transitions — ``crossfade``: xfade of tail *i* with head
-   *i+1* (the overlap); ``fade``: tail *i* faded out to black, then head *i+1*
-   faded in — encoded with the same settings; consecutive transitions share one
-   encode (batches of up to :data:`BATCH`, IDR at each start, split by stream
-   copy) and the batches run in parallel through the executor, while the audio
-   mix (:mod:`.audio`) runs on its own thread;
-3. joins body, transition, body, … with the concat demuxer and ``-c copy``,
-   adds the soundtrack (copied) and a mov_text caption track, ``+faststart``;
-   burning captions in (libass) is the one case that re-encodes the video.
-
-A clip that does not fit (wrong frame count/size/fps, no key frame at a cut)
-is first re-encoded to fit with :func:`~videogen_adapters.ffmpeg.conform.conform_clip`
-and a warning says so. The result is measured: duration, frames, loudness.
-
-Burnt-in captions are an ASS script in the plan's caption style
-(:mod:`.ass`), drawn by libass with the bundled fonts (:mod:`videogen_adapters.fonts`,
-through ``FONTCONFIG_FILE``); the soft track keeps the sentence cues. The
-plan's chapters go in at the final mux (an FFMETADATA file, ``-map_chapters``),
-and the poster JPEG (:mod:`.poster`) is taken from the finished file.
+Burnt-in captions are an ASS script in the plan's caption style (:mod:`.ass`),
+drawn by libass with the bundled fonts (:mod:`videogen_adapters.fonts`, through
+``FONTCONFIG_FILE``) during the chunk encodes; the soft track keeps the
+sentence cues. The poster JPEG (:mod:`.poster`) is taken from the finished
+file. The result is measured: duration and frames from the MP4 index, loudness
+of the delivered AAC.
 """
 
 from __future__ import annotations
@@ -49,22 +36,21 @@ import contextlib
 import copy
 import functools
 import hashlib
-import itertools
 import json
 import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import attrs
 
 from videogen_core.captions import format_srt
 from videogen_core.errors import Cancelled, RenderFailed
-from videogen_core.model import VideoSettings
 from videogen_core.ports import (
     STREAM_ENCODE_SHARE,
     ClipRequest,
@@ -81,12 +67,10 @@ from ..fonts import CAPTION_FONT, ffmpeg_env
 from . import commands
 from .ass import ass_document
 from .audio import Loudness, measure_loudness, mix_audio
-from .conform import conform_clip
 from .encode import encode_frames
 from .poster import write_poster
-from .probe import index_facts, probe
+from .probe import index_facts
 from .runner import FfmpegRunner, atomic_output
-from .split import read_layout, write_pieces
 from .stream import FileFrameSource, composed_frames
 
 __all__ = ["CHUNK_FORMAT", "FfmpegMuxer", "audio_key", "chunk_key", "find_fonts_dir"]
@@ -106,25 +90,10 @@ def find_fonts_dir() -> Path | None:
     return None
 
 
-#: At most this many transitions share one encode. Sharing saves an x264 start-up
-#: per transition but the concat filter buffers every later input's frames (about
-#: 23 MB per extra transition at 1024x576), so the default keeps memory flat: 1.
-BATCH = 1
-
-
-def _batches(count: int, workers: int) -> list[tuple[int, int]]:
-    """Split ``count`` transitions into contiguous batches: at least one per worker
-    (parallelism), at most ``BATCH`` each (bounded memory)."""
-    if count <= 0:
-        return []
-    parts = min(count, max(workers, -(-count // BATCH)))
-    edges = [round(k * count / parts) for k in range(parts + 1)]
-    return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
-
-
 class FfmpegMuxer:
-    """``Muxer`` on ffmpeg: stream-copy joins, transitions rendered alone, mixed audio;
-    or, for clips given as frame sources, the whole video through one encoder."""
+    """``Muxer`` on ffmpeg: every scene a frame source (clip files decoded), the
+    video encoded in chunks (one in ``stream`` mode) joined by stream copy, the
+    soundtrack mixed beside the encode (see the module docstring)."""
 
     #: takes :class:`~videogen_core.ports.FrameSource` clips (the pipeline streams then)
     accepts_frame_sources = True
@@ -149,6 +118,10 @@ class FfmpegMuxer:
         self.audio_nice = audio_nice
         self.fonts_dir = fonts_dir
         self.workdir = workdir
+        #: seconds of the last mux's steps: ``video`` (every chunk made), ``audio_mix``
+        #: (0 when the cache had it: absent), ``audio_wait`` (the encode waiting for the
+        #: mix), ``join`` (the final stream-copy mux), ``total`` (benchmarks print them)
+        self.timings: dict[str, float] = {}
 
     def mux(
         self,
@@ -169,38 +142,41 @@ class FfmpegMuxer:
         work = Path(tempfile.mkdtemp(prefix=".mux-", dir=self.workdir or output_path.parent))
         pending: list[Future[Any]] = []
         try:
-            if plan.render_mode == "chunked" or any(not isinstance(c, str | Path)
-                                                    for c in plan.clips):
-                return self._mux_stream(plan, output_path, work, executor or InlineExecutor(),
-                                        progress, cancel, pending)
-            return self._mux(plan, output_path, work, executor or InlineExecutor(), progress,
-                             cancel, pending)
+            return self._mux_stream(plan, output_path, work, executor or InlineExecutor(),
+                                    progress, cancel, pending)
         except BaseException:
             wait(pending)  # nothing may still write into the work directory
             raise
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
-    # ------------------------------------------------------- streamed clips
     def _mux_stream(self, plan: MuxPlan, output_path: Path, work: Path, executor: Executor,
                     progress: Callable[[float], None] | None, cancel: CancelToken | None,
                     pending: list[Future[Any]]) -> MuxResult:
-        """Clips given as frame sources (or, chunked, any clips): the video's frames
-        (transitions blended in YUV by :func:`.stream.composed_frames`) are encoded
-        while the audio is mixed beside them, then joined and muxed by stream copy.
+        """The one way to make the video (see the module docstring): the frames of every
+        scene (clip files as :class:`~.stream.FileFrameSource`), transitions blended in
+        YUV by :func:`.stream.composed_frames`, are encoded in chunks while the audio is
+        mixed beside them, then joined and muxed by stream copy.
 
         ``stream`` mode is one chunk, the whole video, through ONE encoder on this
         thread; ``chunked`` mode cuts the video at ``Timeline.chunk_bounds``, takes
         every chunk whose key is in the cache and encodes the others as tasks on
         ``executor`` (each starts with an IDR frame: x264 always does)."""
+        started = time.perf_counter()
         timeline, settings, fps = plan.timeline, plan.video, plan.video.fps
         counts = timeline.frame_counts(fps)
         sources: list[FrameSource] = []
+        warnings: list[str] = []
         for i, clip in enumerate(plan.clips):
             if isinstance(clip, str | Path):
                 request = ClipRequest(Path(clip), counts[i] / fps, "", 0, settings=settings,
                                       frame_count=counts[i])
-                sources.append(FileFrameSource(Path(clip), request))
+                source = FileFrameSource(Path(clip), request)
+                misfit = source.misfit()  # the header only; an unreadable file fails here
+                if misfit:
+                    warnings.append(f"clip {i + 1} did not fit the timeline ({misfit}); "
+                                    "its frames were fitted")
+                sources.append(source)
             else:
                 sources.append(clip)
         total_frames = timeline.total_frames(fps)
@@ -212,7 +188,9 @@ class FfmpegMuxer:
         if cancel is not None:
             cancel.on_cancel(stop.cancel)
         audio = work / "audio.m4a"
-        audio_job = _beside(pending, self._audio, plan, total_frames / fps, audio, work, stop)
+        timings: dict[str, float] = {}
+        audio_job = _beside(pending, self._audio, plan, total_frames / fps, audio, work, stop,
+                            timings)
         audio_job.add_done_callback(lambda job: stop.cancel() if _failed(job) else None)
         subtitles, burn = self._captions(plan, work)
         chapters = self._chapters(plan, work)
@@ -236,7 +214,10 @@ class FfmpegMuxer:
         except BaseException:
             stop.cancel()
             raise
+        timings["video"] = time.perf_counter() - started
         loud = audio_job.result()
+        joined = time.perf_counter()
+        timings["audio_wait"] = joined - started - timings["video"]
         with atomic_output(output_path) as tmp:
             if len(pieces) == 1:
                 argv = commands.mux_args(self.runner.ffmpeg, pieces[0], tmp, audio=audio,
@@ -249,8 +230,12 @@ class FfmpegMuxer:
                                                 chapters=chapters)
             self.runner.run(argv, stage="mux", cancel=cancel)
             duration, frames = index_facts(tmp)  # from the MP4 index: no packet reading
+        timings["join"] = time.perf_counter() - joined
         poster = self._poster(plan, output_path)
-        return _result(output_path, duration, frames, loud, total_frames, [], progress, poster)
+        timings["total"] = time.perf_counter() - started
+        self.timings = timings
+        return _result(output_path, duration, frames, loud, total_frames, warnings, progress,
+                       poster)
 
     def _chunks(self, plan: MuxPlan, sources: list[FrameSource],
                 bounds: tuple[tuple[int, int], ...], burn: str | None, work: Path,
@@ -285,6 +270,9 @@ class FfmpegMuxer:
             cores = os.cpu_count() or 1
             plan = attrs.evolve(plan, video=attrs.evolve(
                 plan.video, threads=max(1, -(-cores // side_by_side))))
+        # longest first: the short overlap chunks fill the gaps at the end, so no core
+        # waits through a long last chunk (LPT order; the join keeps the video's order)
+        todo.sort(key=lambda k: (bounds[k][0] - bounds[k][1], k))
         jobs = [executor.submit(self._encode_chunk, plan, sources, bounds[k], burn, files[k],
                                 keys[k], stop, functools.partial(encoded, k)) for k in todo]
         pending += jobs
@@ -320,7 +308,7 @@ class FfmpegMuxer:
                                  cancel=stop)
         with contextlib.closing(frames):  # stopped between frames: its sources close now
             encode_frames(self.burn_runner if burn else self.runner, frames, output,
-                          settings, b - a, fast_transitions=False, stage="encode",
+                          settings, b - a, stage="encode",
                           progress=progress, cancel=stop, video_filter=video_filter,
                           faststart=False)
         with self._count_lock:
@@ -330,7 +318,8 @@ class FfmpegMuxer:
         return output
 
     def _audio(self, plan: MuxPlan, duration: float, audio: Path, work: Path,
-               cancel: CancelToken | None) -> Loudness:
+               cancel: CancelToken | None, timings: dict[str, float] | None = None
+               ) -> Loudness:
         """Mix the soundtrack to ``audio`` and measure the delivered AAC (the final
         file copies this very stream). Chunked, the mix and its loudness are cached
         under :func:`audio_key`: an unchanged soundtrack is not mixed again."""
@@ -345,10 +334,13 @@ class FfmpegMuxer:
                     loud = Loudness(**json.loads(facts.read_text(encoding="utf-8")))
                     self.cache.link(cached, audio)
                     return loud
+        started = time.perf_counter()
         runner = self.audio_runner
         mix_audio(runner, plan.narrations, plan.music, duration, plan.audio, audio, work,
                   cancel=cancel)
         loud = measure_loudness(runner, audio, cancel)
+        if timings is not None:
+            timings["audio_mix"] = time.perf_counter() - started
         with self._count_lock:
             self.audio_mixes += 1
         if key is not None and self.cache is not None:
@@ -418,142 +410,10 @@ class FfmpegMuxer:
         busy = [(c.start, c.end) for c in plan.cues] if plan.burn_subtitles else []
         return write_poster(video, video.with_suffix(".jpg"), start, end, avoid=busy)
 
-    # ----------------------------------------------------------------- steps
-    def _mux(self, plan: MuxPlan, output_path: Path, work: Path, executor: Executor,
-             progress: Callable[[float], None] | None, cancel: CancelToken | None,
-             pending: list[Future[Any]]) -> MuxResult:
-        timeline, settings, fps = plan.timeline, plan.video, plan.video.fps
-        n = len(plan.clips)
-        counts = timeline.frame_counts(fps)
-        kind = timeline.transition if n > 1 else "none"
-        edge = (timeline.overlap_frames(fps) if kind == "crossfade"
-                else timeline.fade_frames(fps) if kind == "fade" else 0)
-        steps = n + 3 + len(_batches(n - 1 if kind != "none" and edge > 0 else 0,
-                                     max(1, int(getattr(executor, "workers", 2)))))
-        done = 0
-        warnings: list[str] = []
-
-        def tick() -> None:
-            nonlocal done
-            done += 1
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            if progress is not None:
-                progress(min(1.0, done / steps))
-
-        audio = work / "audio.m4a"
-        audio_job = _beside(pending, mix_audio, self.audio_runner, plan.narrations, plan.music,
-                            timeline.total_frames(fps) / fps, plan.audio, audio, work,
-                            cancel=cancel)
-        split_jobs = [executor.submit(self._split, i, Path(cast(Path, clip)), counts[i],
-                                      timeline.cut_frames(i, fps), plan, work, cancel)
-                      for i, clip in enumerate(plan.clips)]  # all files on this path
-        pending += split_jobs
-        parts: list[dict[tuple[int, int], Path]] = []
-        for job in split_jobs:
-            pieces, warning = job.result()
-            parts.append(pieces)
-            if warning:
-                warnings.append(warning)
-            tick()
-        heads, bodies, tails = [], [], []
-        for i in range(n):
-            head = (0, edge) if kind != "none" and i > 0 and edge > 0 else None
-            tail = (counts[i] - edge, counts[i]) if kind != "none" and i < n - 1 and \
-                edge > 0 else None
-            start = head[1] if head else 0
-            end = tail[0] if tail else counts[i]
-            if end < start:
-                raise RenderFailed("mux", f"clip {i + 1} ({counts[i]} frames) is too short "
-                                          f"for its transitions ({edge} frames each)")
-            heads.append(parts[i][head] if head else None)
-            tails.append(parts[i][tail] if tail else None)
-            bodies.append(parts[i][(start, end)] if end > start else None)
-        pairs = [(kind, tails[i], heads[i + 1]) for i in range(n - 1)]
-        if kind == "none" or edge <= 0:
-            pairs = []
-        workers = max(1, int(getattr(executor, "workers", 2)))
-        batches = _batches(len(pairs), workers)
-        batch_jobs = [executor.submit(self._transitions, pairs[a:b], a, edge, settings, work,
-                                      cancel) for a, b in batches]
-        pending += batch_jobs
-        rendered: list[Path] = []
-        for batch in batch_jobs:
-            rendered += batch.result()
-            tick()
-        sequence: list[Path] = []
-        for i in range(n):
-            if bodies[i] is not None:
-                sequence.append(bodies[i])
-            if i < len(rendered):
-                sequence.append(rendered[i])
-        audio_job.result()
-        tick()
-        list_file = work / "segments.ffconcat"
-        list_file.write_text(commands.concat_list_text(sequence), encoding="utf-8")
-        subtitles, burn = self._captions(plan, work)
-        with atomic_output(output_path) as tmp:
-            argv = commands.concat_mux_args(self.runner.ffmpeg, list_file, tmp, audio=audio,
-                                            subtitles=subtitles, burn_filter=burn,
-                                            settings=settings,
-                                            chapters=self._chapters(plan, work))
-            (self.burn_runner if burn else self.runner).run(argv, stage="mux", cancel=cancel)
-            info = probe(tmp)
-            loud = measure_loudness(self.runner, tmp, cancel)
-        poster = self._poster(plan, output_path)
-        tick()
-        return _result(output_path, info.duration, info.frames, loud, timeline.total_frames(fps),
-                       warnings, progress, poster)
-
-    def _transitions(self, pairs: list[tuple[str, Path | None, Path | None]], first: int,
-                     frames: int, settings: VideoSettings, work: Path,
-                     cancel: CancelToken | None) -> list[Path]:
-        """Render a batch of transitions in one encode and split it into one file each."""
-        out = work / f"transitions_{first:05d}.mp4"
-        argv, counts = commands.transitions_args(self.runner.ffmpeg, pairs, frames, settings,
-                                                 out)
-        self.runner.run(argv, stage="transition", cancel=cancel)
-        files = [work / f"transition_{first + k:05d}.mp4" for k in range(len(pairs))]
-        cuts = [sum(counts[:k]) for k in range(1, len(counts))]
-        got = write_pieces(out, cuts, files)
-        if got != counts:
-            raise RenderFailed("transition", f"transition pieces of {got} frames, expected "
-                                             f"{counts}")
-        out.unlink()
-        return files
-
-    def _split(self, index: int, clip: Path, frames: int, cuts: tuple[int, ...], plan: MuxPlan,
-               work: Path, cancel: CancelToken | None,
-               ) -> tuple[dict[tuple[int, int], Path], str | None]:
-        """Split clip ``index`` at ``cuts`` (re-encoding it first if it does not fit);
-        returns ``{(start, end): file}``."""
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        settings = plan.video
-        warning = None
-        layout = read_layout(clip, frames, cuts, settings)
-        if not layout.fits:
-            fixed = work / f"conformed_{index:05d}.mp4"
-            request = ClipRequest(clip, frames / settings.fps, "", 0, settings=settings,
-                                  cut_frames=cuts, frame_count=frames)
-            conform_clip(clip, request, fixed, cancel=cancel, runner=self.runner)
-            warning = (f"clip {index + 1} did not fit the timeline ({layout.reason}); "
-                       "it was re-encoded to fit")
-            clip = fixed
-        bounds = [0, *sorted(set(cuts)), frames]
-        outputs = [work / f"clip_{index:05d}_{j}.mp4" for j in range(len(bounds) - 1)]
-        counts = write_pieces(clip, cuts, outputs)
-        pieces: dict[tuple[int, int], Path] = {}
-        for j, path in enumerate(outputs):
-            if counts[j] != bounds[j + 1] - bounds[j]:
-                raise RenderFailed("split", f"clip {index + 1}: piece {j} has {counts[j]} "
-                                            f"frames, expected {bounds[j + 1] - bounds[j]}")
-            pieces[(bounds[j], bounds[j + 1])] = path
-        return pieces, warning
-
 
 #: Bumped when the way a chunk is encoded changes (cached chunks then miss).
-CHUNK_FORMAT = 1
+#: 2: clip files enter decoded frame for frame when they fit (no RGB round trip).
+CHUNK_FORMAT = 2
 
 
 def chunk_key(plan: MuxPlan, start: int, stop: int, burnt: bool) -> str:
@@ -563,7 +423,8 @@ def chunk_key(plan: MuxPlan, start: int, stop: int, burnt: bool) -> str:
     touching them, the output settings and the encoder's tuning (``X264_PARAMS``), and
     the burnt-in captions the chunk shows.
     Where the chunk sits in the video does not count (unless captions are burnt in):
-    a chunk moved by an edit elsewhere is still found."""
+    a chunk moved by an edit elsewhere is still found. ``""`` (not cached) when a
+    scene it touches has no key."""
     timeline, settings, fps = plan.timeline, plan.video, plan.video.fps
     counts = timeline.frame_counts(fps)
     starts = timeline.scene_starts_frames(fps)
@@ -575,6 +436,8 @@ def chunk_key(plan: MuxPlan, start: int, stop: int, burnt: bool) -> str:
     for i in range(n):
         lo, hi = max(start, starts[i]), min(stop, starts[i] + counts[i])
         if lo < hi:
+            if not plan.scene_keys[i]:
+                return ""  # a scene that must not be cached (e.g. a fallback's clip)
             parts.append((plan.scene_keys[i], counts[i], lo - starts[i], hi - starts[i],
                           i > 0, i < n - 1))
     if burnt:

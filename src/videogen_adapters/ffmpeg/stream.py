@@ -20,8 +20,9 @@ scene is prepared (image decoded and pre-scaled) on a helper thread while the
 current one streams, so the encoder never waits for an image to load. Memory
 is a few frames plus at most two prepared images, whatever the video's length.
 
-A clip given as a file in a streamed plan (e.g. a ComfyUI clip next to Ken
-Burns scenes) is decoded and fitted by :class:`FileFrameSource`.
+A clip given as a file (a generative renderer's, e.g. ComfyUI) enters the same
+stream as a :class:`FileFrameSource`: decoded frame for frame when it already
+fits (size, fps, ``yuv420p``), else decoded and fitted like ``conform_clip``.
 """
 
 from __future__ import annotations
@@ -73,29 +74,110 @@ def blend(a: bytes, b: bytes, weight: float) -> bytes:
 
 
 class FileFrameSource:
-    """An encoded clip file as a :class:`~videogen_core.ports.FrameSource`: decoded
-    and fitted to ``request`` exactly as :func:`~.conform.conform_clip` does."""
+    """An encoded clip file as a :class:`~videogen_core.ports.FrameSource`: the way a
+    clip file (a generative renderer's) enters the one encoder.
+
+    A file of the request's size, frame rate and ``yuv420p`` is decoded straight into
+    raw frames — no RGB round trip, no scaling — and held or cut to the scene's
+    length; any other is decoded and fitted exactly as
+    :func:`~.conform.conform_clip` does. :meth:`misfit` says which (and why)."""
 
     def __init__(self, path: Path, request: ClipRequest) -> None:
         self.path = Path(path)
         self.request = request
+        self._misfit: tuple[str, bool] | None = None
 
     @property
     def frame_count(self) -> int:
         """Frames of the scene on the timeline."""
         return self.request.frames
 
+    def misfit(self) -> str:
+        """Why the file does not fit the request as it is (``""``: it does, and its
+        frames are passed through). Reads the stream's header only; an unreadable
+        file is a RenderFailed naming it. A file that differs in length only is
+        still passed through (its last frame held, or its end left out)."""
+        if self._misfit is None:
+            self._misfit = _misfit(self.path, self.request)
+        return self._misfit[0]
+
     def prepare(self) -> None:
-        """Nothing to do ahead: the file is decoded as it streams."""
+        """Read the file's header (the decode itself happens as the frames stream)."""
+        self.misfit()
 
     def open(self) -> Iterator[bytes]:
         """The file's frames, fitted, held or cut to the scene's length."""
+        self.misfit()
+        if self._misfit is not None and self._misfit[1]:
+            return _direct_frames(self.path, self.request.frames)
         from .conform import conformed_frames
 
         return conformed_frames(self.path, self.request)
 
     def __repr__(self) -> str:
         return f"FileFrameSource({self.path.name!r}, frames={self.frame_count})"
+
+
+def _misfit(path: Path, request: ClipRequest) -> tuple[str, bool]:
+    """What keeps ``path`` from fitting ``request`` (``""``: nothing), and whether its
+    frames can be passed through as they are (right size, rate and pixel format)."""
+    import av
+
+    settings = request.settings
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise RenderFailed("mux", f"{path.name} has no video stream", file=path.name)
+            stream = container.streams.video[0]
+            width, height = stream.codec_context.width, stream.codec_context.height
+            rate = float(stream.average_rate or 0)
+            pix_fmt = str(stream.codec_context.pix_fmt)
+            frames = int(stream.frames or 0)  # 0: the container does not say
+    except (av.error.FFmpegError, OSError) as exc:
+        raise RenderFailed("mux", f"cannot read {path.name}: {_reason(exc)}",
+                           file=path.name) from exc
+    problems = []
+    if (width, height) != (settings.width, settings.height):
+        problems.append(f"{width}x{height} instead of {settings.width}x{settings.height}")
+    if abs(rate - settings.fps) > 1e-3:
+        problems.append(f"{rate:g} fps instead of {settings.fps}")
+    if pix_fmt != "yuv420p" or settings.pix_fmt != "yuv420p":
+        problems.append(f"{pix_fmt} instead of {settings.pix_fmt}")
+    direct = not problems
+    if frames and frames != request.frames:
+        problems.append(f"{frames} frames instead of {request.frames}")
+    return "; ".join(problems), direct
+
+
+def _reason(exc: BaseException) -> str:
+    """An error's reason without the file's path (PyAV puts it in its messages)."""
+    return str(getattr(exc, "strerror", None) or type(exc).__name__)
+
+
+def _direct_frames(path: Path, count: int) -> Iterator[bytes]:
+    """``count`` decoded ``yuv420p`` frames of ``path`` as they are (the last held
+    when the file is shorter, the rest left unread when it is longer)."""
+    import av
+
+    produced = 0
+    last = b""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for frame in container.decode(stream):
+                last = frame.to_ndarray().tobytes()  # yuv420p: the planes, no padding
+                yield last
+                produced += 1
+                if produced >= count:
+                    return
+    except av.error.FFmpegError as exc:
+        raise RenderFailed("mux", f"cannot decode {path.name}: {_reason(exc)}",
+                           file=path.name) from exc
+    if not last:
+        raise RenderFailed("mux", f"{path.name} has no frames", file=path.name)
+    for _ in range(count - produced):
+        yield last
 
 
 def _open_at(source: FrameSource, offset: int) -> tuple[Iterator[bytes], int]:

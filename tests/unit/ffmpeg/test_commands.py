@@ -8,7 +8,6 @@ import pytest
 
 from videogen_adapters.ffmpeg import commands
 from videogen_adapters.ffmpeg.audio import Loudness, mix_graph, normalization, parse_ebur128
-from videogen_adapters.ffmpeg.encode import transition_pieces
 from videogen_core.errors import RenderFailed
 from videogen_core.model import AudioSettings, VideoSettings
 from videogen_core.ports import MusicPlacement, NarrationPlacement
@@ -41,25 +40,6 @@ def test_x264_args_use_the_final_settings() -> None:
         commands.x264_args(VideoSettings(codec="vp9"))
 
 
-def test_fast_zones_for_transition_pieces() -> None:
-    args = commands.x264_args(SETTINGS, (12, 100), [(0, 12), (100, 125)])
-    assert _value(args, "-x264-params") == (
-        f"{commands.X264_PARAMS}:zones=0,11,{commands.FAST_ZONE}/100,124,{commands.FAST_ZONE}")
-    assert "crf" not in commands.FAST_ZONE and "q=" not in commands.FAST_ZONE  # same quality
-
-
-@pytest.mark.parametrize(("cuts", "frames", "pieces"), [
-    ((), 100, []),
-    ((12, 88), 100, [(0, 12), (88, 100)]),  # middle scene: head and tail
-    ((88,), 100, [(88, 100)]),  # first scene: the tail
-    ((12,), 100, [(0, 12)]),  # last scene: the head
-    ((50,), 100, []),  # ambiguous: leave it alone
-    ((0, 100), 100, []),
-])
-def test_transition_pieces(cuts, frames, pieces) -> None:
-    assert transition_pieces(cuts, frames) == pieces
-
-
 def test_encode_raw_args() -> None:
     argv = commands.encode_raw_args(FF, Path("/out/clip.mp4"), SETTINGS, 77, cut_frames=(5,))
     assert argv[0] == FF and argv[-1] == "/out/clip.mp4"
@@ -67,43 +47,6 @@ def test_encode_raw_args() -> None:
     assert _value(argv, "-s") == "320x180" and _value(argv, "-framerate") == "25"
     assert _value(argv, "-frames:v") == "77"
     assert "+faststart" in argv and "-nostdin" not in argv  # frames come on stdin
-
-
-def test_transitions_args_batch_encodes() -> None:
-    argv, counts = commands.transitions_args(
-        FF, [("crossfade", Path("t0.mp4"), Path("h1.mp4")),
-             ("crossfade", Path("t1.mp4"), Path("h2.mp4"))], 12, SETTINGS, Path("o.mp4"))
-    graph = _value(argv, "-filter_complex")
-    assert counts == [12, 12] and _value(argv, "-frames:v") == "24"
-    assert graph.count("xfade=transition=fade:duration=0.480000:offset=0") == 2
-    assert "[0:v]" in graph and "[3:v]" in graph and "concat=n=2" in graph
-    assert argv.count("-threads") == 5  # single-threaded decoders + the encoder
-    assert _value(argv, "-force_key_frames") == "expr:eq(n,12)"  # each transition: an IDR
-    argv, counts = commands.transitions_args(
-        FF, [("fade", Path("t0.mp4"), Path("h1.mp4")), ("fade", None, Path("h2.mp4"))], 6,
-        SETTINGS, Path("o.mp4"))
-    graph = _value(argv, "-filter_complex")
-    assert counts == [12, 6] and _value(argv, "-frames:v") == "18"
-    assert "fade=t=out:s=0:n=6" in graph and graph.count("fade=t=in:s=0:n=6") == 2
-    assert _value(argv, "-force_key_frames") == "expr:eq(n,12)"
-    with pytest.raises(ValueError):
-        commands.transitions_args(FF, [("crossfade", None, Path("h.mp4"))], 6, SETTINGS,
-                                  Path("o.mp4"))
-    with pytest.raises(ValueError):
-        commands.transitions_args(FF, [("fade", None, None)], 6, SETTINGS, Path("o.mp4"))
-
-
-@pytest.mark.parametrize(("count", "workers", "expected"), [
-    (0, 2, []), (1, 2, [(0, 1)]), (4, 2, [(0, 2), (2, 4)]),
-    (9, 2, [(0, 3), (3, 6), (6, 9)]), (8, 2, [(0, 3), (3, 5), (5, 8)]),
-])
-def test_transition_batches(count: int, workers: int, expected, monkeypatch) -> None:
-    from videogen_adapters.ffmpeg import muxer
-
-    monkeypatch.setattr(muxer, "BATCH", 3)
-    assert muxer._batches(count, workers) == expected
-    monkeypatch.setattr(muxer, "BATCH", 1)
-    assert muxer._batches(count, workers) == [(k, k + 1) for k in range(count)]
 
 
 def test_concat_list_quotes_paths(tmp_path: Path) -> None:
@@ -121,11 +64,7 @@ def test_concat_mux_copies_and_never_shortens() -> None:
     assert _value(argv, "-c:s") == "mov_text"
     assert "+faststart" in argv
     assert argv.count("-map") == 3
-    burn = commands.concat_mux_args(FF, Path("l.txt"), Path("o.mp4"), audio=Path("a.m4a"),
-                                    burn_filter="subtitles=x.srt", settings=SETTINGS)
-    assert _value(burn, "-vf") == "subtitles=x.srt" and _value(burn, "-c:v") == "libx264"
-    with pytest.raises(ValueError):
-        commands.concat_mux_args(FF, Path("l.txt"), Path("o.mp4"), burn_filter="x")
+    assert "-vf" not in argv  # the video is never re-encoded here
 
 
 def test_ass_filter_escapes_the_path() -> None:

@@ -113,6 +113,22 @@ def test_chunk_keys_follow_what_decides_the_frames() -> None:
     assert burnt[0] != plain[0] and burnt[-1] == plain[-1]
 
 
+def test_a_scene_without_a_key_keeps_its_chunks_out_of_the_cache(tmp_path: Path) -> None:
+    """A scene whose frames are not what its key says (a fallback renderer's clip) has
+    an empty key: the chunks touching it are encoded and not cached, the others are."""
+    timeline = Timeline.build([1.0, 1.5, 1.0], "crossfade", 0.4)
+    base = plan(timeline, ACTIONS[:3])
+    unkeyed = attrs.evolve(base, scene_keys=(base.scene_keys[0], "", base.scene_keys[2]))
+    bounds = timeline.chunk_bounds(12)
+    keys = [chunk_key(unkeyed, a, b, False) for a, b in bounds]
+    assert keys[0] and keys[-1] and keys[1:-1] == ["", "", ""]  # scene 2, its overlaps
+    cache = DiskCache(tmp_path / "cache", 1 << 30)
+    muxer = FfmpegMuxer(cache=cache)
+    for name in ("a.mp4", "b.mp4"):
+        muxer.mux(unkeyed, tmp_path / name)
+    assert (muxer.chunk_encodes, muxer.chunk_hits) == (5 + 3, 2)
+
+
 def test_an_unchanged_soundtrack_is_not_mixed_again(tmp_path: Path) -> None:
     from tests.unit.ffmpeg.test_muxer_stream import write_voice
 
@@ -130,6 +146,32 @@ def test_an_unchanged_soundtrack_is_not_mixed_again(tmp_path: Path) -> None:
     later = (NarrationPlacement(voice, 0.5, 1.5),)  # moved: another mix
     muxer.mux(plan(timeline, ACTIONS[:2], narrations=later), tmp_path / "c.mp4")
     assert muxer.audio_mixes == 2
+
+
+def test_the_longest_chunks_are_encoded_first(tmp_path: Path) -> None:
+    """Chunks go to the executor longest first (the short overlaps fill the end, no
+    core waits through a long last chunk); the video keeps its order."""
+    submitted: list[tuple[int, int]] = []
+    pool = ThreadPoolExecutorAdapter(2)
+
+    class Recording:
+        workers = 2
+
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            submitted.append(args[2])  # (self._encode_chunk, plan, sources, bound, ...)
+            return pool.submit(fn, *args, **kwargs)
+
+    timeline = Timeline.build([1.0, 2.0, 1.5], "crossfade", 0.5)
+    bounds = timeline.chunk_bounds(TINY.fps)
+    muxer = FfmpegMuxer()
+    result = muxer.mux(plan(timeline, ACTIONS[:3]), tmp_path / "a.mp4", executor=Recording())
+    lengths = [b - a for a, b in submitted]
+    assert sorted(submitted) == list(bounds) and lengths == sorted(lengths, reverse=True)
+    assert lengths[0] > lengths[-1]
+    streamed = muxer.mux(attrs.evolve(plan(timeline, ACTIONS[:3]), render_mode="stream"),
+                         tmp_path / "b.mp4")
+    assert result.frames == streamed.frames == timeline.total_frames(TINY.fps)
+    assert frames(tmp_path / "a.mp4") == frames(tmp_path / "b.mp4")  # lossless: the same
 
 
 def test_side_by_side_chunk_encoders_share_the_cores(tmp_path: Path) -> None:
