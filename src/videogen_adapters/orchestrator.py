@@ -36,6 +36,7 @@ from .config import Settings
 from .converter import structure_request
 
 __all__ = [
+    "build_chunk_board",
     "build_executor",
     "build_muxer",
     "build_pipeline",
@@ -122,12 +123,28 @@ def build_scene_renderers(settings: Settings, default: ClipRenderer
 
 
 def build_muxer(settings: Settings) -> Muxer:
-    """The ffmpeg muxer."""
+    """The ffmpeg muxer, with the chunk cache and the chunk board: the threads of this
+    process share chunks on an in-memory board; Celery workers on the broker's
+    server (README "Chunks across workers")."""
     from .cache import DiskCache
     from .ffmpeg.muxer import FfmpegMuxer
 
     cache = DiskCache(settings.cache_path, int(settings.cache_max_gb * 1e9))
-    return FfmpegMuxer(cache=cache)
+    return FfmpegMuxer(cache=cache, board=build_chunk_board(settings),
+                       chunk_lease=settings.chunk_lease)
+
+
+def build_chunk_board(settings: Settings) -> Any:
+    """The :class:`~videogen_adapters.chunkboard.ChunkBoard` of this process: on the
+    broker's Redis/Valkey with the Celery executor, else in memory."""
+    from .chunkboard import InMemoryChunkBoard
+
+    if settings.executor == "celery" and settings.broker_url.startswith(
+            ("redis://", "rediss://", "unix://")):
+        from .chunkboard.redis import RedisChunkBoard
+
+        return RedisChunkBoard.from_url(settings.broker_url)
+    return InMemoryChunkBoard()
 
 
 def _audio_token(settings: Settings, inner: Any, *fields: str) -> str:

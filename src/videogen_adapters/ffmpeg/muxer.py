@@ -76,6 +76,7 @@ from videogen_core.ports import (
 from videogen_core.progress import CancelToken
 
 from ..cache import DiskCache
+from ..chunkboard import ChunkBoard, HelperDone
 from ..executors.threads import InlineExecutor
 from ..fonts import CAPTION_FONT, ffmpeg_env
 from . import commands
@@ -133,10 +134,15 @@ class FfmpegMuxer:
 
     def __init__(self, *, runner: FfmpegRunner | None = None, fonts_dir: Path | None = None,
                  workdir: Path | None = None, audio_nice: int = 10,
-                 cache: DiskCache | None = None) -> None:
+                 cache: DiskCache | None = None, board: ChunkBoard | None = None,
+                 chunk_lease: float = 20.0) -> None:
         self.runner = runner or FfmpegRunner()
         #: where chunked mode keeps encoded chunks by key (None: not kept)
         self.cache = cache
+        #: chunked mode with a cache: chunks shared with other workers through claims
+        #: on this board (:mod:`videogen_adapters.chunkboard`; None: encoded here alone)
+        self.board = board
+        self.chunk_lease = chunk_lease
         #: chunks encoded / taken from the cache by this muxer (all jobs, all modes)
         self.chunk_encodes = 0
         self.chunk_hits = 0
@@ -164,6 +170,9 @@ class FfmpegMuxer:
         if len(plan.clips) != len(timeline.durations):
             raise RenderFailed("mux", f"{len(plan.clips)} clips for "
                                       f"{len(timeline.durations)} scenes")
+        if _helping() and not (plan.render_mode == "chunked" and plan.scene_keys
+                               and self.board is not None and self.cache is not None):
+            raise HelperDone(0)  # nothing to share: a helper never makes the video
         output_path = Path(output_path)
         output_path.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=".mux-", dir=self.workdir or output_path.parent))
@@ -211,6 +220,11 @@ class FfmpegMuxer:
         stop = CancelToken()
         if cancel is not None:
             cancel.on_cancel(stop.cancel)
+        if _helping():  # a helper encodes shared chunks, nothing else (see mux)
+            _, burn = self._captions(plan, work)
+            self._chunks(plan, sources, bounds, burn, work, executor, stop,
+                         lambda k, f: None, pending)
+            raise HelperDone(0)  # every chunk was in the cache already
         audio = work / "audio.m4a"
         audio_job = _beside(pending, self._audio, plan, total_frames / fps, audio, work, stop)
         audio_job.add_done_callback(lambda job: stop.cancel() if _failed(job) else None)
@@ -274,6 +288,10 @@ class FfmpegMuxer:
                 encoded(k, 1.0)
             else:
                 todo.append(k)
+        if todo and self.board is not None and all(keys):
+            return self._shared_chunks(plan, sources, bounds, burn, files,
+                                       cast(list[str], keys), todo, executor, stop, encoded,
+                                       pending)
         if len(bounds) == 1 and todo:
             self._encode_chunk(plan, sources, bounds[0], burn, files[0], keys[0], stop,
                                lambda f: encoded(0, f))
@@ -300,6 +318,72 @@ class FfmpegMuxer:
         except BaseException:
             stop.cancel()
             raise
+        return files
+
+    def _shared_chunks(self, plan: MuxPlan, sources: list[FrameSource],
+                       bounds: tuple[tuple[int, int], ...], burn: str | None,
+                       files: list[Path], keys: list[str], todo: list[int],
+                       executor: Executor, stop: CancelToken,
+                       encoded: Callable[[int, float], None], pending: list[Future[Any]]
+                       ) -> list[Path]:
+        """The chunks ``todo`` (not cached) made with whoever shares :attr:`board`: a
+        :class:`~videogen_adapters.chunkboard.ChunkCrew` per encoder slot claims,
+        encodes or waits for each (see :mod:`videogen_adapters.chunkboard`). The job's
+        owner on a Celery worker first recruits helpers for the chunks beyond one.
+        A helper's crew returns once nothing is left unclaimed."""
+        from ..chunkboard import ChunkCrew, current_participation, local_worker_name
+
+        board = cast(ChunkBoard, self.board)
+        cache = cast(DiskCache, self.cache)
+        part = current_participation()
+        helper = part is not None and part.helper
+        if (part is not None and not helper and part.recruit is not None and len(todo) > 1
+                and all(not isinstance(c, str | Path) for c in plan.clips)):
+            # (clip files would make a helper render generative clips again: not shared)
+            part.recruit(len(todo) - 1)
+        side_by_side = min(len(todo), max(1, int(getattr(executor, "workers", 1))))
+        if side_by_side > 1 and plan.video.threads == 0:
+            cores = os.cpu_count() or 1  # as in _chunks: the cores shared out
+            plan = attrs.evolve(plan, video=attrs.evolve(
+                plan.video, threads=max(1, -(-cores // side_by_side))))
+        sub = [keys[k] for k in todo]
+
+        def take(j: int) -> bool:
+            k = todo[j]
+            cached = cache.get(keys[k])
+            if cached is None:
+                return False
+            cache.link(cached, files[k])
+            with self._count_lock:
+                self.chunk_hits += 1
+            encoded(k, 1.0)
+            return True
+
+        def encode(j: int) -> None:
+            k = todo[j]
+            self._encode_chunk(plan, sources, bounds[k], burn, files[k], keys[k], stop,
+                               functools.partial(encoded, k))
+
+        crew = ChunkCrew(board, sub, take=take, encode=encode, stop=stop,
+                         job=part.job if part is not None else "",
+                         worker=part.worker if part is not None else local_worker_name(),
+                         helper=helper, lease=self.chunk_lease)
+        jobs = [executor.submit(crew.work) for _ in range(side_by_side)]
+        pending += jobs
+        try:
+            wait(jobs, return_when=FIRST_EXCEPTION)
+            failed = next((job for job in jobs if _failed(job)), None)
+            if failed is not None:
+                stop.cancel()
+                wait(jobs)
+                failed.result()
+            for job in jobs:
+                job.result()
+        except BaseException:
+            stop.cancel()
+            raise
+        if helper:
+            raise HelperDone(len(crew.encoded))
         return files
 
     def _encode_chunk(self, plan: MuxPlan, sources: list[FrameSource],
@@ -600,6 +684,14 @@ def audio_key(plan: MuxPlan, duration: float) -> str:
     parts += [(_file_digest(n.path), n.start, n.duration) for n in plan.narrations]
     parts += [(_file_digest(m.path), m.start, m.end, m.mood) for m in plan.music]
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:40]
+
+
+def _helping() -> bool:
+    """True when this thread runs a helper's copy of a job (see :mod:`..chunkboard`)."""
+    from ..chunkboard import current_participation
+
+    part = current_participation()
+    return part is not None and part.helper
 
 
 def _failed(job: Future[Any]) -> bool:
