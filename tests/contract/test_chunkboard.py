@@ -129,7 +129,8 @@ class FakeCache:
 
 
 def crew(board: Any, cache: FakeCache, keys: list[str], worker: str, *, helper: bool = False,
-         encode_seconds: float = 0.02, lease: float = 5.0, stop: CancelToken | None = None) -> ChunkCrew:
+         encode_seconds: float = 0.02, lease: float = 5.0, stop: CancelToken | None = None
+         ) -> ChunkCrew:
     def take(k: int) -> bool:
         with cache.lock:
             return keys[k] in cache.keys

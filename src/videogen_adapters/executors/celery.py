@@ -96,8 +96,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from celery import Celery
 
 __all__ = [
-    "HELP_TASK_NAME",
     "HEARTBEAT_SECONDS",
+    "HELP_TASK_NAME",
     "LEASE_SECONDS",
     "QUEUE",
     "TASK_NAME",
