@@ -220,3 +220,19 @@ def test_a_cancelled_crew_stops() -> None:
     threading.Timer(0.1, stop.cancel).start()
     with pytest.raises(Cancelled):
         owner.work()  # was waiting for someone else's chunk
+
+
+def test_a_failed_encode_raises_and_releases_its_claim() -> None:
+    from videogen_core import Cancelled
+
+    board = InMemoryChunkBoard()
+
+    def encode(k: int) -> None:
+        raise Cancelled()  # e.g. the job was cancelled mid-encode
+
+    owner = ChunkCrew(board, ["a", "b"], take=lambda k: False, encode=encode,
+                      stop=CancelToken(), job="job", worker="owner", poll=0.01)
+    with pytest.raises(Cancelled):
+        owner.work()
+    assert board.holder("a") is None  # free for whoever runs the job next
+    assert [(r.key, r.finished) for r in board.records("job")] == [("a", None)]

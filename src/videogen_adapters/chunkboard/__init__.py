@@ -285,6 +285,7 @@ class ChunkCrew:
                     if k in self._done or k in self._busy:
                         continue
                     self._busy.add(k)
+                done = False
                 try:
                     done = self._attempt(k)
                 finally:
