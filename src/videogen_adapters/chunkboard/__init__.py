@@ -126,12 +126,12 @@ class HelperDone(VideogenError):  # noqa: N818 - an outcome, not a failure
 @attrs.frozen
 class Participation:
     """Whose job this thread works on. ``helper``: plan and encode only.
-    ``recruit(n)`` (owner only) asks up to ``n`` helpers and returns how many it asked."""
+    ``recruit(n)`` (owner only) asks up to ``n`` helpers (without waiting for them)."""
 
     job: str
     worker: str
     helper: bool = False
-    recruit: Callable[[int], int] | None = None
+    recruit: Callable[[int], object] | None = None
 
 
 _PARTICIPATION: contextvars.ContextVar[Participation | None] = contextvars.ContextVar(

@@ -247,12 +247,19 @@ def make_celery_app(settings: Settings, *, work: JobWork | None = None,
 
 
 def _recruiter(app: Celery, settings: Settings, job_id: str, base_url: str | None,
-               worker: str) -> Callable[[int], int]:
+               worker: str) -> Callable[[int], object]:
     """``recruit(n)`` for the job's owner: publish up to ``n`` ``help_job`` tasks —
     ``VIDEOGEN_FANOUT_HELPERS`` of them, or (-1) one per other worker answering a
-    ping; returns how many were sent. A broker hiccup only means no help."""
+    ping — on a thread of its own (the owner starts encoding at once, the ping takes
+    half a second). A broker hiccup only means no help."""
 
-    def recruit(wanted: int) -> int:
+    def recruit(wanted: int) -> object:
+        thread = threading.Thread(target=publish, args=(wanted,), daemon=True,
+                                  name=f"videogen-recruit-{job_id[:8]}")
+        thread.start()
+        return thread
+
+    def publish(wanted: int) -> int:
         limit = settings.fanout_helpers
         if limit == 0 or wanted <= 0:
             return 0
