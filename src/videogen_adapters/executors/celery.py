@@ -488,13 +488,14 @@ class JobTaskRunner:
         return "failed"
 
     def _watch_helped(self, job_id: str, token: CancelToken, stop: threading.Event) -> None:
-        """Fire ``token`` once the helped job is no longer running (or asked to stop)."""
+        """Fire ``token`` once the helped job ended (or was asked to stop). A job queued
+        again (its owner died) is still helped: its next owner takes these chunks."""
         while not stop.wait(max(self.poll, 1.0)):
             try:
                 job = self.store.get(job_id)
             except VideogenError:
                 continue
-            if job.status != "running" or job.cancel_requested:
+            if job.status in TERMINAL_STATUSES or job.cancel_requested:
                 token.cancel()
                 return
 
