@@ -41,6 +41,15 @@ Reliability, and what each setting buys:
   the job is stored ``queued`` again with a warning, and the lost child's
   message is requeued (``reject_on_worker_lost``), so another worker starts
   it at once instead of waiting for the lease.
+- Chunks across workers (README "Chunks across workers"): a chunked job's
+  owner publishes ``videogen.help_job(job_id)`` tasks (``VIDEOGEN_FANOUT_HELPERS``;
+  by default one per other worker answering a ping). A helper runs the same
+  pipeline under a helper :class:`~videogen_adapters.chunkboard.Participation`:
+  narration and music come from the cache, the muxer claims and encodes chunks
+  on the broker's Redis (:mod:`videogen_adapters.chunkboard`) and ends with
+  ``HelperDone`` — no mix, no join, no store, no write to the job record.
+  Help tasks are acknowledged on receipt: a lost helper costs at most its
+  unfinished chunk, which the owner encodes when the claim lapses.
 - Completion callbacks (``generation_params.callback_url``) are sent by the
   worker that finished the job, signed like the API server's (the body is
   the job as ``GET /jobs/<id>`` shows it, under ``VIDEOGEN_PUBLIC_BASE_URL``).

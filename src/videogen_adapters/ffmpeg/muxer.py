@@ -14,7 +14,10 @@ one-chunk case), run as tasks on the executor; a chunk whose :func:`chunk_key`
 is in the cache (:class:`~videogen_adapters.cache.DiskCache`) is not encoded
 again, nor is a soundtrack whose :func:`audio_key` is. The chunks are joined by
 the concat demuxer with ``-c copy`` in the final mux. ``chunk_encodes``,
-``chunk_hits`` and ``audio_mixes`` count what this muxer did.
+``chunk_hits`` and ``audio_mixes`` count what this muxer did. With a chunk
+``board`` the chunks not cached are shared with other workers (claimed,
+encoded or waited for: :mod:`videogen_adapters.chunkboard`); a helper's muxer
+encodes its share and raises ``HelperDone``.
 
 **Clip files** (generative renderers): clips arrive encoded with the final
 settings and an IDR frame at every cut frame of the
