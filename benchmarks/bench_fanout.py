@@ -20,8 +20,9 @@ Runs, in one invocation:
 3. **two workers** (A on core 0, B on core 1): encoded chunks removed again;
    the job's owner asks the other for help; audio from the cache as in 1.
 
-Printed: each timed run's wall time (POST to ``succeeded``) and who encoded how
-many chunks (the chunk records on the board), then the speed-up ``one / two``
+Printed: each timed run's wall time (POST to ``succeeded``), who encoded how
+many chunks (the chunk records on the board) and how long after the owner's
+first chunk the helper started its own, then the speed-up ``one / two``
 (target >= 1.8x). Both timed runs do the same work (same chunks, same warm
 audio); what differs is the number of single-core workers. Timings mean
 something only on a quiet machine with >= 2 cores; ``--quick`` (tiny frames,
@@ -137,8 +138,11 @@ def report(label: str, board: RedisChunkBoard, job_id: str, seconds: float) -> N
         by[r.worker] = by.get(r.worker, 0) + 1
     twice = sum(n > 1 for n in encode_counts(records).values())
     who = ", ".join(f"{w.split('@')[0]}={n}" for w, n in sorted(by.items()))
+    firsts = sorted(min(r.started for r in records if r.worker == w) for w in by)
+    lag = f"  2nd worker's first chunk +{firsts[1] - firsts[0]:.2f} s" if len(firsts) > 1 \
+        else ""
     print(f"{label:<14} {seconds:8.2f} s  chunks encoded {len(finished):<3} by {who}"
-          f"  encoded twice: {twice}", flush=True)
+          f"  encoded twice: {twice}{lag}", flush=True)
 
 
 @contextlib.contextmanager
