@@ -38,8 +38,8 @@ from videogen_jobs.lease import REQUEUED_NOTE
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 FOLDER = "fanout"
-SCENES = 8
-SECONDS = 4.0
+SCENES = 12
+SECONDS = 3.0
 
 
 def body() -> dict[str, Any]:
