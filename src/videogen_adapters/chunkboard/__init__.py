@@ -50,6 +50,7 @@ import attrs
 from videogen_core import CancelToken, VideogenError
 
 __all__ = [
+    "DEFAULT_LEASE",
     "ChunkBoard",
     "ChunkCrew",
     "ChunkRecord",

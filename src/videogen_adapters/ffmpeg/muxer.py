@@ -79,7 +79,7 @@ from videogen_core.ports import (
 from videogen_core.progress import CancelToken
 
 from ..cache import DiskCache
-from ..chunkboard import ChunkBoard, HelperDone
+from ..chunkboard import DEFAULT_LEASE, ChunkBoard, HelperDone
 from ..executors.threads import InlineExecutor
 from ..fonts import CAPTION_FONT, ffmpeg_env
 from . import commands
@@ -138,7 +138,7 @@ class FfmpegMuxer:
     def __init__(self, *, runner: FfmpegRunner | None = None, fonts_dir: Path | None = None,
                  workdir: Path | None = None, audio_nice: int = 10,
                  cache: DiskCache | None = None, board: ChunkBoard | None = None,
-                 chunk_lease: float = 20.0) -> None:
+                 chunk_lease: float = DEFAULT_LEASE) -> None:
         self.runner = runner or FfmpegRunner()
         #: where chunked mode keeps encoded chunks by key (None: not kept)
         self.cache = cache
