@@ -58,6 +58,8 @@ __all__ = [
     "InMemoryChunkBoard",
     "Participation",
     "current_participation",
+    "encode_counts",
+    "local_worker_name",
     "participating",
 ]
 
