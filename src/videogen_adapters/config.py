@@ -44,6 +44,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "true_peak_db": (-30, 0), "duck_db": (0, 60), "music_crossfade": (0, 30),
     "url_expiry": (1, 604_800), "comfyui_timeout": (1, 86_400), "comfyui_concurrency": (1, 64),
     "cache_max_gb": (0, 1_000_000), "chunked_above": (0, 10_000_000),
+    "fanout_helpers": (-1, 256), "chunk_lease": (1, 3600),
     "port": (0, 65_535), "threads": (1, 256), "max_jobs": (1, 256), "max_queue": (0, 100_000),
     "max_upload_mb": (1, 100_000), "max_body_kb": (1, 1_000_000), "tts_timeout": (0.1, 3600),
     "max_narration_chars": (1, 1_000_000),
@@ -80,6 +81,11 @@ class Settings:
     cache_dir: str = ""  # encoded chunks by content hash; "" = <data_dir>/.videogen/cache
     cache_max_gb: float = 10.0
     cache_shared: str = "auto"  # a second cache tier on the storage (README "Chunked rendering")
+    # chunks across workers (README "Chunks across workers"): helpers a Celery job's
+    # owner asks for (-1: one per other worker answering a ping; 0: none), and the
+    # seconds a chunk's claim outlives a silent (killed) encoder
+    fanout_helpers: int = -1
+    chunk_lease: float = 20.0
     # animation rules
     max_duration: float = 6.0
     max_scene_duration: float = 300.0

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "build_cache",
+    "build_chunk_board",
     "build_executor",
     "build_muxer",
     "build_pipeline",
@@ -144,10 +145,26 @@ def build_cache(settings: Settings, storage: Storage | None = None) -> DiskCache
 
 
 def build_muxer(settings: Settings, storage: Storage | None = None) -> Muxer:
-    """The ffmpeg muxer."""
+    """The ffmpeg muxer, with the chunk cache (:func:`build_cache`) and the chunk board:
+    the threads of this process share chunks on an in-memory board; Celery workers on
+    the broker's server (README "Chunks across workers")."""
     from .ffmpeg.muxer import FfmpegMuxer
 
-    return FfmpegMuxer(cache=build_cache(settings, storage))
+    return FfmpegMuxer(cache=build_cache(settings, storage), board=build_chunk_board(settings),
+                       chunk_lease=settings.chunk_lease)
+
+
+def build_chunk_board(settings: Settings) -> Any:
+    """The :class:`~videogen_adapters.chunkboard.ChunkBoard` of this process: on the
+    broker's Redis/Valkey with the Celery executor, else in memory."""
+    from .chunkboard import InMemoryChunkBoard
+
+    if settings.executor == "celery" and settings.broker_url.startswith(
+            ("redis://", "rediss://", "unix://")):
+        from .chunkboard.redis import RedisChunkBoard
+
+        return RedisChunkBoard.from_url(settings.broker_url)
+    return InMemoryChunkBoard()
 
 
 def _audio_token(settings: Settings, inner: Any, *fields: str) -> str:

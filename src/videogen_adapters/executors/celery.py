@@ -41,6 +41,15 @@ Reliability, and what each setting buys:
   the job is stored ``queued`` again with a warning, and the lost child's
   message is requeued (``reject_on_worker_lost``), so another worker starts
   it at once instead of waiting for the lease.
+- Chunks across workers (README "Chunks across workers"): a chunked job's
+  owner publishes ``videogen.help_job(job_id)`` tasks (``VIDEOGEN_FANOUT_HELPERS``;
+  by default one per other worker answering a ping). A helper runs the same
+  pipeline under a helper :class:`~videogen_adapters.chunkboard.Participation`:
+  narration and music come from the cache, the muxer claims and encodes chunks
+  on the broker's Redis (:mod:`videogen_adapters.chunkboard`) and ends with
+  ``HelperDone`` — no mix, no join, no store, no write to the job record.
+  Help tasks are acknowledged on receipt: a lost helper costs at most its
+  unfinished chunk, which the owner encodes when the claim lapses.
 - Completion callbacks (``generation_params.callback_url``) are sent by the
   worker that finished the job, signed like the API server's (the body is
   the job as ``GET /jobs/<id>`` shows it, under ``VIDEOGEN_PUBLIC_BASE_URL``).
@@ -97,6 +106,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 __all__ = [
     "HEARTBEAT_SECONDS",
+    "HELP_TASK_NAME",
     "LEASE_SECONDS",
     "QUEUE",
     "TASK_NAME",
@@ -113,6 +123,10 @@ log = logging.getLogger("videogen.worker")
 
 #: The Celery task that renders one stored job.
 TASK_NAME = "videogen.render_job"
+#: The Celery task that helps a running job with its chunks (never stores anything).
+HELP_TASK_NAME = "videogen.help_job"
+#: At most this many helpers per job (``VIDEOGEN_FANOUT_HELPERS`` caps it lower).
+MAX_HELPERS = 64
 #: The queue render jobs travel on.
 QUEUE = "videogen"
 #: How often the watcher reads the job for a cancellation request.
@@ -209,16 +223,77 @@ def make_celery_app(settings: Settings, *, work: JobWork | None = None,
     def render_job(task: Any, job_id: str, base_url: str | None = None) -> str:
         """Render the stored job ``job_id``; returns its final status. ``base_url``
         is the accepting API server's public base URL (local storage's video URLs
-        and callback bodies use it, as that server would)."""
+        and callback bodies use it, as that server would). A chunked job asks other
+        workers to help with its chunks (:func:`help_job`)."""
+        from ..chunkboard import Participation, participating
+
+        worker = str(task.request.hostname or socket.gethostname())
+        owner = Participation(job_id, worker, recruit=_recruiter(
+            app, settings, job_id, base_url or None, worker))
         try:
-            return runner.get().run(job_id, base_url=base_url or None)
+            with participating(owner):
+                return runner.get().run(job_id, base_url=base_url or None)
         except ServiceUnavailable as exc:
             # the job store is down before the job ended: try again later
             log.warning("job %s: %s; retrying in %d s", job_id, exc.message,
                         STORE_RETRY_SECONDS)
             raise task.retry(countdown=STORE_RETRY_SECONDS) from exc
 
+    @app.task(name=HELP_TASK_NAME, bind=True, acks_late=False, ignore_result=True)
+    def help_job(task: Any, job_id: str, base_url: str | None = None) -> str:
+        """Encode chunks of the running job ``job_id`` that nobody has claimed, then
+        return: no mix, no join, no store, no write to the job record (its owner
+        does all that). Acknowledged on receipt: a helper lost is no loss, the owner
+        encodes what is left. Returns what it did (``helped``, ``skipped``...)."""
+        worker = str(task.request.hostname or socket.gethostname())
+        try:
+            return runner.get().help(job_id, worker=worker, base_url=base_url or None)
+        except VideogenError as exc:  # a store hiccup: the owner carries on alone
+            log.warning("job %s: could not help: %s", job_id, exc.message)
+            return "failed"
+
     return app
+
+
+def _recruiter(app: Celery, settings: Settings, job_id: str, base_url: str | None,
+               worker: str) -> Callable[[int], object]:
+    """``recruit(n)`` for the job's owner: publish up to ``n`` ``help_job`` tasks —
+    ``VIDEOGEN_FANOUT_HELPERS`` of them, or (-1) one per other worker answering a
+    ping — on a thread of its own (the owner starts encoding at once, the ping takes
+    half a second). A broker hiccup only means no help."""
+
+    def recruit(wanted: int) -> object:
+        thread = threading.Thread(target=publish, args=(wanted,), daemon=True,
+                                  name=f"videogen-recruit-{job_id[:8]}")
+        thread.start()
+        return thread
+
+    def publish(wanted: int) -> int:
+        limit = settings.fanout_helpers
+        if limit == 0 or wanted <= 0:
+            return 0
+        if limit < 0:
+            try:
+                replies = app.control.ping(timeout=0.5)
+            except Exception as exc:  # noqa: BLE001 - no help, the owner encodes alone
+                log.warning("job %s: worker ping failed: %s", job_id, exc)
+                return 0
+            limit = len({name for reply in replies for name in reply} - {worker})
+        count = min(wanted, limit, MAX_HELPERS)
+        kwargs = {"base_url": base_url} if base_url else {}
+        sent = 0
+        for _ in range(count):
+            try:
+                app.send_task(HELP_TASK_NAME, args=[job_id], kwargs=kwargs, queue=QUEUE)
+            except Exception as exc:  # noqa: BLE001 - the owner encodes what is left
+                log.warning("job %s: could not ask for help: %s", job_id, exc)
+                break
+            sent += 1
+        if sent:
+            log.info("job %s: asked %d helper(s) for its chunks", job_id, sent)
+        return sent
+
+    return recruit
 
 
 class _LazyRunner:
@@ -271,10 +346,15 @@ def _pipeline_work(settings: Settings) -> JobWork:
     def work(job: JobRecord, progress: Callable[[ProgressEvent], None],
              cancel: CancelToken, *, base_url: str | None = None
              ) -> tuple[Mapping[str, Any], list[str]]:
+        from ..chunkboard import HelperDone, current_participation
         from ..converter import result_to_response
         from ..orchestrator import generate
 
-        result = generate(job.folder_id, job.request, pipeline=pipeline_for(base_url),
+        pipeline = pipeline_for(base_url)
+        part = current_participation()
+        if part is not None and part.helper and getattr(pipeline.muxer, "board", None) is None:
+            raise HelperDone(0)  # this muxer cannot share chunks: a helper has nothing to do
+        result = generate(job.folder_id, job.request, pipeline=pipeline,
                           progress=progress, cancel=cancel)
         return result_to_response(result), list(result.warnings)
 
@@ -378,6 +458,55 @@ class JobTaskRunner:
             return self._ended(self._render(claimed, extra), extra)
         log.warning("job %s: kept changing while being claimed; message dropped", job_id)
         return job.status if job is not None else "missing"
+
+    def help(self, job_id: str, *, worker: str, base_url: str | None = None) -> str:
+        """Help the running job ``job_id`` with its chunks (see :func:`help_job`):
+        the same work as its owner's, run as a helper (the muxer encodes unclaimed
+        chunks and ends with :class:`~videogen_adapters.chunkboard.HelperDone`).
+        Never writes the job record. Returns ``helped``, ``skipped`` (the job is not
+        running), ``stopped`` (it ended or was cancelled meanwhile) or ``failed``."""
+        from ..chunkboard import HelperDone, Participation, participating
+
+        job = self.store.get(job_id)
+        if job.status != "running" or job.cancel_requested:
+            log.info("job %s is %s; no help needed", job_id, job.status)
+            return "skipped"
+        base = job.base_url or base_url or None
+        extra = {"base_url": base} if base else {}
+        token = CancelToken()
+        stop = threading.Event()
+        watcher = threading.Thread(target=self._watch_helped, args=(job_id, token, stop),
+                                   name=f"videogen-help-{job_id[:8]}", daemon=True)
+        watcher.start()
+        try:
+            with participating(Participation(job_id, worker, helper=True)):
+                self.work(job, lambda event: None, token, **extra)
+        except HelperDone as done:
+            log.info("job %s: helped with %d chunk(s)", job_id, done.encoded)
+            return "helped"
+        except Cancelled:
+            log.info("job %s ended or was cancelled; helper stopped", job_id)
+            return "stopped"
+        except Exception as exc:  # noqa: BLE001 - the owner encodes what is left
+            log.warning("job %s: helping failed: %s", job_id, exc)
+            return "failed"
+        finally:
+            stop.set()
+            watcher.join(5.0)
+        log.error("job %s: a helper's run did not end as a helper (nothing stored?)", job_id)
+        return "failed"
+
+    def _watch_helped(self, job_id: str, token: CancelToken, stop: threading.Event) -> None:
+        """Fire ``token`` once the helped job ended (or was asked to stop). A job queued
+        again (its owner died) is still helped: its next owner takes these chunks."""
+        while not stop.wait(max(self.poll, 1.0)):
+            try:
+                job = self.store.get(job_id)
+            except VideogenError:
+                continue
+            if job.status in TERMINAL_STATUSES or job.cancel_requested:
+                token.cancel()
+                return
 
     def _ended(self, job: JobRecord, extra: Mapping[str, Any]) -> str:
         if self.on_finish is not None:

@@ -20,7 +20,10 @@ mux that adds the soundtrack, the caption track and the chapters
   (:class:`~videogen_adapters.cache.DiskCache`) is not encoded again, nor is a
   soundtrack whose :func:`audio_key` is; the others are encoded as tasks on the
   executor. ``chunk_encodes``, ``chunk_hits`` and ``audio_mixes`` count what this
-  muxer did; ``timings`` holds the last mux's seconds per step.
+  muxer did; ``timings`` holds the last mux's seconds per step. With a chunk
+  ``board`` the chunks not cached are shared with other workers (claimed,
+  encoded or waited for: :mod:`videogen_adapters.chunkboard`); a helper's muxer
+  encodes its share and raises ``HelperDone``.
 
 Burnt-in captions are an ASS script in the plan's caption style (:mod:`.ass`),
 drawn by libass with the bundled fonts (:mod:`videogen_adapters.fonts`, through
@@ -45,7 +48,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -62,6 +65,7 @@ from videogen_core.ports import (
 from videogen_core.progress import CancelToken
 
 from ..cache import DiskCache
+from ..chunkboard import DEFAULT_LEASE, ChunkBoard, HelperDone
 from ..executors.threads import InlineExecutor
 from ..fonts import CAPTION_FONT, ffmpeg_env
 from . import commands
@@ -102,10 +106,15 @@ class FfmpegMuxer:
 
     def __init__(self, *, runner: FfmpegRunner | None = None, fonts_dir: Path | None = None,
                  workdir: Path | None = None, audio_nice: int = 10,
-                 cache: DiskCache | None = None) -> None:
+                 cache: DiskCache | None = None, board: ChunkBoard | None = None,
+                 chunk_lease: float = DEFAULT_LEASE) -> None:
         self.runner = runner or FfmpegRunner()
         #: where chunked mode keeps encoded chunks by key (None: not kept)
         self.cache = cache
+        #: chunked mode with a cache: chunks shared with other workers through claims
+        #: on this board (:mod:`videogen_adapters.chunkboard`; None: encoded here alone)
+        self.board = board
+        self.chunk_lease = chunk_lease
         #: chunks encoded / taken from the cache by this muxer (all jobs, all modes)
         self.chunk_encodes = 0
         self.chunk_hits = 0
@@ -137,6 +146,9 @@ class FfmpegMuxer:
         if len(plan.clips) != len(timeline.durations):
             raise RenderFailed("mux", f"{len(plan.clips)} clips for "
                                       f"{len(timeline.durations)} scenes")
+        if _helping() and not (plan.render_mode == "chunked" and plan.scene_keys
+                               and self.board is not None and self.cache is not None):
+            raise HelperDone(0)  # nothing to share: a helper never makes the video
         output_path = Path(output_path)
         output_path.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=".mux-", dir=self.workdir or output_path.parent))
@@ -187,6 +199,11 @@ class FfmpegMuxer:
         stop = CancelToken()
         if cancel is not None:
             cancel.on_cancel(stop.cancel)
+        if _helping():  # a helper encodes shared chunks, nothing else (see mux)
+            _, burn = self._captions(plan, work)
+            self._chunks(plan, sources, bounds, burn, work, executor, stop,
+                         lambda k, f: None, pending)
+            raise HelperDone(0)  # every chunk was in the cache already
         audio = work / "audio.m4a"
         timings: dict[str, float] = {}
         audio_job = _beside(pending, self._audio, plan, total_frames / fps, audio, work, stop,
@@ -259,35 +276,75 @@ class FfmpegMuxer:
                 encoded(k, 1.0)
             else:
                 todo.append(k)
+        if todo and self.board is not None and all(keys):
+            return self._shared_chunks(plan, sources, bounds, burn, files,
+                                       cast(list[str], keys), todo, executor, stop, encoded,
+                                       pending)
         if len(bounds) == 1 and todo:
             self._encode_chunk(plan, sources, bounds[0], burn, files[0], keys[0], stop,
                                lambda f: encoded(0, f))
             return files
         side_by_side = min(len(todo), max(1, int(getattr(executor, "workers", 1))))
-        if side_by_side > 1 and plan.video.threads == 0:
-            # encoders running side by side get the cores shared out, not cores + 2 each
-            # (see commands.x264_args); the keys keep the plan's settings
-            cores = os.cpu_count() or 1
-            plan = attrs.evolve(plan, video=attrs.evolve(
-                plan.video, threads=max(1, -(-cores // side_by_side))))
+        plan = _cores_shared(plan, side_by_side)
         # longest first: the short overlap chunks fill the gaps at the end, so no core
         # waits through a long last chunk (LPT order; the join keeps the video's order)
         todo.sort(key=lambda k: (bounds[k][0] - bounds[k][1], k))
         jobs = [executor.submit(self._encode_chunk, plan, sources, bounds[k], burn, files[k],
                                 keys[k], stop, functools.partial(encoded, k)) for k in todo]
         pending += jobs
-        try:
-            wait(jobs, return_when=FIRST_EXCEPTION)  # the first failure stops the others
-            failed = next((job for job in jobs if _failed(job)), None)
-            if failed is not None:
-                stop.cancel()
-                wait(jobs)
-                failed.result()  # raises the first failure (siblings only saw Cancelled)
-            for job in jobs:
-                job.result()
-        except BaseException:
-            stop.cancel()
-            raise
+        _wait_all(jobs, stop)
+        return files
+
+    def _shared_chunks(self, plan: MuxPlan, sources: list[FrameSource],
+                       bounds: tuple[tuple[int, int], ...], burn: str | None,
+                       files: list[Path], keys: list[str], todo: list[int],
+                       executor: Executor, stop: CancelToken,
+                       encoded: Callable[[int, float], None], pending: list[Future[Any]]
+                       ) -> list[Path]:
+        """The chunks ``todo`` (not cached) made with whoever shares :attr:`board`: a
+        :class:`~videogen_adapters.chunkboard.ChunkCrew` per encoder slot claims,
+        encodes or waits for each (see :mod:`videogen_adapters.chunkboard`). The job's
+        owner on a Celery worker first recruits helpers for the chunks beyond one.
+        A helper's crew returns once nothing is left unclaimed."""
+        from ..chunkboard import ChunkCrew, current_participation, local_worker_name
+
+        board = cast(ChunkBoard, self.board)
+        cache = cast(DiskCache, self.cache)
+        part = current_participation()
+        helper = part is not None and part.helper
+        if (part is not None and not helper and part.recruit is not None and len(todo) > 1
+                and all(not isinstance(c, str | Path) for c in plan.clips)):
+            # (clip files would make a helper render generative clips again: not shared)
+            part.recruit(len(todo) - 1)
+        side_by_side = min(len(todo), max(1, int(getattr(executor, "workers", 1))))
+        plan = _cores_shared(plan, side_by_side)
+        sub = [keys[k] for k in todo]
+
+        def take(j: int) -> bool:
+            k = todo[j]
+            cached = cache.get(keys[k])
+            if cached is None:
+                return False
+            cache.link(cached, files[k])
+            with self._count_lock:
+                self.chunk_hits += 1
+            encoded(k, 1.0)
+            return True
+
+        def encode(j: int) -> None:
+            k = todo[j]
+            self._encode_chunk(plan, sources, bounds[k], burn, files[k], keys[k], stop,
+                               functools.partial(encoded, k))
+
+        crew = ChunkCrew(board, sub, take=take, encode=encode, stop=stop,
+                         job=part.job if part is not None else "",
+                         worker=part.worker if part is not None else local_worker_name(),
+                         helper=helper, lease=self.chunk_lease)
+        jobs = [executor.submit(crew.work) for _ in range(side_by_side)]
+        pending += jobs
+        _wait_all(jobs, stop)
+        if helper:
+            raise HelperDone(len(crew.encoded))
         return files
 
     def _encode_chunk(self, plan: MuxPlan, sources: list[FrameSource],
@@ -463,6 +520,42 @@ def audio_key(plan: MuxPlan, duration: float) -> str:
     parts += [(_file_digest(n.path), n.start, n.duration) for n in plan.narrations]
     parts += [(_file_digest(m.path), m.start, m.end, m.mood) for m in plan.music]
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:40]
+
+
+def _cores_shared(plan: MuxPlan, side_by_side: int) -> MuxPlan:
+    """``plan`` for one of ``side_by_side`` encoders running at once: with automatic
+    threads they get the cores shared out, not cores + 2 each (see
+    ``commands.x264_args``); chunk keys keep the plan's own settings."""
+    if side_by_side <= 1 or plan.video.threads != 0:
+        return plan
+    cores = os.cpu_count() or 1
+    return attrs.evolve(plan, video=attrs.evolve(
+        plan.video, threads=max(1, -(-cores // side_by_side))))
+
+
+def _wait_all(jobs: list[Future[Any]], stop: CancelToken) -> None:
+    """Wait for every job; the first failure stops the others (``stop``) and is raised
+    (its siblings only saw Cancelled)."""
+    try:
+        wait(jobs, return_when=FIRST_EXCEPTION)
+        failed = next((job for job in jobs if _failed(job)), None)
+        if failed is not None:
+            stop.cancel()
+            wait(jobs)
+            failed.result()
+        for job in jobs:
+            job.result()
+    except BaseException:
+        stop.cancel()
+        raise
+
+
+def _helping() -> bool:
+    """True when this thread runs a helper's copy of a job (see :mod:`..chunkboard`)."""
+    from ..chunkboard import current_participation
+
+    part = current_participation()
+    return part is not None and part.helper
 
 
 def _failed(job: Future[Any]) -> bool:
