@@ -169,3 +169,33 @@ def test_a_job_cancelled_while_the_mux_waits_for_a_clip_is_cancelled(
     assert type(result) is Cancelled
     assert "last clip rendered" not in log and "scene 3 frames encoded" not in log
     assert not [k for k in storage._objects if k.endswith(".mp4")]  # nothing stored
+
+
+def test_a_clip_that_does_not_fit_is_fitted_with_the_muxers_warning(tmp_path: Path) -> None:
+    """Scene 2's file is the wrong size: decoded and fitted when the encoder gets to it,
+    and the job says so, as when the muxer was handed the finished file."""
+    import attrs
+
+    class WrongSize:
+        name = "comfyui"
+
+        def render(self, request: Any, output_path: Path, **kwargs: Any) -> Any:
+            if request.scene_number == 2:
+                request = attrs.evolve(request, settings=attrs.evolve(
+                    request.settings, width=96, height=54))
+            return KenBurnsClipRenderer().render(request, output_path)
+
+    pool = ThreadPoolExecutorAdapter(2)
+    storage = InMemoryStorage(photo_images())
+    try:
+        result = VideoPipeline(storage=storage, renderer=WrongSize(), narrator=ToneNarrator(),
+                               music=None, muxer=FfmpegMuxer(), executor=pool, video=VIDEO,
+                               workdir=tmp_path / "work").run(FOLDER, sequence("crossfade"))
+    finally:
+        pool.shutdown(wait=True)
+    assert [w for w in result.warnings if "did not fit" in w] == [
+        "clip 2 did not fit the timeline (96x54 instead of 64x36); its frames were fitted"]
+    video = tmp_path / "video.mp4"
+    video.write_bytes(storage.read_bytes(result.video_key))
+    facts = probe(video)
+    assert (facts.width, facts.height) == (64, 36)
