@@ -23,6 +23,13 @@ Each scene may name its renderer (``Scene.renderer``: ``auto`` is the injected
 (streamed) and generative ones (clip files) share one video; the scene reports
 say which renderer made each scene (a fallback's name when one stood in).
 
+Clip files do not hold the mux back: when the muxer can decode a clip file as
+a frame source (``file_source``), every generative scene enters the plan as a
+:class:`~videogen_core.pending.PendingClip` that waits for its render when the
+encoder first needs its frames, so the encode overlaps the generation of later
+clips. The renders are reported as they finish, the mux's share after the last
+one; a failed render stops the mux and is raised as it would have been before.
+
 Every stage reports progress through one sink; cancellation is checked
 between steps and handed to adapters (the narrator and music source check it
 between pieces); narration is seeded per scene from the job seed; a run submits
