@@ -144,7 +144,7 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
           f"{args.T:g}·1.05 = {r['bound']:.2f} s → {verdict}")
     print(f"    whole job {r['total']:.2f} s = {r['before']:.2f} s before the first prompt + "
           f"{r['span']:.2f} s render span + {r['after']:.2f} s after the last prompt "
-          f"(mux stage {r['mux']:.2f} s, begun with {r['head']:.0%} of the encode done "
+          f"(mux stage {r['mux']:.2f} s, begun at {r['head']:.0%} mux progress: encoded "
           f"while clips were rendered); video {r['video']:.2f} s")
     print(f"    next prompt queued before the previous ended: {r['ahead'][0]}/{r['ahead'][1]};"
           f" scene→server {[f'{n}→{s}' for n, s in r['placement']]}"
