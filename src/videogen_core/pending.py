@@ -47,7 +47,7 @@ class PendingClip:
 
     def __init__(self, index: int, future: Future[Any], frame_count: int,
                  settings: VideoSettings, file_source: FileSourceFactory, stop: CancelToken,
-                 *, keyed: bool = False) -> None:
+                 *, keyed: bool = False, renders_file: bool = True) -> None:
         self.index = index
         self.future = future
         self._frames = frame_count
@@ -56,6 +56,9 @@ class PendingClip:
         self.stop = stop
         #: the scene's chunks are cached under its renderer's key: a fallback must not be
         self.keyed = keyed
+        #: the scene's renderer makes a clip file (a generative renderer: a helper
+        #: worker re-running the job would render it again), not a streamed source
+        self.renders_file = renders_file
         #: the muxer's word on a clip file that did not fit ("" when it did)
         self.warning = ""
         #: its render fell back while the scene was keyed (KeyedFallback raised)

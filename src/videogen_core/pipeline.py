@@ -564,7 +564,8 @@ class _Run:
             cancel.on_cancel(self._mux_stop.cancel)
             assert file_source is not None
             pending = [PendingClip(i, ordered[i], frame_counts[i], self.video, file_source,
-                                   self._mux_stop, keyed=bool(scene_keys and scene_keys[i]))
+                                   self._mux_stop, keyed=bool(scene_keys and scene_keys[i]),
+                                   renders_file=streamers[i] is None)
                        for i in range(len(scenes))]
             plan_clips = tuple(pending)
             self._watch_renders(ordered, list(numbers), len(music_jobs))

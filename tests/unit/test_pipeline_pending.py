@@ -84,6 +84,11 @@ class WatchingMuxer(FfmpegMuxer):
     def __init__(self, log: list[str], gate: threading.Event | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.log, self.gate = log, gate
+        self.plans: list[Any] = []
+
+    def mux(self, plan: Any, output_path: Path, **kwargs: Any) -> Any:
+        self.plans.append(plan)
+        return super().mux(plan, output_path, **kwargs)
 
     def file_source(self, path: Path, index: int, frame_count: int, settings: Any
                     ) -> Any:
@@ -107,7 +112,7 @@ class GatingCache(DiskCache):
 
 
 def run(tmp_path: Path, mode: str, *, fail: bool = False, job: CancelToken | None = None
-        ) -> tuple[Any, list[str], list[ProgressEvent], InMemoryStorage]:
+        ) -> tuple[Any, list[str], list[ProgressEvent], InMemoryStorage, WatchingMuxer]:
     gate = threading.Event()
     log: list[str] = []
     chunked = mode == "chunked"
@@ -127,17 +132,21 @@ def run(tmp_path: Path, mode: str, *, fail: bool = False, job: CancelToken | Non
         result = exc
     finally:
         pool.shutdown(wait=True)
-    return result, log, events, storage
+    return result, log, events, storage, muxer
 
 
 @pytest.mark.parametrize("mode", ["stream", "chunked"])
 def test_the_mux_starts_before_the_last_clip_is_rendered(tmp_path: Path, mode: str) -> None:
-    result, log, events, storage = run(tmp_path, mode)
+    result, log, events, storage, muxer = run(tmp_path, mode)
     assert not isinstance(result, Exception), result
     first = "scene 1 frames encoded" if mode == "stream" else "first chunk encoded"
     assert log.index(first) < log.index("last clip rendered") < log.index(
         "scene 3 frames encoded")
     assert [r.renderer for r in result.scene_reports] == ["comfyui"] * 3
+    # every scene entered the plan while rendered, marked as a clip file (a chunk
+    # board must not recruit helpers that would render them again)
+    assert [type(c).__name__ for c in muxer.plans[0].clips] == ["PendingClip"] * 3
+    assert all(c.renders_file for c in muxer.plans[0].clips)
     assert result.render_mode == mode
     video = tmp_path / "video.mp4"
     video.write_bytes(storage.read_bytes(result.video_key))
@@ -155,7 +164,7 @@ def test_the_mux_starts_before_the_last_clip_is_rendered(tmp_path: Path, mode: s
 @pytest.mark.parametrize("mode", ["stream", "chunked"])
 def test_a_clip_failing_while_the_mux_runs_fails_the_job_with_its_error(
         tmp_path: Path, mode: str) -> None:
-    result, log, _, storage = run(tmp_path, mode, fail=True)
+    result, log, _, storage, _ = run(tmp_path, mode, fail=True)
     assert isinstance(result, RenderFailed)
     assert "the server lost the prompt" in str(result)  # the render's error, not Cancelled
     assert "last clip rendered" in log and "scene 3 frames encoded" not in log
@@ -165,7 +174,7 @@ def test_a_clip_failing_while_the_mux_runs_fails_the_job_with_its_error(
 @pytest.mark.parametrize("mode", ["stream", "chunked"])
 def test_a_job_cancelled_while_the_mux_waits_for_a_clip_is_cancelled(
         tmp_path: Path, mode: str) -> None:
-    result, log, _, storage = run(tmp_path, mode, job=CancelToken())
+    result, log, _, storage, _ = run(tmp_path, mode, job=CancelToken())
     assert type(result) is Cancelled
     assert "last clip rendered" not in log and "scene 3 frames encoded" not in log
     assert not [k for k in storage._objects if k.endswith(".mp4")]  # nothing stored
