@@ -13,7 +13,9 @@ the model-free ``test_repeat`` workflow) that answer every prompt in a fixed
   scene's chained segments also wait for each other's download), and the
   whole job split into
   before the first prompt / render span / after the last prompt (download,
-  conform of the last clip, mux, store);
+  conform of the last clip, mux, store), and the share of the video's encode
+  done before the last clip was in (the mux starts while clips are rendered:
+  ``videogen_core.pending``; the ``mux`` stage is reported from then on);
 * whether every prompt was queued before the previous one on its server
   finished (the queue never ran empty) and where each scene went.
 
@@ -94,7 +96,7 @@ def run(servers: int, args: argparse.Namespace, *, baseline: bool = False) -> di
         video = VideoSettings(width=width, height=height, fps=args.fps)
         storage = InMemoryStorage({f"f/scene_{n}.png": _image(n)
                                    for n in range(1, args.scenes + 1)})
-        events: list[tuple[float, str]] = []
+        events: list[tuple[float, str, float]] = []
         with tempfile.TemporaryDirectory() as work:
             pipeline = VideoPipeline(
                 storage=storage, renderer=_NoAhead(renderer) if baseline else renderer,
@@ -105,13 +107,14 @@ def run(servers: int, args: argparse.Namespace, *, baseline: bool = False) -> di
                 GenerationParams(transition_type="none", seed=1, fps=args.fps))
             t0 = time.monotonic()
             result = pipeline.run("f", sequence,
-                                  progress=lambda e: events.append((time.monotonic(), e.stage)))
+                                  progress=lambda e: events.append((time.monotonic(), e.stage,
+                                                                   e.done)))
             t1 = time.monotonic()
         logs = [[e for e in s.executions if e["ended"]] for s in started]
         every = [e for log in logs for e in log]
         first_q = min(e["queued"] for e in every)
         last_end = max(e["ended"] for e in every)
-        mux_start = min(t for t, stage in events if stage == "mux")
+        mux_start, head = min((t, done) for t, stage, done in events if stage == "mux")
         ahead = []
         for log in logs:
             runs = sorted(log, key=lambda e: e["started"])
@@ -121,7 +124,7 @@ def run(servers: int, args: argparse.Namespace, *, baseline: bool = False) -> di
         return {
             "servers": servers, "baseline": baseline, "total": t1 - t0,
             "before": first_q - t0, "span": last_end - first_q, "after": t1 - last_end,
-            "mux": t1 - mux_start, "busy": [s.busy_share() for s in started],
+            "mux": t1 - mux_start, "head": head, "busy": [s.busy_share() for s in started],
             "prompts": [len(log) for log in logs], "ahead": (sum(ahead), len(ahead)),
             "placement": sorted(scenes), "slow": len(slow), "video": result.duration,
             "bound": math.ceil(len(every) / servers) * args.T * 1.05, "all": len(every),
@@ -141,7 +144,8 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
           f"{args.T:g}·1.05 = {r['bound']:.2f} s → {verdict}")
     print(f"    whole job {r['total']:.2f} s = {r['before']:.2f} s before the first prompt + "
           f"{r['span']:.2f} s render span + {r['after']:.2f} s after the last prompt "
-          f"(mux stage {r['mux']:.2f} s); video {r['video']:.2f} s")
+          f"(mux stage {r['mux']:.2f} s, begun at {r['head']:.0%} mux progress: encoded "
+          f"while clips were rendered); video {r['video']:.2f} s")
     print(f"    next prompt queued before the previous ended: {r['ahead'][0]}/{r['ahead'][1]};"
           f" scene→server {[f'{n}→{s}' for n, s in r['placement']]}"
           + (f"; {r['slow']} prompt(s) took > T (server compute exceeded T)" if r["slow"] else ""))

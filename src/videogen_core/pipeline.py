@@ -23,6 +23,13 @@ Each scene may name its renderer (``Scene.renderer``: ``auto`` is the injected
 (streamed) and generative ones (clip files) share one video; the scene reports
 say which renderer made each scene (a fallback's name when one stood in).
 
+Clip files do not hold the mux back: when the muxer can decode a clip file as
+a frame source (``file_source``), every generative scene enters the plan as a
+:class:`~videogen_core.pending.PendingClip` that waits for its render when the
+encoder first needs its frames, so the encode overlaps the generation of later
+clips. The renders are reported as they finish, the mux's share after the last
+one; a failed render stops the mux and is raised as it would have been before.
+
 Every stage reports progress through one sink; cancellation is checked
 between steps and handed to adapters (the narrator and music source check it
 between pieces); narration is seeded per scene from the job seed; a run submits
@@ -34,6 +41,7 @@ removed again if the video fails).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import shutil
@@ -63,6 +71,7 @@ from .model import (
     validate_sequence,
 )
 from .motion import limit_clip_action
+from .pending import PendingClip
 from .ports import (
     STREAM_ENCODE_SHARE,
     Chapter,
@@ -75,6 +84,7 @@ from .ports import (
     MusicSource,
     Muxer,
     MuxPlan,
+    MuxResult,
     Narration,
     NarrationPlacement,
     Narrator,
@@ -328,6 +338,11 @@ class _Run:
         self._scene_ends: list[int] = []  # frame index where each scene ends (streamed)
         self._stream_music = 0  # music beds composed before a streamed mux
         self._stream_done = False  # render (and music) reported complete
+        # clips muxed while they are rendered (_watch_renders, _mux_pending)
+        self._mux_stop = CancelToken()  # stops that mux: the job cancelled, a render failed
+        self._mux_seen = 0.0  # its share encoded so far
+        self._clips_in = False  # every render is in: the mux reports its progress now
+        self._pending_progress: Callable[[float], None] = self._mux_progress
 
     # -------------------------------------------------------------- helpers
     def named_for_user(self, exc: InvalidImage) -> InvalidImage:
@@ -497,9 +512,29 @@ class _Run:
                 scene_number=scene.scene_number, narration=scene.narration,
                 cut_frames=timeline.cut_frames(i, fps), frame_count=frame_counts[i],
                 focus=scene.focus)
+        music_jobs: list[Future[Any]] = []
+        spans = music_spans([s.music_mood for s in scenes], timeline, p.audio.music_crossfade)
+        # clip files while they are still rendered: the muxer starts at once and waits for
+        # each clip when it needs its frames (see videogen_core.pending); the music beds,
+        # which the mux needs first, are queued ahead of the renders then
+        file_source = getattr(p.muxer, "file_source", None)
+        lazy = not streaming and callable(file_source)
+
+        def compose_music() -> None:
+            if p.music is None:
+                return
+            music_dir = self.work / "music"
+            music_dir.mkdir()
+            for k, (mood, start, end) in enumerate(spans):
+                music_jobs.append(self.executor.submit(
+                    p.music.compose, mood, end - start, music_dir / f"{k:03d}.wav",
+                    seed=derive_seed(seed, "music", k), cancel=cancel))
+
         # renderers that queue work on servers get their clips before any render starts
         self._render_ahead([(i, requests[i], clip_dir / f"{i:04d}.mp4")
                             for i in order if streamers[i] is None])
+        if lazy:
+            compose_music()
         for i in order:
             request = requests[i]
             streamer = streamers[i]
@@ -514,39 +549,31 @@ class _Run:
             else:
                 clip_jobs[i] = self.executor.submit(self._render, self.renderers[i], request,
                                                     clip_dir / f"{i:04d}.mp4")
-        music_jobs: list[Future[Any]] = []
-        spans = music_spans([s.music_mood for s in scenes], timeline, p.audio.music_crossfade)
-        if p.music is not None:
-            music_dir = self.work / "music"
-            music_dir.mkdir()
-            for k, (mood, start, end) in enumerate(spans):
-                music_jobs.append(self.executor.submit(
-                    p.music.compose, mood, end - start, music_dir / f"{k:03d}.wav",
-                    seed=derive_seed(seed, "music", k), cancel=cancel))
+        if not lazy:
+            compose_music()
         scene_keys: tuple[str, ...] = ()
         if mode == "chunked":
             scene_keys = tuple(_clip_cache_key(r, q) for r, q in zip(self.renderers, requests,
                                                                      strict=True))
         ordered = [clip_jobs[i] for i in range(len(scenes))]
         plan_clips: tuple[Path | FrameSource, ...]
-        made: list[Path | FrameSource] = []
-        # streaming, progress is reported by the encode itself (see _stream_progress)
-        for i, (scene, clip) in enumerate(zip(scenes, self._gather(
-                None if streaming else "render", ordered, list(numbers)), strict=True)):
-            name = getattr(self.renderers[i], "name", "")
-            if isinstance(clip, RenderedClip):
-                for w in clip.warnings:
-                    self._warn(f"scene {scene.scene_number}: {w}")
-                name = clip.renderer or name
-                if clip.renderer and scene_keys:  # a fallback's frames: not under this key
-                    scene_keys = (*scene_keys[:i], "", *scene_keys[i + 1:])
-                made.append(clip.path)
-            else:
-                made.append(clip)
-            reports[i] = attrs.evolve(reports[i], requested_renderer=scene.renderer,
-                                      renderer=name)
-        plan_clips = tuple(made)
-        beds = self._gather(None if streaming else "music", music_jobs) if music_jobs else []
+        pending: list[PendingClip] = []
+        if lazy:
+            beds = self._gather(None, music_jobs) if music_jobs else []
+            self._mux_stop = CancelToken()
+            cancel.on_cancel(self._mux_stop.cancel)
+            assert file_source is not None
+            pending = [PendingClip(i, ordered[i], frame_counts[i], self.video, file_source,
+                                   self._mux_stop, keyed=bool(scene_keys and scene_keys[i]),
+                                   renders_file=streamers[i] is None)
+                       for i in range(len(scenes))]
+            plan_clips = tuple(pending)
+            self._watch_renders(ordered, list(numbers), len(music_jobs))
+        else:
+            # streaming, progress is reported by the encode itself (see _stream_progress)
+            plan_clips, scene_keys = self._take_clips(self._gather(
+                None if streaming else "render", ordered, list(numbers)), scene_keys, reports)
+            beds = self._gather(None if streaming else "music", music_jobs) if music_jobs else []
         placements = []
         for bed, (_, start, end) in zip(beds, spans, strict=False):
             for w in bed.warnings:
@@ -578,11 +605,14 @@ class _Run:
         self._stream_frames = timeline.total_frames(fps)
         self._scene_ends = [min(round(end * fps), self._stream_frames) for end in timeline.ends]
         self._stream_music = len(music_jobs)
-        if not streaming:
-            self.tracker.report("mux", 0, 1)
-        muxed = p.muxer.mux(plan, final, executor=self.executor,
-                            progress=self._stream_progress if streaming else self._mux_progress,
-                            cancel=cancel)
+        if lazy:
+            muxed = self._mux_pending(plan, final, ordered, pending, reports)
+        else:
+            if not streaming:
+                self.tracker.report("mux", 0, 1)
+            muxed = p.muxer.mux(plan, final, executor=self.executor,
+                                progress=self._stream_progress if streaming
+                                else self._mux_progress, cancel=cancel)
         if streaming:
             self._stream_rendered()  # when the muxer reported no progress
         for w in muxed.warnings:
@@ -636,6 +666,103 @@ class _Run:
 
     def _mux_progress(self, fraction: float) -> None:
         self.tracker.report("mux", fraction, 1)
+
+    def _take_clips(self, clips: list[Any], scene_keys: tuple[str, ...],
+                    reports: list[SceneReport]) -> tuple[tuple[Path | FrameSource, ...],
+                                                         tuple[str, ...]]:
+        """The muxer's clips from the renders' results: each clip's warnings, the renderer
+        that made it in its scene's report, a fallback's scene key blanked."""
+        made: list[Path | FrameSource] = []
+        for i, (scene, clip) in enumerate(zip(self.sequence.scenes, clips, strict=True)):
+            name = getattr(self.renderers[i], "name", "")
+            if isinstance(clip, RenderedClip):
+                for w in clip.warnings:
+                    self._warn(f"scene {scene.scene_number}: {w}")
+                name = clip.renderer or name
+                if clip.renderer and scene_keys:  # a fallback's frames: not under this key
+                    scene_keys = (*scene_keys[:i], "", *scene_keys[i + 1:])
+                made.append(clip.path)
+            else:
+                made.append(clip)
+            reports[i] = attrs.evolve(reports[i], requested_renderer=scene.renderer,
+                                      renderer=name)
+        return tuple(made), scene_keys
+
+    def _watch_renders(self, futures: list[Future[Any]], labels: list[int], music: int
+                       ) -> None:
+        """Report the renders as they finish while the muxer already encodes (the
+        ``render`` stage, then the music beds composed before the mux, then the mux at
+        the share it has already encoded); a failed render stops the mux (its error is
+        then raised by :meth:`_mux_pending`)."""
+        total = len(futures)
+        lock = threading.Lock()
+        done = [0]
+        self._mux_seen = 0.0
+        self._clips_in = False
+
+        def finished(future: Future[Any], label: int) -> None:
+            with lock:
+                if future.cancelled() or future.exception() is not None:
+                    self._mux_stop.cancel()
+                    return
+                done[0] += 1
+                self.tracker.report("render", done[0], total, scene_number=label,
+                                    scenes_done=done[0])
+                if done[0] == total:
+                    if music:
+                        self.tracker.report("music", music, music)
+                    self._clips_in = True
+                    self.tracker.report("mux", self._mux_seen, 1)
+
+        def mux_progress(fraction: float) -> None:
+            with lock:
+                self._mux_seen = fraction
+                if self._clips_in:
+                    self.tracker.report("mux", fraction, 1)
+
+        self._pending_progress = mux_progress
+        self.tracker.report("render", 0, total)
+        for future, label in zip(futures, labels, strict=True):
+            future.add_done_callback(functools.partial(finished, label=label))
+
+    def _mux_pending(self, plan: MuxPlan, final: Path, futures: list[Future[Any]],
+                     pending: list[PendingClip], reports: list[SceneReport]) -> MuxResult:
+        """Mux ``plan`` whose clips are :class:`PendingClip` while they are rendered, then
+        take the renders' results as :meth:`_take_clips` does. A failed render is raised
+        as when every clip was gathered first; a fallback's clip in a chunk keyed for its
+        renderer makes the video again with that scene's key blank (never cached)."""
+        p = self.p
+        muxed: MuxResult | None = None
+        try:
+            muxed = p.muxer.mux(plan, final, executor=self.executor,
+                                progress=self._pending_progress, cancel=self._mux_stop)
+        except BaseException as exc:
+            failed = any(f.done() and not f.cancelled() and f.exception() is not None
+                         for f in futures)
+            # (chunked, a sibling chunk's Cancelled may be what the muxer raises)
+            if (isinstance(exc, Exception) and not failed and not self.cancel.cancelled
+                    and any(clip.fell_back for clip in pending)):
+                pass  # made again below, once every clip is in
+            else:
+                if failed or self.cancel.cancelled:
+                    self._gather(None, futures)  # raises the render's failure (or Cancelled)
+                for future in futures:
+                    future.cancel()
+                self.cancel.cancel()  # renders still running stop
+                raise
+        clips, keys = self._take_clips(self._gather(None, futures), plan.scene_keys, reports)
+        if muxed is None or keys != plan.scene_keys:
+            # a scene fell back: its chunks are made (and kept) without its key, as when
+            # every clip was gathered before the mux
+            self._clips_in = True
+            muxed = p.muxer.mux(attrs.evolve(plan, clips=clips, scene_keys=keys), final,
+                                executor=self.executor, progress=self._pending_progress,
+                                cancel=self.cancel)
+        else:
+            for clip in pending:
+                if clip.warning:
+                    self._warn(clip.warning)
+        return muxed
 
     def _stream_progress(self, fraction: float) -> None:
         """A streamed mux renders as it encodes: report its encode as ``render``

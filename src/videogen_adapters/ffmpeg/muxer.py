@@ -54,6 +54,7 @@ import attrs
 
 from videogen_core.captions import format_srt
 from videogen_core.errors import Cancelled, RenderFailed
+from videogen_core.model import VideoSettings
 from videogen_core.ports import (
     STREAM_ENCODE_SHARE,
     ClipRequest,
@@ -181,13 +182,9 @@ class FfmpegMuxer:
         warnings: list[str] = []
         for i, clip in enumerate(plan.clips):
             if isinstance(clip, str | Path):
-                request = ClipRequest(Path(clip), counts[i] / fps, "", 0, settings=settings,
-                                      frame_count=counts[i])
-                source = FileFrameSource(Path(clip), request)
-                misfit = source.misfit()  # the header only; an unreadable file fails here
-                if misfit:
-                    warnings.append(f"clip {i + 1} did not fit the timeline ({misfit}); "
-                                    "its frames were fitted")
+                source, warning = self.file_source(Path(clip), i, counts[i], settings)
+                if warning:
+                    warnings.append(warning)
                 sources.append(source)
             else:
                 sources.append(clip)
@@ -253,6 +250,21 @@ class FfmpegMuxer:
         self.timings = timings
         return _result(output_path, duration, frames, loud, total_frames, warnings, progress,
                        poster)
+
+    @staticmethod
+    def file_source(path: Path, index: int, frame_count: int, settings: VideoSettings
+                    ) -> tuple[FileFrameSource, str]:
+        """Scene ``index``'s clip file as a frame source of ``frame_count`` frames, and
+        the warning when the file does not fit (``""`` when it does). Reads the header
+        only; an unreadable file is a RenderFailed here. The pipeline hands clips that
+        are still being rendered in through this (``videogen_core.pending``)."""
+        request = ClipRequest(path, frame_count / settings.fps, "", 0, settings=settings,
+                              frame_count=frame_count)
+        source = FileFrameSource(path, request)
+        misfit = source.misfit()
+        warning = (f"clip {index + 1} did not fit the timeline ({misfit}); "
+                   "its frames were fitted") if misfit else ""
+        return source, warning
 
     def _chunks(self, plan: MuxPlan, sources: list[FrameSource],
                 bounds: tuple[tuple[int, int], ...], burn: str | None, work: Path,
