@@ -86,3 +86,35 @@ def test_a_helper_whose_muxer_cannot_share_makes_no_video(tmp_path: Path) -> Non
             pytest.raises(HelperDone):
         p.run(FOLDER, sequence("none"))
     assert muxer.chunk_encodes == 0 and muxer.audio_mixes == 0
+
+
+def test_an_owner_does_not_recruit_helpers_for_generative_scenes(tmp_path: Path) -> None:
+    """Generative clips enter the mux while rendered (PendingClip, not a path): a helper
+    would render them again, so the owner encodes its chunks alone."""
+    from tests.unit.test_pipeline_stream import ToneNarrator, photo_images
+
+    from videogen_adapters.executors import ThreadPoolExecutorAdapter
+    from videogen_adapters.ffmpeg.kenburns import KenBurnsClipRenderer
+    from videogen_core.pipeline import VideoPipeline
+
+    class FileRenderer:  # no ``stream``: its clips are files, like ComfyUI's
+        name = "comfyui"
+
+        def render(self, request: Any, output_path: Path, **kwargs: Any) -> Any:
+            return KenBurnsClipRenderer().render(request, output_path)
+
+    board = InMemoryChunkBoard()
+    muxer = FfmpegMuxer(cache=DiskCache(tmp_path / "cache", 1 << 30), board=board)
+    pool = ThreadPoolExecutorAdapter(4)
+    p = VideoPipeline(storage=InMemoryStorage(photo_images()), renderer=FileRenderer(),
+                      narrator=ToneNarrator(), music=None, muxer=muxer, executor=pool,
+                      video=VIDEO, workdir=tmp_path / "work", render_mode="chunked")
+    asked: list[int] = []
+    try:
+        with participating(Participation("job-3", "owner@a", recruit=asked.append)):
+            result = p.run(FOLDER, sequence("none"))
+    finally:
+        pool.shutdown(wait=True)
+    assert result.render_mode == "chunked" and muxer.chunk_encodes == 3
+    assert asked == []  # nobody asked to help
+    assert {r.worker for r in board.records("job-3")} <= {"owner@a"}

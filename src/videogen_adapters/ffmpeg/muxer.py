@@ -325,7 +325,7 @@ class FfmpegMuxer:
         part = current_participation()
         helper = part is not None and part.helper
         if (part is not None and not helper and part.recruit is not None and len(todo) > 1
-                and all(not isinstance(c, str | Path) for c in plan.clips)):
+                and not any(_renders_file(c) for c in plan.clips)):
             # (clip files would make a helper render generative clips again: not shared)
             part.recruit(len(todo) - 1)
         side_by_side = min(len(todo), max(1, int(getattr(executor, "workers", 1))))
@@ -532,6 +532,12 @@ def audio_key(plan: MuxPlan, duration: float) -> str:
     parts += [(_file_digest(n.path), n.start, n.duration) for n in plan.narrations]
     parts += [(_file_digest(m.path), m.start, m.end, m.mood) for m in plan.music]
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:40]
+
+
+def _renders_file(clip: object) -> bool:
+    """True for a generative scene: a clip file, or one still being rendered
+    (:class:`~videogen_core.pending.PendingClip`)."""
+    return isinstance(clip, str | Path) or bool(getattr(clip, "renders_file", False))
 
 
 def _cores_shared(plan: MuxPlan, side_by_side: int) -> MuxPlan:
