@@ -326,7 +326,7 @@ def test_a_killed_workers_job_is_requeued_within_the_lease_not_the_visibility_ti
     # the broker's default visibility timeout (1 h): its redelivery never comes here
     cluster = Cluster(valkey, tmp_path, db=1)
     try:
-        first, client, job_id = rendering_job(cluster, 15.0, seed=9)
+        first, client, job_id = rendering_job(cluster, 30.0, seed=9)
         second = cluster.worker()  # idle (prefetch 1): the job stays with the first
         first.kill()
         killed_at = time.monotonic()
