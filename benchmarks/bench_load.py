@@ -7,9 +7,10 @@ bounded queue, then at once:
   (``Prefer: respond-async``; 1 scene of 1 s, a 64x36 picture, 160x90
   ultrafast, silent narrator, no music) — accepted (202) or refused (429 with
   Retry-After); nothing else is acceptable;
-* ``--followers`` (50) clients follow an accepted job's Server-Sent Events to
-  its end — served (200) or refused (503 + Retry-After: they then poll
-  ``GET /jobs/<id>``, as the README says);
+* ``--followers`` (50) clients follow the accepted jobs' Server-Sent Events
+  (spread over them, several per job when fewer were accepted) to the end —
+  served (200) or refused (503 + Retry-After: they then poll ``GET /jobs/<id>``,
+  as the README says);
 * one prober GETs ``/healthz`` every 50 ms throughout, from its own process at
   niceness -10 (``--prober-nice``): it stands in for a load balancer on another
   machine, so the time it would wait for a core on these shared 2 cores is not
@@ -323,7 +324,9 @@ def run(server: Server, args: argparse.Namespace, workdir: Path) -> dict[str, An
     refused_without_retry = sum(1 for status, _, _, retry in results
                                 if status == 429 and not retry)
 
-    followed = accepted[: args.followers]
+    # always --followers streams, spread over the accepted jobs (a fast burst leaves
+    # only the queue's worth of jobs: 2 running + 16 waiting)
+    followed = [accepted[i % len(accepted)] for i in range(args.followers)] if accepted else []
     with ThreadPoolExecutor(max_workers=max(1, len(followed))) as pool:
         follows = list(pool.map(lambda job_id: follow(server.url, job_id), followed))
 
