@@ -6,7 +6,11 @@ headers alone decide — the bearer token and the announced ``Content-Length``
 the headers are parsed: an unauthenticated or oversized upload is refused
 (JSON 401/413, connection closed) before its first body byte is read.
 waitress's own error answers (a malformed request, a chunked body over the
-limit...) are JSON envelopes as well, never ``text/plain``.
+limit...) are JSON envelopes as well, never ``text/plain``. A ``GET /healthz``
+is answered by the I/O thread itself as soon as it is parsed (no task thread;
+see :mod:`videogen_http.dispatch`), and :func:`serve` shortens Python's switch
+interval (:data:`SWITCH_INTERVAL`) so that thread waits less for the GIL
+while jobs render in this process.
 """
 
 from __future__ import annotations
