@@ -379,7 +379,9 @@ _PATHS: dict[str, Any] = {
             "description": "Synchronous by default: answers when the video is stored. With "
                            "`Prefer: respond-async` or `?async=true` it answers 202 at once; "
                            "follow `status_url`. The same `Idempotency-Key` returns the same "
-                           "job.",
+                           "job. A full job queue answers 429 before the body is read (so "
+                           "also to an invalid body; it gets its 400 once there is room), "
+                           "except to a request with an `Idempotency-Key`.",
             "parameters": [
                 _FOLDER,
                 {"name": "async", "in": "query", "schema": {"enum": ["true", "false", "1",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import weakref
 from collections.abc import Callable, Mapping
@@ -30,6 +31,29 @@ log = logging.getLogger("videogen.http")
 #: With Celery workers a synchronous request waits this long, then answers 202
 #: with the job's status URL (the job keeps running).
 SYNC_TIMEOUT_SECONDS = 600.0
+
+
+#: CPU niceness added to the threads running jobs (and so to the render threads
+#: and ffmpeg processes they start): under load the cores go to request handling
+#: first (``/healthz``, status calls, submissions), rendering takes what is left.
+JOB_NICENESS = 10
+
+_niced = threading.local()
+
+
+def nicer_thread(increment: int) -> None:
+    """Make the calling thread ``increment`` steps nicer, once per thread (Linux:
+    niceness is per thread, and threads and processes it starts inherit it);
+    elsewhere, or when not allowed, nothing."""
+    if increment <= 0 or getattr(_niced, "done", False):
+        return
+    _niced.done = True
+    try:
+        tid = threading.get_native_id()
+        current = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, current + increment))
+    except (AttributeError, OSError):
+        pass
 
 
 def default_base_url(settings: Settings) -> str:
@@ -87,7 +111,11 @@ class Service:
     # ---------------------------------------------------------------- jobs
     def work(self, job: JobRecord, progress: Callable[[ProgressEvent], None],
              cancel: CancelToken) -> tuple[Mapping[str, Any], list[str]]:
-        """Run one job through the pipeline; the seed's response body and the warnings."""
+        """Run one job through the pipeline; the seed's response body and the warnings.
+        The job's thread runs :data:`JOB_NICENESS` steps nicer than the process
+        (once per thread): the render threads and ffmpeg processes it starts
+        inherit that, so request handling wins the CPU over rendering."""
+        nicer_thread(JOB_NICENESS)
         sequence = structure_request(job.request)
         pipeline = self.container.pipeline()
         result = pipeline.run(job.folder_id, sequence, progress=progress, cancel=cancel,

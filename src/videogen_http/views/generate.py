@@ -11,10 +11,10 @@ from videogen_core import Busy, JobRecord, match_images, validate_sequence
 from videogen_jobs.runner import TERMINAL
 
 from ..errors import Conflict, error_response
-from ..service import current_service
+from ..service import Service, current_service
 from ..validation import check_callback_url, check_id, check_idempotency_key, read_json
 
-__all__ = ["bp", "wants_async"]
+__all__ = ["bp", "refuse_when_full", "wants_async"]
 
 bp = Blueprint("generate", __name__)
 
@@ -25,6 +25,25 @@ def wants_async(req: Request) -> bool:
     if any(p.strip().split(";")[0] == "respond-async" for p in prefer.split(",")):
         return True
     return req.args.get("async", "").strip().lower() in {"1", "true", "yes"}
+
+
+def refuse_when_full(service: Service, req: Request) -> None:
+    """Busy (429 with Retry-After) at once when this process's queue is full, before
+    the body is parsed, validated or the folder listed: under a burst the refused
+    submissions then cost next to nothing, and the threads stay free for
+    ``/healthz``, status calls and the accepted jobs. So a full queue answers 429
+    even to an invalid body (the same body gets its 400 once there is room).
+    Not checked here: a request with an ``Idempotency-Key`` (a known key answers
+    with its job even when the queue is full) and remote mode (the shared store
+    counts the queue when the job is stored); :meth:`JobRunner.create` still
+    enforces the bound for every request."""
+    runner = service.runner
+    if runner.dispatcher is not None or req.headers.get("Idempotency-Key") is not None:
+        return
+    stats = runner.stats()  # local mode: counters only, no store access
+    if stats["queued"] >= stats["max_queue"]:
+        raise Busy(f"{stats['max_queue']} jobs are already waiting; retry later",
+                   retry_after=runner.suggested_retry_after())
 
 
 def _create(folder_id: str, body: Any, scenes: int, key: str | None) -> JobRecord:
@@ -55,6 +74,7 @@ def generate_videos(folder_id: str) -> Response | tuple[Response, int]:
     (the job keeps running; poll its status URL)."""
     service = current_service()
     check_id(folder_id, "folder_id")
+    refuse_when_full(service, request)
     body = read_json(request, service.settings.max_body_kb * 1024)
     sequence = structure_request(body)
     validate_sequence(sequence, service.settings.animation())  # the configured limits, now

@@ -93,3 +93,23 @@ def test_serve_flags_win_over_settings(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert service.base_url == "http://127.0.0.1:9999"
     serve(settings, host="127.0.0.2", threads=5)
     assert (seen["host"], seen["port"], seen["threads"]) == ("127.0.0.2", 8123, 5)
+
+
+def test_serve_shortens_the_switch_interval(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    """The I/O thread waits at most SWITCH_INTERVAL for the GIL while jobs render."""
+    from types import SimpleNamespace
+
+    import videogen_http.server as server_module
+    from videogen_http import serve
+
+    monkeypatch.setattr(server_module, "make_server",
+                        lambda app, settings: SimpleNamespace(run=lambda: None))
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        serve(Settings(data_dir=tmp_path, job_store="memory", port=8124))
+        assert sys.getswitchinterval() == pytest.approx(server_module.SWITCH_INTERVAL)
+        assert server_module.SWITCH_INTERVAL < 0.005
+    finally:
+        sys.setswitchinterval(before)

@@ -187,6 +187,58 @@ def test_full_queue_is_429_with_retry_after(make_env: Any) -> None:
                        ).status_code == 202
 
 
+def test_full_queue_refuses_before_the_body_is_read_or_the_folder_listed(
+        make_env: Any) -> None:
+    """Under a burst the refused submissions must cost next to nothing: with the
+    queue full, the 429 comes before the body is parsed, validated or the folder
+    listed — so even an invalid body or a missing folder gets the 429 (with room
+    they get their 400/404). A known Idempotency-Key still answers with its job."""
+    gate = GateRenderer()
+    env = make_env(renderer=gate, max_jobs=1, max_queue=1)
+    env.add_images()
+    listed: list[str] = []
+    real_list = env.storage.list_images
+    env.storage.list_images = (  # type: ignore[method-assign]
+        lambda folder: listed.append(folder) or real_list(folder))
+    client = env.app().test_client()
+    async_ = {"Prefer": "respond-async"}
+    running = client.post("/generateVideos/trip", json=SEED_BODY, headers=async_)
+    assert gate.started.wait(10)
+    wait_for(client, running.get_json()["job_id"], ("running",))
+    queued = client.post("/generateVideos/trip", json=SEED_BODY,
+                         headers={**async_, "Idempotency-Key": "queued-one"})
+    assert queued.status_code == 202
+    listings = len(listed)  # the submissions' own, and the running job's
+    invalid = {"sequence_data": "not a list"}
+    for path, body in [("/generateVideos/trip", invalid), ("/generateVideos/nowhere", SEED_BODY),
+                       ("/generateVideos/trip", SEED_BODY)]:
+        refused = client.post(path, json=body, headers=async_)
+        assert refused.status_code == 429, refused.get_json()
+        assert refused.get_json()["error"]["code"] == "busy"
+        assert int(refused.headers["Retry-After"]) >= 1
+    not_json = client.post("/generateVideos/trip", data=b"{oops", headers=async_,
+                           content_type="application/json")
+    assert not_json.status_code == 429
+    assert len(listed) == listings  # no refused request listed the folder
+    # a known key is looked up, not refused: the job it names
+    again = client.post("/generateVideos/trip", json=SEED_BODY,
+                        headers={**async_, "Idempotency-Key": "queued-one"})
+    assert again.status_code == 202
+    assert again.get_json()["job_id"] == queued.get_json()["job_id"]
+    # a bad folder id is still a 400 (checked from the path, before the queue)
+    assert client.post("/generateVideos/a%20b", json=SEED_BODY, headers=async_
+                       ).status_code == 400
+    gate.release.set()
+    for r in (running, queued):
+        assert wait_for(client, r.get_json()["job_id"])["status"] == "succeeded"
+    # with room again: the invalid body and the missing folder get their own answers
+    r = client.post("/generateVideos/trip", json=invalid, headers=async_)
+    assert r.status_code == 400
+    assert r.get_json()["error"]["details"]["field"] == "sequence_data"
+    assert client.post("/generateVideos/nowhere", json=SEED_BODY, headers=async_
+                       ).status_code == 404
+
+
 def test_pipeline_failure_in_sync_mode_maps_to_its_status(make_env: Any) -> None:
     from videogen_core import ServiceUnavailable
 

@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 import pytest
+from tests.unit.http.conftest import SEED_BODY
 
 from videogen_adapters.jobs import InMemoryJobStore
 from videogen_core import Busy, CancelToken, JobRecord, RenderFailed, ServiceUnavailable
@@ -191,3 +192,33 @@ def test_shutdown_for_exit_queues_running_jobs_again_but_keeps_user_cancels() ->
     assert job.warnings[-1] == "interrupted by a server shutdown; queued again"
     assert store.get(cancelled.id).status == "cancelled"
     assert [j.id for j in finished] == [cancelled.id]  # no callback for the re-queued job
+
+
+def test_jobs_render_nicer_than_requests_are_handled(make_env: Any) -> None:
+    """The job's thread, the render threads it starts and their child processes
+    (ffmpeg) run JOB_NICENESS steps nicer; the request side keeps its niceness."""
+    import os
+    import subprocess
+
+    from videogen_adapters.fakes import FakeClipRenderer
+    from videogen_http.service import JOB_NICENESS
+
+    seen: list[tuple[int, int]] = []
+
+    class NicenessRenderer(FakeClipRenderer):
+        def render(self, request: Any, output_path: Any, **kw: Any) -> Any:
+            thread = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+            child = int(subprocess.run(["nice"], capture_output=True, text=True,
+                                       check=True).stdout)  # coreutils: prints its niceness
+            seen.append((thread, child))
+            return super().render(request, output_path, **kw)
+
+    here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    env = make_env(renderer=NicenessRenderer())
+    env.add_images()
+    client = env.app().test_client()
+    r = client.post("/generateVideos/trip", json=SEED_BODY)
+    assert r.status_code == 200
+    expected = min(19, here + JOB_NICENESS)
+    assert JOB_NICENESS > 0 and seen and all(s == (expected, expected) for s in seen), seen
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == here
