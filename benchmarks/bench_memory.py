@@ -102,7 +102,10 @@ class Sampler(threading.Thread):
                     size = child.memory_info().rss
                     kids += size
                     count += 1
-                    seen.append((child.name(), size >> 20))
+                    # named by what it writes (its last argument): which ffmpeg it is
+                    argv = child.cmdline()
+                    label = Path(argv[-1]).name if len(argv) > 1 else child.name()
+                    seen.append((f"{child.name()[:6]}→{label}", size >> 20))
         tree = rss + kids
         if tree > self.tree_peak:
             self.at_peak = (self.stage, rss >> 20, seen)
