@@ -13,10 +13,9 @@ the video streams and the soundtrack is mixed), though every array is freed.
 
 :func:`bound_heap` pins the threshold (``mallopt(M_MMAP_THRESHOLD)``, which
 also stops the dynamic raising) and the trim threshold with it, so big arrays
-always get a mapping of their own and leave no holes behind; frame-sized blocks (under 1 MB at 1024x576)
-stay in the heaps, reused frame after frame at no extra cost.
-:func:`release_heap` (``malloc_trim``) hands the free pages of the heaps back
-after a burst (a narration). Both are no-ops off glibc (musl, macOS).
+always get a mapping of their own and leave no holes behind; frame-sized
+blocks (under 1 MB at 1024x576) stay in the heaps, reused frame after frame at
+no extra cost. It is a no-op off glibc (musl, macOS).
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ import ctypes
 import threading
 from typing import Any
 
-__all__ = ["MMAP_THRESHOLD", "bound_heap", "heap_bounded", "release_heap"]
+__all__ = ["MMAP_THRESHOLD", "bound_heap", "heap_bounded"]
 
 #: Blocks at least this large get a mapping of their own (glibc's default is 128 KiB
 #: but dynamic; 1 MiB keeps a 1024x576 frame, 0.9 MB, in the heaps).
@@ -46,7 +45,6 @@ def _glibc() -> Any:
             libc = ctypes.CDLL(None)
             libc.gnu_get_libc_version  # noqa: B018 - only glibc has it
             libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-            libc.malloc_trim.argtypes = [ctypes.c_size_t]
             _libc = libc
         except (OSError, AttributeError):
             _libc = False
@@ -64,7 +62,7 @@ def bound_heap(threshold: int = MMAP_THRESHOLD) -> bool:
             libc = _glibc()
             # the trim threshold too: the dynamic rule may already have raised it (to
             # twice the raised mmap threshold, up to 64 MB), and then the heaps' free
-            # tops are never given back (measured: 150 scenes 448 MB, 365 with both)
+            # tops are never given back
             _bounded = bool(libc is not None and libc.mallopt(_M_MMAP_THRESHOLD, threshold)
                             and libc.mallopt(_M_TRIM_THRESHOLD, threshold))
     return _bounded
@@ -74,9 +72,3 @@ def heap_bounded() -> bool:
     """Whether :func:`bound_heap` has pinned the threshold in this process."""
     return _bounded
 
-
-def release_heap() -> bool:
-    """Return the free pages of every malloc heap to the system (``malloc_trim``);
-    True when something was released."""
-    libc = _glibc()
-    return bool(libc is not None and libc.malloc_trim(0))
