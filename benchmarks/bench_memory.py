@@ -4,7 +4,8 @@ Each job runs in a fresh child process through the embedded defaults
 (``videogen_adapters.orchestrator.generate``: local disk, Ken Burns frames
 streamed into the encoder(s) — ``auto`` mode chunks jobs over 300 s, two
 encoders side by side; ``--render-mode stream`` keeps one —, the chosen
-narrator, the procedural music) at a small output size, so that a 150-scene, 10-minute job finishes on a small machine. Inside
+narrator, the procedural music) at a small output size, so that a 150-scene,
+10-minute job finishes on a small machine. Inside
 the child a sampling thread reads, every ``--interval`` seconds:
 
 * the Python process's ``VmRSS`` (and, at the end, ``VmHWM``, the kernel's exact
