@@ -1,9 +1,11 @@
 """Memory of a whole job as it grows: 5, 40 and 150 scenes (not a test).
 
 Each job runs in a fresh child process through the embedded defaults
-(``videogen_adapters.orchestrator.generate``: local disk, Ken Burns streamed
-into one encoder, the chosen narrator, the procedural music) at a small output
-size, so that a 150-scene, 10-minute job finishes on a small machine. Inside
+(``videogen_adapters.orchestrator.generate``: local disk, Ken Burns frames
+streamed into the encoder(s) — ``auto`` mode chunks jobs over 300 s, two
+encoders side by side; ``--render-mode stream`` keeps one —, the chosen
+narrator, the procedural music) at a small output size, so that a 150-scene,
+10-minute job finishes on a small machine. Inside
 the child a sampling thread reads, every ``--interval`` seconds:
 
 * the Python process's ``VmRSS`` (and, at the end, ``VmHWM``, the kernel's exact
@@ -27,6 +29,7 @@ peak of the 150-scene 10-minute job ≤ 1.15× the 5-scene job's, Python peak
     python benchmarks/bench_memory.py                         # 5, 40, 150 scenes
     python benchmarks/bench_memory.py --scenes 5 40 --narrator silent
     python benchmarks/bench_memory.py --scenes 40 --tracemalloc
+    python benchmarks/bench_memory.py --scenes 5 150 --render-mode stream
 """
 
 from __future__ import annotations
@@ -102,7 +105,10 @@ class Sampler(threading.Thread):
                     size = child.memory_info().rss
                     kids += size
                     count += 1
-                    seen.append((child.name(), size >> 20))
+                    # named by what it writes (its last argument): which ffmpeg it is
+                    argv = child.cmdline()
+                    label = Path(argv[-1]).name if len(argv) > 1 else child.name()
+                    seen.append((f"{child.name()[:6]}→{label}", size >> 20))
         tree = rss + kids
         if tree > self.tree_peak:
             self.at_peak = (self.stage, rss >> 20, seen)
@@ -169,6 +175,8 @@ def child(args: argparse.Namespace) -> None:
                        "VIDEOGEN_WIDTH": str(args.width), "VIDEOGEN_HEIGHT": str(args.height),
                        "VIDEOGEN_PRESET": "ultrafast", "VIDEOGEN_NARRATOR": args.narrator,
                        "VIDEOGEN_MUSIC": args.music, "VIDEOGEN_TTS_DETERMINISTIC": "1"})
+    if args.render_mode:
+        os.environ["VIDEOGEN_RENDER_MODE"] = args.render_mode
     if args.tracemalloc:
         import tracemalloc
 
@@ -227,7 +235,8 @@ def run_job(args: argparse.Namespace, scenes: int) -> dict[str, object]:
         argv = [sys.executable, __file__, "--child", str(scenes), "--workdir", work,
                 "--seconds", str(args.seconds), "--narrator", args.narrator,
                 "--music", args.music, "--width", str(args.width), "--height", str(args.height),
-                "--mood-run", str(args.mood_run), "--interval", str(args.interval)]
+                "--mood-run", str(args.mood_run), "--interval", str(args.interval),
+                "--render-mode", args.render_mode]
         if args.tracemalloc:
             argv.append("--tracemalloc")
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
@@ -249,6 +258,9 @@ def main() -> None:
                         help="scenes per mood (0: one bed for the whole video)")
     parser.add_argument("--width", type=int, default=320)
     parser.add_argument("--height", type=int, default=180)
+    parser.add_argument("--render-mode", default="",
+                        help="stream | chunked | auto (default: the configured mode, auto: "
+                             "jobs over 300 s are chunked, two encoders side by side)")
     parser.add_argument("--interval", type=float, default=0.02, help="sampling period (s)")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also report Python allocations at the traced peak")
@@ -263,6 +275,7 @@ def main() -> None:
         return
     results = []
     print(f"narrator {args.narrator}, music {args.music}, {args.width}x{args.height}, "
+          f"render mode {args.render_mode or 'configured'}, "
           f"{args.seconds:g} s scenes, mood every {args.mood_run or '∞'} scenes")
     print(f"{'scenes':>6} {'video s':>8} {'wall s':>7} {'python MB':>10} {'VmHWM MB':>9} "
           f"{'tree MB':>8} {'children MB':>12}  peak stages (python/tree MB)")

@@ -216,6 +216,9 @@ def build_pipeline(
     """Compose a VideoPipeline from ``settings`` (read from the environment when
     None); any adapter passed explicitly replaces the configured one."""
     settings = settings or Settings.from_env()
+    from .heap import bound_heap
+
+    bound_heap()  # big arrays freed leave no holes: memory flat in the job's length
     if storage is None:
         from .storage import build_storage
 

@@ -42,6 +42,7 @@ from videogen_core.model import AudioSettings
 from videogen_core.ports import MusicPlacement, NarrationPlacement
 from videogen_core.progress import CancelToken
 
+from ..heap import bound_heap
 from ..tts.wav import FloatWavWriter
 from . import commands
 from .runner import FfmpegRunner, atomic_output
@@ -265,6 +266,7 @@ def mix_audio(
     return the loudness of the mix before normalisation. The narrations and the
     beds are first laid into one track each (see the module docstring)."""
     rate = settings.sample_rate
+    bound_heap()  # see videogen_adapters.heap
     if narrations:
         if cancel is not None:
             cancel.raise_if_cancelled()

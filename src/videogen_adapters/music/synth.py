@@ -30,6 +30,7 @@ import numpy as np
 
 from videogen_core import CancelToken, InvalidRequest, MusicBed
 
+from ..heap import bound_heap
 from ..tts.wav import WavWriter  # shared PCM helpers live with the narrators
 from . import instruments as ins
 from .dsp import DecimatedReverb, soft_limit
@@ -189,6 +190,7 @@ class SynthMusicSource:
         style = STYLES[used]
         bed_seed = (int(seed) * 1_000_003 + zlib.crc32(used.encode())) & 0xFFFFFFFF
         events, _bar = compose_score(style, duration, bed_seed)
+        bound_heap()  # notes of every length: freed arrays leave no holes (issue 15)
         with WavWriter(Path(output_path), self.sample_rate, 2) as out:
             self._render(style, events, duration, bed_seed, out, cancel or CancelToken())
             written = out.duration

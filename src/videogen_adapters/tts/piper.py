@@ -50,6 +50,7 @@ from videogen_core import (
     split_sentences,
 )
 
+from ..heap import bound_heap
 from .align import align_pieces, assign_words, caption_pieces, piper_words
 from .piper_noise import cached_seeded_model, infer, phoneme_alignments
 from .wav import trim_cues, write_wav
@@ -167,6 +168,7 @@ class PiperNarrator:
             loaded = _LOADED.get(key)
             if loaded is not None:
                 return loaded
+            bound_heap()  # narrations of every length: freed arrays leave no holes
             try:
                 import onnxruntime
                 from piper import PiperVoice
