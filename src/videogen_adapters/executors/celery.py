@@ -219,7 +219,7 @@ def make_celery_app(settings: Settings, *, work: JobWork | None = None,
     runner = _LazyRunner(settings, work, store, on_finish)
 
     @app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True,
-              max_retries=None)
+              max_retries=None, shared=False)  # this app's alone, not every app's
     def render_job(task: Any, job_id: str, base_url: str | None = None) -> str:
         """Render the stored job ``job_id``; returns its final status. ``base_url``
         is the accepting API server's public base URL (local storage's video URLs
@@ -239,7 +239,8 @@ def make_celery_app(settings: Settings, *, work: JobWork | None = None,
                         STORE_RETRY_SECONDS)
             raise task.retry(countdown=STORE_RETRY_SECONDS) from exc
 
-    @app.task(name=HELP_TASK_NAME, bind=True, acks_late=False, ignore_result=True)
+    @app.task(name=HELP_TASK_NAME, bind=True, acks_late=False, ignore_result=True,
+              shared=False)
     def help_job(task: Any, job_id: str, base_url: str | None = None) -> str:
         """Encode chunks of the running job ``job_id`` that nobody has claimed, then
         return: no mix, no join, no store, no write to the job record (its owner
