@@ -12,9 +12,10 @@ bounded queue, then at once:
   served (200) or refused (503 + Retry-After: they then poll ``GET /jobs/<id>``,
   as the README says);
 * one prober GETs ``/healthz`` every 50 ms throughout, from its own process at
-  niceness -10 (``--prober-nice``): it stands in for a load balancer on another
-  machine, so the time it would wait for a core on these shared 2 cores is not
-  the server's latency. The load starts once it is probing.
+  normal priority (``--prober-nice -10`` lets it stand in for a load balancer on
+  another machine: the time it waits for a core on these shared 2 cores is then
+  not counted as the server's latency; measured on a quiet VM it made no
+  difference). The load starts once it is probing.
 
 The load generator's clients share one TLS context (``--tls-per-client``: the
 old, CPU-hungry way; see :data:`TLS`), so the 200 submissions really arrive at
@@ -145,12 +146,12 @@ class HealthProber:
     ``failures`` as text, ``nice`` the niceness the prober got, ``cpu_seconds``.
 
     The prober stands in for a load balancer on another machine. Here it shares
-    the 2 cores with the load generator (200 threads) and the server, so it asks
-    for a higher CPU priority (``nice``, default -10; needs root or
-    CAP_SYS_NICE, else it runs at 0 and says so): otherwise the time the prober
-    waits for a core to read its own answer counts as the server's latency."""
+    the 2 cores with the load generator (200 threads) and the server; it may ask
+    for a higher CPU priority (``nice`` < 0; needs root or CAP_SYS_NICE, else it
+    runs at 0 and says so), so that the time it waits for a core to read its own
+    answer does not count as the server's latency. Default 0: as any client."""
 
-    def __init__(self, url: str, workdir: Path, interval: float = 0.05, nice: int = -10
+    def __init__(self, url: str, workdir: Path, interval: float = 0.05, nice: int = 0
                  ) -> None:
         self.out = workdir / "probe.json"
         self.stop_file = workdir / "probe.stop"
@@ -272,8 +273,9 @@ def main() -> int:
     parser.add_argument("--max-jobs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8, help="waitress threads")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds for all jobs")
-    parser.add_argument("--prober-nice", type=int, default=-10,
-                        help="the prober's niceness (negative needs root; 0: as before)")
+    parser.add_argument("--prober-nice", type=int, default=0,
+                        help="the prober's niceness (negative needs root: a stand-in "
+                             "for a load balancer on another machine)")
     parser.add_argument("--tls-per-client", action="store_true",
                         help="each client builds its own TLS context, as before (~35 ms "
                              "CPU each): the submissions then trickle in over seconds")
