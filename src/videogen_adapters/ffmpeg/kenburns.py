@@ -341,8 +341,10 @@ class KenBurnsFrameSource:
         a scene ahead, off the encoder's path)."""
         with self._lock:
             if self._planes is None:
-                self._planes, self.framing = self.renderer.prepare(self.request,
-                                                                   self.subject)
+                # prepared again (a chunked video opens a scene once per chunk it is
+                # in): the subject found the first time is not searched for again
+                subject = self.framing.subject if self.framing is not None else self.subject
+                self._planes, self.framing = self.renderer.prepare(self.request, subject)
 
     def open(self) -> Iterator[bytes]:
         """The clip's raw ``yuv420p`` frames."""

@@ -179,3 +179,25 @@ def test_numpy_frames_match_pillow_frames(monkeypatch, action: str) -> None:
         assert np.abs(a - b).mean() < 0.1
     if action != "static":
         assert np.abs(ours[0] - ours[-1]).mean() > 2  # it really moved
+
+
+def test_a_source_opened_again_does_not_search_for_its_subject_again() -> None:
+    """A chunked video opens a scene once per chunk it is in (its body and the
+    transitions beside it): the image is prepared again, the subject search is not
+    (it cost ~30 ms a time: ~2 s of a 32-scene job's CPU). Same frames either way."""
+    from videogen_adapters.ffmpeg.kenburns import _FIND, KenBurnsFrameSource
+
+    searched: list[bool] = []
+
+    class Counting(KenBurnsClipRenderer):
+        def framing(self, request, image, subject=_FIND):  # type: ignore[no-untyped-def]
+            searched.append(subject is _FIND)
+            return super().framing(request, image, subject)
+
+    settings = VideoSettings(width=128, height=72, fps=12)
+    request = ClipRequest(PHOTO, 2.0, "slow zoom in", 3, settings=settings, frame_count=24)
+    source = KenBurnsFrameSource(Counting(), request)
+    first = list(source.open_at(0))
+    again = list(source.open_at(12))
+    assert searched == [True, False]
+    assert again == first[12:]
