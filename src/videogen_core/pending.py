@@ -41,7 +41,32 @@ class KeyedFallback(RenderFailed):
         self.index = index
 
 
-class PendingClip:
+class LateSource:
+    """A frame source whose real one (:meth:`source`, made once) is known only when
+    the muxer first prepares or opens it; ``prepare``/``open``/``open_at`` go to it."""
+
+    def source(self) -> FrameSource:
+        """The real frame source."""
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """Make the real source and prepare it."""
+        self.source().prepare()
+
+    def open(self) -> Iterator[bytes]:
+        """The real source's frames."""
+        return self.source().open()
+
+    def open_at(self, start: int) -> Iterator[bytes]:
+        """The real source's frames from ``start`` (skipped when it cannot seek)."""
+        source = self.source()
+        open_at = getattr(source, "open_at", None)
+        if callable(open_at):
+            return iter(open_at(start))
+        return itertools.islice(source.open(), start, None)
+
+
+class PendingClip(LateSource):
     """Scene ``index``'s frames from ``future`` (a :class:`RenderedClip`, decoded by
     ``file_source``, or a frame source), waited for when first prepared or opened."""
 
@@ -100,18 +125,3 @@ class PendingClip:
                 self._source = source
             return self._source
 
-    def prepare(self) -> None:
-        """Wait for the clip, then prepare its source."""
-        self.source().prepare()
-
-    def open(self) -> Iterator[bytes]:
-        """The clip's frames."""
-        return self.source().open()
-
-    def open_at(self, start: int) -> Iterator[bytes]:
-        """The clip's frames from ``start`` (skipped when its source cannot seek)."""
-        source = self.source()
-        open_at = getattr(source, "open_at", None)
-        if callable(open_at):
-            return iter(open_at(start))
-        return itertools.islice(source.open(), start, None)

@@ -42,14 +42,13 @@ removed again if the video fails).
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
 import shutil
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,7 +70,7 @@ from .model import (
     validate_sequence,
 )
 from .motion import limit_clip_action
-from .pending import PendingClip
+from .pending import LateSource, PendingClip
 from .ports import (
     STREAM_ENCODE_SHARE,
     Chapter,
@@ -830,7 +829,7 @@ class _Run:
         return clip
 
 
-class _DeferredSource:
+class _DeferredSource(LateSource):
     """A streaming renderer's frame source made when first needed: chunked, a scene
     whose chunks are all cached is never looked at (no decode, no subject search);
     a bad image then fails when its chunk is prepared (still InvalidImage)."""
@@ -852,22 +851,6 @@ class _DeferredSource:
             if self._source is None:
                 self._source = self.streamer.stream(self.request)
             return self._source
-
-    def prepare(self) -> None:
-        """Make the real source and prepare it."""
-        self.source().prepare()
-
-    def open(self) -> Iterator[bytes]:
-        """The real source's frames."""
-        return self.source().open()
-
-    def open_at(self, start: int) -> Iterator[bytes]:
-        """The real source's frames from ``start`` (skipped when it cannot seek)."""
-        source = self.source()
-        open_at = getattr(source, "open_at", None)
-        if callable(open_at):
-            return iter(open_at(start))
-        return itertools.islice(source.open(), start, None)
 
 
 def _chapters(seq: Sequence, timeline: Timeline) -> tuple[Chapter, ...]:
