@@ -78,7 +78,10 @@ def test_overrides_win_over_the_environment() -> None:
     [("VIDEOGEN_WORKERS", "four", "an integer"), ("VIDEOGEN_PORT", "80.5", "an integer"),
      ("VIDEOGEN_MAX_SPEEDUP", "fast", "a number"), ("VIDEOGEN_DUCK_DB", "nan", "a number"),
      ("VIDEOGEN_BURN_SUBTITLES", "maybe", "true or false"),
-     ("VIDEOGEN_SOFT_SUBTITLES", "2", "true or false")],
+     ("VIDEOGEN_SOFT_SUBTITLES", "2", "true or false"),
+     ("VIDEOGEN_FANOUT_HELPERS", "all", "an integer"),
+     ("VIDEOGEN_CHUNK_LEASE", "inf", "a number"),
+     ("VIDEOGEN_CHUNK_LEASE", "nan", "a number")],
 )
 def test_bad_values_name_the_variable(name: str, raw: str, kind: str) -> None:
     with pytest.raises(InvalidRequest) as info:
@@ -93,7 +96,8 @@ def test_bad_values_name_the_variable(name: str, raw: str, kind: str) -> None:
 @pytest.mark.parametrize(
     ("field", "bad"),
     [("storage", "ftp"), ("renderer", "blender"), ("narrator", "say"), ("music", "radio"),
-     ("executor", "dask"), ("job_store", "postgres"), ("image_fit", "stretch")],
+     ("executor", "dask"), ("job_store", "postgres"), ("image_fit", "stretch"),
+     ("cache_shared", "yes")],
 )
 def test_choices_are_checked(field: str, bad: str) -> None:
     name = ENV_PREFIX + field.upper()
@@ -111,6 +115,20 @@ def test_choices_are_checked(field: str, bad: str) -> None:
 )
 def test_every_listed_choice_is_accepted(field: str, good: str) -> None:
     assert getattr(Settings.from_env({ENV_PREFIX + field.upper(): good}), field) == good
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [("VIDEOGEN_FANOUT_HELPERS", "-2"), ("VIDEOGEN_FANOUT_HELPERS", "100000"),
+     ("VIDEOGEN_CHUNK_LEASE", "0"), ("VIDEOGEN_CHUNK_LEASE", "1e9")],
+)
+def test_fanout_settings_out_of_range_name_the_variable(name: str, raw: str) -> None:
+    """A lease of 0 would let every chunk be claimed twice; a huge one would leave a
+    killed worker's chunk waiting for days; a helper count beyond any pool floods
+    the queue: each is refused at start, naming the variable."""
+    with pytest.raises(InvalidRequest) as info:
+        Settings.from_env({name: raw})
+    assert info.value.field == name and "must be between" in info.value.reason
 
 
 def test_choices_are_checked_on_direct_construction_too() -> None:
