@@ -14,22 +14,18 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
 
 from videogen_core import ServiceUnavailable
 
+from ..broker_url import split_broker_url
 from . import ChunkRecord
 
 __all__ = ["RedisChunkBoard"]
 
 #: Seconds the chunk records of a job are kept after its last encode.
 RECORD_TTL = 7 * 24 * 3600
-
-#: Kombu's Redis transport options that ``VIDEOGEN_BROKER_URL`` may carry.
-_BROKER_OPTIONS = frozenset({"visibility_timeout", "unacked_restore_interval",
-                             "unacked_restore_throttle"})
 
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -57,12 +53,9 @@ class RedisChunkBoard:
     @classmethod
     def from_url(cls, url: str, prefix: str = "videogen:") -> RedisChunkBoard:
         """A board on the server at ``url`` (``redis://host:port/db``; the broker's
-        transport options in its query, see ``executors.celery.split_broker_url``,
+        transport options in its query, see :func:`~videogen_adapters.broker_url.split_broker_url`,
         are not the client's and are left out)."""
-        parts = urlsplit(url)
-        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                 if k not in _BROKER_OPTIONS]
-        url = urlunsplit(parts._replace(query=urlencode(query)))
+        url, _ = split_broker_url(url)
         try:
             import redis
         except ImportError as exc:  # pragma: no cover - a packaging problem

@@ -76,7 +76,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from videogen_core import (
     Cancelled,
@@ -99,6 +99,7 @@ from videogen_jobs.recording import (
 )
 from videogen_jobs.runner import JobWork
 
+from ..broker_url import split_broker_url
 from ..config import Settings
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -134,47 +135,8 @@ POLL_SECONDS = 0.5
 #: Seconds a task waits before trying again when the job store does not answer.
 STORE_RETRY_SECONDS = 5
 
-#: Redis transport options accepted in the broker URL's query, with their types.
-_URL_TRANSPORT_OPTIONS: dict[str, type] = {
-    "visibility_timeout": float,
-    "unacked_restore_interval": float,
-    "unacked_restore_throttle": int,
-}
-_DEFAULT_TRANSPORT_OPTIONS: dict[str, Any] = {
-    "visibility_timeout": 3600.0,  # kombu's default; must exceed the longest job
-    "unacked_restore_interval": 10.0,  # sweep for orphaned messages every 10 s …
-    "unacked_restore_throttle": 1,  # … really every 10 s (kombu's default is 10 × 10 s)
-}
-
-
 
 # ------------------------------------------------------------------ configuration
-def split_broker_url(url: str) -> tuple[str, dict[str, Any]]:
-    """``(url without our query options, transport options)``: the defaults
-    overridden by ``visibility_timeout``/``unacked_restore_*`` in the query."""
-    parts = urlsplit(url)
-    options = dict(_DEFAULT_TRANSPORT_OPTIONS)
-    kept: list[tuple[str, str]] = []
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        kind = _URL_TRANSPORT_OPTIONS.get(key)
-        if kind is None:
-            kept.append((key, value))
-            continue
-        try:
-            number = kind(value)
-        except ValueError:
-            from videogen_core import InvalidRequest
-
-            raise InvalidRequest("VIDEOGEN_BROKER_URL", f"{key} must be a number", value
-                                 ) from None
-        if number <= 0:
-            from videogen_core import InvalidRequest
-
-            raise InvalidRequest("VIDEOGEN_BROKER_URL", f"{key} must be positive", value)
-        options[key] = number
-    return urlunsplit(parts._replace(query=urlencode(kept))), options
-
-
 def _redact(url: str) -> str:
     """``url`` without its password, for logs."""
     parts = urlsplit(url)
