@@ -192,6 +192,27 @@ def test_a_dead_holders_chunk_is_claimed_after_its_lease() -> None:
     assert [(r.key, r.worker) for r in records if r.finished is None] == [("b", "helper")]
 
 
+def test_waiting_for_a_held_chunk_looks_in_the_cache_only_once_it_is_free() -> None:
+    """While another worker holds a chunk, a waiting crew asks the board (one claim a
+    poll), not the cache: on a shared cache each look would be a storage request."""
+    board, cache = InMemoryChunkBoard(), FakeCache()
+    keys = ["a"]
+    with pytest.raises(KeyboardInterrupt):
+        _claim_and_die(board, "a", lease=0.3)
+    looks: list[str] = []
+    owner = crew(board, cache, keys, "owner", lease=0.3)
+    inner = owner.take
+
+    def take(k: int) -> bool:
+        looks.append(keys[k])
+        return inner(k)
+
+    owner.take = take  # type: ignore[method-assign]
+    owner.work()  # ~30 polls of 10 ms while the dead holder's claim lasts
+    assert owner.encoded == [0]
+    assert looks == ["a"]  # once, after its claim: not once a poll
+
+
 def _claim_and_die(board: Any, key: str, lease: float) -> None:
     """A holder killed mid-encode: it claimed, recorded the start, never released
     (SIGKILL runs no ``finally``)."""

@@ -308,13 +308,14 @@ class ChunkCrew:
         """Chunk ``k`` done here now (taken from the cache or encoded)? False: another
         worker holds it."""
         key = self.keys[k]
-        if self.take(k):
-            return True
         owner = f"{self._owner}/{k}"
+        # the claim first: while another worker holds the chunk, waiting costs one
+        # board round trip a poll, never a cache lookup (on a shared cache, a
+        # storage request); a holder releases its claim once the chunk is cached
         if not self.board.claim(key, owner, self.lease):
             return False
         try:
-            if self.take(k):  # finished by another between our look and our claim
+            if self.take(k):  # finished by another before we claimed it
                 return True
             record = ChunkRecord(key, self.worker, self.job, owner, time.time())
             self.board.started(record)
